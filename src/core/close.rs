@@ -1,0 +1,120 @@
+//! Closing a socket with each linger mode (S7), and shutdown (S8).
+
+use super::error::{WsaError, WsaResult};
+use super::handle::SocketHandle;
+use super::op::{OpState, Overlapped};
+use super::provider::{Pending, Provider, lock};
+use super::socket::{OpKind, PendingOp};
+use super::transport::{CloseKind, ShutdownHow, SocketKind, Transport};
+use super::waiter::{WaitResult, Waiter};
+use std::time::Duration;
+
+/// What a close will do once the socket's operations are aborted.
+enum Plan {
+    Now(CloseKind),
+    /// Wait up to this long for the unsent data to go (blocking socket, S7).
+    Linger(Duration, Overlapped),
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
+    /// `WSPCloseSocket` (S7). Pending overlapped operations end with
+    /// `WSA_OPERATION_ABORTED` and are notified exactly once; calls blocked on
+    /// the socket return `WSAEINTR`; the handle is `WSAENOTSOCK` from now on.
+    ///
+    /// | `SO_LINGER` | timeout | close |
+    /// |---|---|---|
+    /// | off (default) | - | graceful, in the background; returns at once |
+    /// | on | 0 | abortive: unsent data discarded, the peer sees a reset |
+    /// | on, blocking socket | > 0 | waits for the data to go, up to the timeout; then abortive |
+    /// | on, non-blocking socket | > 0 | `WSAEWOULDBLOCK` if data is unsent; the socket stays open |
+    pub fn close_socket(&self, s: SocketHandle) -> WsaResult<()> {
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let thread = inner.waiter.current_thread();
+        let (plan, pending) = inner.table.with(s, |sock| -> WsaResult<_> {
+            if sock.closing {
+                return Err(WsaError::NotSocket);
+            }
+            let unsent = inner.transport.unsent(s);
+            let plan = match (sock.linger.on, sock.linger.seconds) {
+                (false, _) => Plan::Now(CloseKind::Graceful),
+                (true, 0) => Plan::Now(CloseKind::Abortive),
+                (true, _) if unsent == 0 => Plan::Now(CloseKind::Graceful),
+                // Checked before anything changes: the failed close leaves
+                // the socket and its operations as they were (S13).
+                (true, _) if sock.nonblocking => return Err(WsaError::WouldBlock),
+                (true, secs) => Plan::Linger(Duration::from_secs(secs.into()), Overlapped::new()),
+            };
+            sock.closing = true;
+            sock.select = None;
+            let pending: Vec<Pending> =
+                sock.take_ops(|_| true).into_iter().filter_map(|op| inner.abort_op(op, false)).collect();
+            if let Plan::Linger(_, record) = &plan {
+                // Registered like a blocking call, so that the final cleanup
+                // and cancel_blocking_call can interrupt the wait.
+                let id = inner.next_op(s);
+                record.begin(id, None)?;
+                sock.pending.push(PendingOp {
+                    id,
+                    kind: OpKind::Linger,
+                    record: record.clone(),
+                    mode: None,
+                    thread,
+                    user: 0,
+                });
+            }
+            Ok((plan, pending))
+        })??;
+        inner.deliver(pending);
+        inner.waiter.wake_all();
+        let how = match plan {
+            Plan::Now(how) => how,
+            Plan::Linger(timeout, record) => {
+                let deadline = inner.waiter.now() + timeout;
+                let waited = inner.waiter.wait_until(Some(deadline), &mut || {
+                    record.state().is_terminal() || inner.transport.unsent(s) == 0
+                });
+                let op = record.op();
+                let _ = inner.table.with(s, |sock| op.and_then(|id| sock.take_op(id)));
+                let interrupted = !record.finish(OpState::Delivered, Default::default(), Vec::new(), None);
+                if interrupted {
+                    // cancel_blocking_call reopened the socket; the final
+                    // cleanup reset and released it.
+                    return Err(WsaError::Interrupted);
+                }
+                if waited == WaitResult::TimedOut && inner.transport.unsent(s) > 0 {
+                    CloseKind::Abortive
+                } else {
+                    CloseKind::Graceful
+                }
+            }
+        };
+        if inner.table.remove(s).is_none() {
+            // The final cleanup got here first and reset the socket (S6d).
+            return Ok(());
+        }
+        inner.transport.close(s, how);
+        if how == CloseKind::Graceful && inner.transport.unsent(s) > 0 {
+            lock(&inner.draining).push(s);
+        }
+        inner.notifier().handle_released(s);
+        Ok(())
+    }
+
+    /// `WSPShutdown` (S8): `how` is `SD_RECEIVE` 0, `SD_SEND` 1 or `SD_BOTH` 2
+    /// (another value: `WSAEINVAL`); a stream socket must be connected
+    /// (`WSAENOTCONN`). Never blocks and frees nothing; later calls in a shut
+    /// direction fail with `WSAESHUTDOWN`.
+    pub fn shutdown(&self, s: SocketHandle, how: i32) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            let how = ShutdownHow::from_raw(how)?;
+            if sock.kind == SocketKind::Stream && !sock.connected {
+                return Err(WsaError::NotConnected);
+            }
+            self.inner.transport.shutdown(s, how)?;
+            sock.shut_send |= how.sends();
+            sock.shut_recv |= how.receives();
+            Ok(())
+        })
+    }
+}

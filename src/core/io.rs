@@ -1,0 +1,299 @@
+//! Sends, receives and their results: the overlapped protocol (S9, S10).
+//!
+//! One path serves the three ways a call can run:
+//! - **non-blocking** socket, no overlapped record: the transport finishes now
+//!   or the call is `WSAEWOULDBLOCK`; nothing is registered;
+//! - **blocking** socket, no record: the operation is registered, and the
+//!   caller waits on it through the host's waiter; a close or the final cleanup
+//!   ends the wait with `WSAEINTR`;
+//! - **overlapped**: the operation is registered and the call returns at once,
+//!   `Ok` if it finished (its completion is still notified, S9) or
+//!   `Err(WSA_IO_PENDING)` if it will complete later, exactly once (S10).
+
+use super::error::{WsaError, WsaResult};
+use super::flags::{MsgFlags, SocketFlags};
+use super::handle::SocketHandle;
+use super::notifier::{CompletionMode, Notification, Outcome};
+use super::op::{OpState, Overlapped};
+use super::provider::{Pending, Provider};
+use super::socket::{OpKind, PendingOp, Socket};
+use super::sockets::Started;
+use super::transport::{Io, Received, SocketKind, Transport, Wait};
+use super::waiter::Waiter;
+use std::net::SocketAddrV4;
+
+/// An overlapped call's record and how to tell the application it finished.
+#[derive(Clone, Debug)]
+pub struct OverlappedRequest {
+    /// Where the status is written (`lpOverlapped`).
+    pub overlapped: Overlapped,
+    /// How completion is reported.
+    pub mode: CompletionMode,
+    /// The caller's token, handed back in the notification.
+    pub user: u64,
+}
+
+impl OverlappedRequest {
+    /// A request reporting through `mode`, with a fresh record.
+    pub fn new(mode: CompletionMode) -> Self {
+        OverlappedRequest { overlapped: Overlapped::new(), mode, user: 0 }
+    }
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
+    /// `WSPSend`: sends `data` on a connected socket. Returns the bytes sent;
+    /// an overlapped call that will finish later is `Err(WSA_IO_PENDING)`.
+    pub fn send(
+        &self,
+        s: SocketHandle,
+        data: &[u8],
+        flags: MsgFlags,
+        overlapped: Option<OverlappedRequest>,
+    ) -> WsaResult<usize> {
+        self.send_impl(s, data, None, flags, overlapped)
+    }
+
+    /// `WSPSendTo`: like [`send`](Self::send), to `to` for a datagram socket
+    /// (a stream socket ignores `to`).
+    pub fn send_to(
+        &self,
+        s: SocketHandle,
+        data: &[u8],
+        to: SocketAddrV4,
+        flags: MsgFlags,
+        overlapped: Option<OverlappedRequest>,
+    ) -> WsaResult<usize> {
+        self.send_impl(s, data, Some(to), flags, overlapped)
+    }
+
+    fn send_impl(
+        &self,
+        s: SocketHandle,
+        data: &[u8],
+        to: Option<SocketAddrV4>,
+        flags: MsgFlags,
+        overlapped: Option<OverlappedRequest>,
+    ) -> WsaResult<usize> {
+        check_flags(flags, MsgFlags::DONTROUTE | MsgFlags::OOB)?;
+        let transport = &self.inner.transport;
+        let check = |sock: &Socket| {
+            if sock.shut_send {
+                return Err(WsaError::Shutdown);
+            }
+            if sock.kind == SocketKind::Stream && !sock.connected {
+                return Err(WsaError::NotConnected);
+            }
+            if flags.contains(MsgFlags::OOB) && sock.kind != SocketKind::Stream {
+                return Err(WsaError::OperationNotSupported);
+            }
+            Ok(())
+        };
+        let r = self.submit(s, OpKind::Send, overlapped, check, |sock_kind, wait| {
+            let to = if sock_kind == SocketKind::Stream { None } else { to };
+            Ok(transport.send(s, data, to, wait)?.map(Transfer::sent))
+        })?;
+        Ok(r.bytes)
+    }
+
+    /// `WSPRecv`: receives at most `max` bytes. Empty data on a stream means
+    /// the peer closed gracefully. An overlapped call that will finish later
+    /// is `Err(WSA_IO_PENDING)`; its data is then read from the record.
+    pub fn recv(
+        &self,
+        s: SocketHandle,
+        max: usize,
+        flags: MsgFlags,
+        overlapped: Option<OverlappedRequest>,
+    ) -> WsaResult<Received> {
+        let overlapped_call = overlapped.is_some();
+        check_flags(flags, MsgFlags::PEEK | MsgFlags::OOB | MsgFlags::PARTIAL)?;
+        if overlapped_call && flags.contains(MsgFlags::PEEK) {
+            return Err(WsaError::InvalidArgument);
+        }
+        let transport = &self.inner.transport;
+        let check = |sock: &Socket| {
+            if sock.shut_recv {
+                return Err(WsaError::Shutdown);
+            }
+            if sock.kind == SocketKind::Stream && !sock.connected {
+                return Err(WsaError::NotConnected);
+            }
+            Ok(())
+        };
+        let r = self.submit(s, OpKind::Recv, overlapped, check, |_, wait| {
+            Ok(transport.recv(s, max, flags, wait)?.map(Transfer::received))
+        })?;
+        Ok(r.received)
+    }
+
+    /// `WSPRecvFrom`: [`recv`](Self::recv); the sender is in `Received::from`.
+    pub fn recv_from(
+        &self,
+        s: SocketHandle,
+        max: usize,
+        flags: MsgFlags,
+        overlapped: Option<OverlappedRequest>,
+    ) -> WsaResult<Received> {
+        self.recv(s, max, flags, overlapped)
+    }
+
+    /// `WSPGetOverlappedResult`: the status of the overlapped operation whose
+    /// record is `overlapped`. Pending without `wait`: `WSA_IO_INCOMPLETE`.
+    /// `wait` is allowed only for event completion (else `WSAEINVAL`); it
+    /// blocks until the operation ends (a close or cleanup ends it too).
+    pub fn get_overlapped_result(
+        &self,
+        s: SocketHandle,
+        overlapped: &Overlapped,
+        wait: bool,
+    ) -> WsaResult<Outcome> {
+        let _call = self.enter()?;
+        self.inner.table.with(s, |sock| if sock.closing { Err(WsaError::NotSocket) } else { Ok(()) })??;
+        match overlapped.op() {
+            Some(op) if op.socket == s => {}
+            _ => return Err(WsaError::InvalidArgument),
+        }
+        if !overlapped.state().is_terminal() {
+            if !wait {
+                return Err(WsaError::IoIncomplete);
+            }
+            if !matches!(overlapped.mode(), Some(CompletionMode::Event(_))) {
+                return Err(WsaError::InvalidArgument);
+            }
+            self.inner.waiter.wait_until(None, &mut || overlapped.state().is_terminal());
+        }
+        let outcome = overlapped.outcome().ok_or(WsaError::IoIncomplete)?;
+        match outcome.error {
+            Some(e) => Err(e),
+            None => Ok(outcome),
+        }
+    }
+
+    /// `WSPCancelBlockingCall`: interrupts the calling thread's blocking call,
+    /// which returns `WSAEINTR`. `WSAEINVAL` when it has none.
+    pub fn cancel_blocking_call(&self) -> WsaResult<()> {
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let thread = inner.waiter.current_thread();
+        for h in inner.table.live_handles() {
+            let found = inner.table.with(h, |sock| {
+                let mut ops = sock.take_ops(|p| p.is_blocking() && p.thread == thread);
+                let op = ops.pop();
+                sock.pending.extend(ops);
+                if matches!(op, Some(PendingOp { kind: OpKind::Linger, .. })) {
+                    // An interrupted lingering close leaves the socket open.
+                    sock.closing = false;
+                }
+                op
+            });
+            if let Ok(Some(op)) = found {
+                inner.abort_op(op, false);
+                inner.waiter.wake_all();
+                return Ok(());
+            }
+        }
+        Err(WsaError::InvalidArgument)
+    }
+
+    /// The one path of every send and receive (see the module docs).
+    fn submit(
+        &self,
+        s: SocketHandle,
+        kind: OpKind,
+        overlapped: Option<OverlappedRequest>,
+        check: impl FnOnce(&Socket) -> WsaResult<()>,
+        mut start: impl FnMut(SocketKind, Wait) -> WsaResult<Io<Transfer>>,
+    ) -> WsaResult<Transfer> {
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let thread = inner.waiter.current_thread();
+        let is_overlapped = overlapped.is_some();
+        let (started, pending) = inner.table.with(s, |sock| -> WsaResult<_> {
+            if sock.closing {
+                return Err(WsaError::NotSocket);
+            }
+            check(sock)?;
+            if is_overlapped && !sock.flags.contains(SocketFlags::OVERLAPPED) {
+                return Err(WsaError::InvalidArgument);
+            }
+            if !is_overlapped && sock.nonblocking {
+                return match start(sock.kind, Wait::No)? {
+                    Io::Done(t) => Ok((Started::Now(t), None)),
+                    Io::Pending | Io::WouldBlock => Err(WsaError::WouldBlock),
+                };
+            }
+            if sock.pending.len() >= inner.config.max_pending_per_socket {
+                return Err(WsaError::WouldBlock);
+            }
+            let id = inner.next_op(s);
+            let (record, mode, user) = match overlapped {
+                Some(r) => (r.overlapped, Some(r.mode), r.user),
+                None => (Overlapped::new(), None, 0),
+            };
+            record.begin(id, mode)?;
+            sock.pending.push(PendingOp { id, kind, record: record.clone(), mode, thread, user });
+            match start(sock.kind, Wait::Later(id)) {
+                Ok(Io::Pending) => Ok((Started::Waiting(record), None)),
+                Ok(Io::Done(t)) => {
+                    sock.take_op(id);
+                    let outcome = t.outcome();
+                    // S9: finished at once, and still notified.
+                    let to = if mode.is_some() { OpState::Completing } else { OpState::Delivered };
+                    record.finish(to, outcome.clone(), t.received.data.clone(), t.received.from);
+                    let note = mode.map(|mode| Pending {
+                        note: Notification { op: id, mode, outcome, user },
+                        record: record.clone(),
+                    });
+                    Ok((Started::Now(t), note))
+                }
+                other => {
+                    // S9: any other error starts nothing and is never notified.
+                    sock.take_op(id);
+                    record.reject();
+                    Err(other.err().unwrap_or(WsaError::WouldBlock))
+                }
+            }
+        })??;
+        inner.deliver(pending.into_iter().collect());
+        match started {
+            Started::Now(t) => Ok(t),
+            Started::Waiting(_) if is_overlapped => Err(WsaError::IoPending),
+            Started::Waiting(record) => {
+                inner.waiter.wait_until(None, &mut || record.state().is_terminal());
+                let outcome = record.outcome().ok_or(WsaError::Interrupted)?;
+                if let Some(e) = outcome.error {
+                    return Err(e);
+                }
+                Ok(Transfer {
+                    bytes: outcome.bytes,
+                    received: Received { data: record.data(), from: record.from(), flags: outcome.flags },
+                })
+            }
+        }
+    }
+}
+
+/// What one send or receive moved.
+pub(crate) struct Transfer {
+    bytes: usize,
+    received: Received,
+}
+
+impl Transfer {
+    fn sent(bytes: usize) -> Self {
+        Transfer { bytes, received: Received::default() }
+    }
+
+    fn received(received: Received) -> Self {
+        Transfer { bytes: received.data.len(), received }
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome { error: None, bytes: self.bytes, flags: self.received.flags }
+    }
+}
+
+/// Flags outside `allowed` are `WSAEOPNOTSUPP`.
+fn check_flags(flags: MsgFlags, allowed: MsgFlags) -> WsaResult<()> {
+    if allowed.contains(flags) { Ok(()) } else { Err(WsaError::OperationNotSupported) }
+}

@@ -1,0 +1,31 @@
+//! The platform-independent provider core.
+//!
+//! Everything here is safe Rust with no OS calls and no threads of its own:
+//! the SPI's lifecycle (S1-S6, S11), the socket table (S13, S14), the
+//! operation state machine (S7, S9, S10), close, linger and shutdown (S7, S8).
+//! The transport, the notifier and the waiter are traits the host supplies.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod flags;
+pub mod handle;
+pub mod notifier;
+pub mod transport;
+pub mod version;
+pub mod waiter;
+pub mod op;
+
+mod cleanup;
+mod close;
+mod events;
+mod gate;
+mod io;
+mod provider;
+mod socket;
+mod sockets;
+mod table;
+
+pub use cleanup::{CleanupError, CleanupOutcome, FinalCleanupReport};
+pub use io::OverlappedRequest;
+pub use provider::{Detach, DetachOutcome, Provider, ProviderConfig};
+pub use socket::{Linger, NetworkEvents};

@@ -1,0 +1,418 @@
+//! The provider: lifecycle (S1-S5, S11), the call gate and the paths by which
+//! completions come in from the transport and go out to the notifier.
+//!
+//! The entry points are spread over sibling files by job: [`sockets`] (create,
+//! bind, connect, accept, options), [`io`] (send, receive, overlapped results),
+//! [`close`] (close, linger, shutdown), [`events`] (event select) and
+//! [`cleanup`] (the final cleanup, S6).
+//!
+//! [`sockets`]: super::sockets
+//! [`io`]: super::io
+//! [`close`]: super::close
+//! [`events`]: super::events
+//! [`cleanup`]: super::cleanup
+
+use super::error::{WsaError, WsaResult};
+use super::flags::FdEvents;
+use super::gate::Gate;
+use super::handle::{OpId, SocketHandle};
+use super::notifier::{EventKey, Notification, Notifier, Outcome, Suppressed};
+use super::op::{OpState, Overlapped};
+use super::socket::{OpKind, PendingOp, Socket};
+use super::table::Table;
+use super::transport::{CloseKind, Completed, CompletionSink, Transport};
+use super::version::{Negotiated, Version, VersionRange};
+use super::waiter::Waiter;
+use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+/// Settings of a provider instance.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    /// The versions `startup` accepts (S2). Default 2.0 to 2.2.
+    pub versions: VersionRange,
+    /// Most sockets open at once; more is `WSAEMFILE`. Default 65 536.
+    pub max_sockets: usize,
+    /// Most overlapped operations pending on one socket; more is
+    /// `WSAEWOULDBLOCK`. Default 1 024.
+    pub max_pending_per_socket: usize,
+    /// How long the final cleanup waits for closed sockets to finish sending
+    /// when the transport cannot hand their data off (S6g). Default 5 s.
+    pub drain_deadline: Duration,
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        ProviderConfig {
+            versions: VersionRange::default(),
+            max_sockets: 65_536,
+            max_pending_per_socket: 1024,
+            drain_deadline: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How the loader detaches the provider (S11).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Detach {
+    /// `DLL_PROCESS_DETACH` with a non-null `lpvReserved`: the process is
+    /// exiting, other threads are gone. Nothing may be done.
+    ProcessExit,
+    /// `FreeLibrary` with the reference count above zero (or a simulated
+    /// crash): never wait, tell nobody, free what is safe, leak the rest.
+    Unload,
+}
+
+/// What [`Provider::process_detach`] did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DetachOutcome {
+    /// Nothing, as the rules demand (process exit, or not started).
+    NothingDone,
+    /// No call was inside: the socket table was dropped without upcalls.
+    Freed,
+    /// Calls were still inside: the state is left alone (leaked on purpose).
+    Leaked,
+}
+
+pub(crate) struct Lifecycle {
+    pub(crate) count: u32,
+}
+
+/// A notifier for the time before the first startup: nothing can complete then.
+struct NoNotifier;
+
+impl Notifier for NoNotifier {
+    fn deliver(&self, _: &Notification) {}
+    fn network_event(&self, _: SocketHandle, _: EventKey, _: FdEvents, _: Option<WsaError>) {}
+}
+
+pub(crate) struct Inner<T, W> {
+    pub(crate) config: ProviderConfig,
+    pub(crate) transport: T,
+    pub(crate) waiter: W,
+    pub(crate) gate: Gate,
+    lifecycle: Mutex<Lifecycle>,
+    notifier: ArcSwap<Arc<dyn Notifier>>,
+    pub(crate) table: Table<Socket>,
+    /// Gracefully closed sockets that still had unsent data (S6e, S6g).
+    pub(crate) draining: Mutex<Vec<SocketHandle>>,
+    next_seq: AtomicU64,
+    abandoned: AtomicBool,
+}
+
+/// A Windows Sockets service provider over a transport `T`, waiting through `W`.
+///
+/// Cloning gives another handle to the same instance; every method may be
+/// called from any thread at any time (S14).
+///
+/// ```
+/// use std::sync::Arc;
+/// use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
+/// use winsock_provider::{Provider, ProviderConfig, Version, WsaError};
+///
+/// let net = Network::new(1);
+/// let node = net.add_node("10.0.0.1".parse().unwrap());
+/// let p = Provider::new(ProviderConfig::default(), net.transport(node), MockWaiter::new(&net));
+/// let notes = RecordingNotifier::new();
+/// assert_eq!(p.cleanup().unwrap_err().error, WsaError::NotInitialised);
+/// let v = p.startup(Version::new(2, 2), Arc::new(notes.clone())).unwrap();
+/// assert_eq!(v.version, Version::new(2, 2));
+/// p.cleanup().unwrap();
+/// ```
+pub struct Provider<T: Transport + 'static, W: Waiter + 'static> {
+    pub(crate) inner: Arc<Inner<T, W>>,
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Clone for Provider<T, W> {
+    fn clone(&self) -> Self {
+        Provider { inner: self.inner.clone() }
+    }
+}
+
+pub(crate) fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
+    // The core's mutexes guard plain data changed by whole stores; a panic in
+    // another thread must not turn every later call into a second panic.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A call counted inside the provider; leaving wakes a waiting final cleanup.
+pub(crate) struct Call<'a, T: Transport + 'static, W: Waiter + 'static> {
+    inner: &'a Inner<T, W>,
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Drop for Call<'_, T, W> {
+    fn drop(&mut self) {
+        if self.inner.gate.leave() {
+            self.inner.waiter.wake_all();
+        }
+    }
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
+    /// A provider instance, not started. Attaches itself to `transport`.
+    pub fn new(config: ProviderConfig, transport: T, waiter: W) -> Self {
+        let inner = Arc::new(Inner {
+            table: Table::new(config.max_sockets),
+            config,
+            transport,
+            waiter,
+            gate: Gate::default(),
+            lifecycle: Mutex::new(Lifecycle { count: 0 }),
+            notifier: ArcSwap::from_pointee(Arc::new(NoNotifier) as Arc<dyn Notifier>),
+            draining: Mutex::new(Vec::new()),
+            next_seq: AtomicU64::new(1),
+            abandoned: AtomicBool::new(false),
+        });
+        let sink: Arc<dyn CompletionSink> = Arc::new(Sink { inner: Arc::downgrade(&inner) });
+        inner.transport.attach(sink);
+        Provider { inner }
+    }
+
+    /// The transport under this provider.
+    pub fn transport(&self) -> &T {
+        &self.inner.transport
+    }
+
+    /// The waiter this provider blocks through.
+    pub fn waiter(&self) -> &W {
+        &self.inner.waiter
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProviderConfig {
+        &self.inner.config
+    }
+
+    /// `WSPStartup`. Negotiates the version (S2), counts one more startup
+    /// (S1), and makes `notifier` the one every later completion goes through:
+    /// the newest upcall table wins (S3). A failed startup changes nothing.
+    pub fn startup(&self, requested: Version, notifier: Arc<dyn Notifier>) -> WsaResult<Negotiated> {
+        let mut lc = lock(&self.inner.lifecycle);
+        let negotiated = self.inner.config.versions.negotiate(requested)?;
+        let count = lc.count.checked_add(1).ok_or(WsaError::ProcessLimit)?;
+        self.inner.notifier.store(Arc::new(notifier));
+        lc.count = count;
+        if count == 1 {
+            self.inner.abandoned.store(false, Ordering::Release);
+            self.inner.gate.open();
+        }
+        Ok(negotiated)
+    }
+
+    /// Startups not yet matched by a cleanup.
+    pub fn startup_count(&self) -> u32 {
+        lock(&self.inner.lifecycle).count
+    }
+
+    /// Whether calls are admitted (S4): started and not in the final cleanup.
+    pub fn is_open(&self) -> bool {
+        self.inner.gate.is_open()
+    }
+
+    /// Sockets open now (including ones being accepted or closed).
+    pub fn socket_count(&self) -> usize {
+        self.inner.table.len()
+    }
+
+    /// Gracefully closed sockets the provider still tracks as sending (S6e).
+    pub fn draining_count(&self) -> usize {
+        let transport = &self.inner.transport;
+        let mut d = lock(&self.inner.draining);
+        d.retain(|h| transport.unsent(*h) > 0);
+        d.len()
+    }
+
+    /// `DLL_PROCESS_DETACH` (S11). On process exit it does nothing at all. On
+    /// unload without cleanup it never waits (not even for a lock): it closes
+    /// the gate, keeps every later completion from the application, and frees
+    /// the socket table only if no call is inside; otherwise it leaks it.
+    pub fn process_detach(&self, how: Detach) -> DetachOutcome {
+        if how == Detach::ProcessExit {
+            return DetachOutcome::NothingDone;
+        }
+        let Ok(lc) = self.inner.lifecycle.try_lock() else {
+            // A startup or cleanup is running on another thread: touching
+            // anything now could wait under the loader lock. Leak.
+            self.inner.abandon();
+            return DetachOutcome::Leaked;
+        };
+        if lc.count == 0 {
+            return DetachOutcome::NothingDone;
+        }
+        self.inner.abandon();
+        if self.inner.gate.inside() > 0 {
+            return DetachOutcome::Leaked;
+        }
+        for h in self.inner.table.live_handles() {
+            self.inner.table.remove(h);
+        }
+        self.inner.table.release_reserved();
+        DetachOutcome::Freed
+    }
+
+    /// Models a crashed process (S11): the gate closes and nothing is ever
+    /// delivered to the application again; no transport call, no wait. The
+    /// simulator resets the process's connections in the network.
+    pub fn crash(&self) {
+        self.inner.abandon();
+    }
+
+    /// Enters through the gate (S4).
+    pub(crate) fn enter(&self) -> WsaResult<Call<'_, T, W>> {
+        self.inner.enter()
+    }
+}
+
+/// A completion decided under a socket's lock, delivered after it.
+pub(crate) struct Pending {
+    pub(crate) note: Notification,
+    pub(crate) record: Overlapped,
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
+    pub(crate) fn enter(&self) -> WsaResult<Call<'_, T, W>> {
+        self.gate.enter()?;
+        Ok(Call { inner: self })
+    }
+
+    fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
+        self.gate.close();
+        self.waiter.wake_all();
+    }
+
+    pub(crate) fn next_op(&self, socket: SocketHandle) -> OpId {
+        OpId { socket, seq: self.next_seq.fetch_add(1, Ordering::Relaxed) }
+    }
+
+    pub(crate) fn notifier(&self) -> arc_swap::Guard<Arc<Arc<dyn Notifier>>> {
+        self.notifier.load()
+    }
+
+    /// Delivers completions decided under a lock, each exactly once (S10);
+    /// after a crash or unload they are suppressed instead (S11).
+    pub(crate) fn deliver(&self, pending: Vec<Pending>) {
+        if pending.is_empty() {
+            return;
+        }
+        let notifier = self.notifier();
+        let gone = self.abandoned.load(Ordering::Acquire);
+        for p in pending {
+            if gone {
+                notifier.suppressed(&p.note, Suppressed::ProcessGone);
+            } else {
+                notifier.deliver(&p.note);
+            }
+            p.record.mark_delivered();
+        }
+    }
+
+    /// Ends a pending operation early: a close (`silent == false`, S7) or the
+    /// final cleanup (`silent == true`, S6b/S6c). A blocking call returns
+    /// `WSAEINTR` and is never notified; an overlapped one ends with
+    /// `WSA_OPERATION_ABORTED` and is notified unless `silent`. Returns the
+    /// notification to deliver, if any.
+    pub(crate) fn abort_op(&self, op: PendingOp, silent: bool) -> Option<Pending> {
+        self.transport.cancel(op.id);
+        if let OpKind::Accept { into } = op.kind {
+            // The accept may have produced a connection that races in: close it
+            // and give the reserved slot back.
+            self.transport.close(into, CloseKind::Abortive);
+            self.table.remove(into);
+        }
+        let error = if op.is_blocking() { WsaError::Interrupted } else { WsaError::OperationAborted };
+        let state = if silent { OpState::AbortedSilent } else { OpState::AbortedNotified };
+        if !op.record.finish(state, Outcome::failed(error), Vec::new(), None) {
+            return None;
+        }
+        let mode = op.mode?;
+        let note = Notification { op: op.id, mode, outcome: Outcome::failed(error), user: op.user };
+        if silent {
+            self.notifier().suppressed(&note, Suppressed::FinalCleanup);
+            return None;
+        }
+        Some(Pending { note, record: op.record })
+    }
+
+    /// A completion from the transport. Ignored when the operation is no
+    /// longer pending (aborted, or its socket gone): one outcome only (S10).
+    fn on_complete(&self, id: OpId, result: Completed) {
+        let Ok(_call) = self.enter() else { return };
+        let (outcome, data, from) = match result {
+            Completed::Sent(n) => (Outcome { bytes: n, ..Outcome::default() }, Vec::new(), None),
+            Completed::Received(r) => {
+                (Outcome { bytes: r.data.len(), flags: r.flags, error: None }, r.data, r.from)
+            }
+            Completed::Accepted(peer) => (Outcome::default(), Vec::new(), Some(peer)),
+            Completed::Failed(e) => (Outcome::failed(e), Vec::new(), None),
+        };
+        let decided = self.table.with(id.socket, |sock| {
+            let op = sock.take_op(id)?;
+            let to = if op.is_blocking() { OpState::Delivered } else { OpState::Completing };
+            if !op.record.finish(to, outcome.clone(), data, from) {
+                return None;
+            }
+            let mode = op.mode?;
+            Some(Pending {
+                note: Notification { op: id, mode, outcome, user: op.user },
+                record: op.record,
+            })
+        });
+        if let Ok(Some(p)) = decided {
+            self.deliver(vec![p]);
+        }
+        self.waiter.wake_all();
+    }
+
+    /// Network events from the transport, for `WSPEventSelect` registrations.
+    fn on_network_event(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
+        let Ok(_call) = self.enter() else { return };
+        let signal = self.table.with(socket, |sock| {
+            let (event, mask) = sock.select?;
+            let hit = events & mask;
+            if hit.is_empty() {
+                return None;
+            }
+            sock.record.add(hit, error);
+            Some((event, hit))
+        });
+        if let Ok(Some((event, hit))) = signal
+            && !self.abandoned.load(Ordering::Acquire)
+        {
+            self.notifier().network_event(socket, event, hit, error);
+        }
+        self.waiter.wake_all();
+    }
+
+    pub(crate) fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
+        lock(&self.lifecycle)
+    }
+}
+
+/// The sink the transport reports to. It holds the provider weakly, so a
+/// transport that outlives the provider (S6g) keeps nothing alive.
+struct Sink<T: Transport + 'static, W: Waiter + 'static> {
+    inner: Weak<Inner<T, W>>,
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> CompletionSink for Sink<T, W> {
+    fn complete(&self, op: OpId, result: Completed) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.on_complete(op, result);
+        }
+    }
+
+    fn network_event(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.on_network_event(socket, events, error);
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.waiter.wake_all();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The per-socket state the table holds, and the public option types.
+
+use super::error::WsaError;
+use super::flags::{FdEvents, SocketFlags};
+use super::handle::{OpId, SocketHandle};
+use super::notifier::{CompletionMode, EventKey, ThreadKey};
+use super::op::Overlapped;
+use super::transport::SocketKind;
+
+/// `SO_LINGER` (S7). The default is off (`SO_DONTLINGER`): a graceful close
+/// in the background.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Linger {
+    /// `l_onoff`
+    pub on: bool,
+    /// `l_linger`, in seconds.
+    pub seconds: u16,
+}
+
+/// What `WSPEnumNetworkEvents` reports: the events recorded since the last
+/// call, and an error for each (indexed by `FD_x_BIT`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct NetworkEvents {
+    /// The events recorded.
+    pub events: FdEvents,
+    /// `iErrorCode[FD_x_BIT]`: only slots of recorded events are meaningful.
+    pub errors: [Option<WsaError>; FdEvents::MAX_EVENTS],
+}
+
+impl NetworkEvents {
+    pub(crate) fn add(&mut self, events: FdEvents, error: Option<WsaError>) {
+        for bit in events.iter() {
+            if let Some(i) = bit.bit_index() {
+                self.errors[i] = error;
+            }
+        }
+        self.events |= events;
+    }
+}
+
+/// What an operation is, for aborting it the right way.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OpKind {
+    Send,
+    Recv,
+    /// A blocking accept; `into` is the reserved handle of the new socket.
+    Accept { into: SocketHandle },
+    /// A blocking close waiting out its linger time.
+    Linger,
+}
+
+/// One accepted operation that has not finished.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingOp {
+    pub(crate) id: OpId,
+    pub(crate) kind: OpKind,
+    pub(crate) record: Overlapped,
+    /// `None` for a blocking call: its caller waits, nobody is notified.
+    pub(crate) mode: Option<CompletionMode>,
+    pub(crate) thread: ThreadKey,
+    pub(crate) user: u64,
+}
+
+impl PendingOp {
+    pub(crate) fn is_blocking(&self) -> bool {
+        self.mode.is_none()
+    }
+}
+
+/// A socket in the table.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    pub(crate) kind: SocketKind,
+    pub(crate) flags: SocketFlags,
+    pub(crate) nonblocking: bool,
+    pub(crate) linger: Linger,
+    pub(crate) shut_send: bool,
+    pub(crate) shut_recv: bool,
+    pub(crate) connected: bool,
+    pub(crate) listening: bool,
+    /// A close is under way (lingering); the handle already reads as closed.
+    pub(crate) closing: bool,
+    pub(crate) pending: Vec<PendingOp>,
+    pub(crate) select: Option<(EventKey, FdEvents)>,
+    pub(crate) record: NetworkEvents,
+}
+
+impl Socket {
+    pub(crate) fn new(kind: SocketKind, flags: SocketFlags) -> Self {
+        Socket {
+            kind,
+            flags,
+            nonblocking: false,
+            linger: Linger::default(),
+            shut_send: false,
+            shut_recv: false,
+            connected: false,
+            listening: false,
+            closing: false,
+            pending: Vec::new(),
+            select: None,
+            record: NetworkEvents::default(),
+        }
+    }
+
+    /// Takes the pending operation `id` out, if it is still pending here.
+    pub(crate) fn take_op(&mut self, id: OpId) -> Option<PendingOp> {
+        let i = self.pending.iter().position(|p| p.id == id)?;
+        Some(self.pending.remove(i))
+    }
+
+    /// Takes every pending operation matching `pick`, in posting order.
+    pub(crate) fn take_ops(&mut self, pick: impl Fn(&PendingOp) -> bool) -> Vec<PendingOp> {
+        let (taken, kept) = std::mem::take(&mut self.pending).into_iter().partition(|p| pick(p));
+        self.pending = kept;
+        taken
+    }
+}

@@ -1,0 +1,202 @@
+//! Creating sockets, addressing them and their options.
+
+use super::error::{WsaError, WsaResult};
+use super::flags::SocketFlags;
+use super::handle::SocketHandle;
+use super::op::Overlapped;
+use super::provider::Provider;
+use super::socket::{Linger, OpKind, PendingOp, Socket};
+use super::transport::{Io, SocketKind, Transport, Wait};
+use super::waiter::Waiter;
+use std::net::SocketAddrV4;
+
+/// How a call began: done at once, or waiting on its record.
+pub(crate) enum Started<R> {
+    Now(R),
+    Waiting(Overlapped),
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
+    /// `WSPSocket`: a new socket of `kind`. `WSAEMFILE` when the table is full.
+    pub fn socket(&self, kind: SocketKind, flags: SocketFlags) -> WsaResult<SocketHandle> {
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let h = inner.table.reserve()?;
+        if let Err(e) = inner.transport.open(h, kind) {
+            inner.table.remove(h);
+            return Err(e);
+        }
+        inner.table.install(h, Socket::new(kind, flags));
+        Ok(h)
+    }
+
+    /// Runs `f` on the open socket `s` inside the gate: `WSANOTINITIALISED`
+    /// when the gate is closed, `WSAENOTSOCK` when `s` is not open.
+    pub(crate) fn with_open<R>(
+        &self,
+        s: SocketHandle,
+        f: impl FnOnce(&mut Socket) -> WsaResult<R>,
+    ) -> WsaResult<R> {
+        let _call = self.enter()?;
+        self.inner.table.with(s, |sock| if sock.closing { Err(WsaError::NotSocket) } else { f(sock) })?
+    }
+
+    /// `WSPBind`: binds to `addr` (port 0: the transport picks one). Returns
+    /// the address bound.
+    pub fn bind(&self, s: SocketHandle, addr: SocketAddrV4) -> WsaResult<SocketAddrV4> {
+        self.with_open(s, |_| self.inner.transport.bind(s, addr))
+    }
+
+    /// `WSPListen` (stream sockets only; a datagram socket is `WSAEOPNOTSUPP`).
+    pub fn listen(&self, s: SocketHandle, backlog: u32) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            if sock.kind != SocketKind::Stream {
+                return Err(WsaError::OperationNotSupported);
+            }
+            if sock.connected {
+                return Err(WsaError::IsConnected);
+            }
+            self.inner.transport.listen(s, backlog)?;
+            sock.listening = true;
+            Ok(())
+        })
+    }
+
+    /// `WSPConnect`: connects a stream socket, or sets a datagram socket's
+    /// default peer.
+    pub fn connect(&self, s: SocketHandle, addr: SocketAddrV4) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            if sock.kind == SocketKind::Stream && sock.connected {
+                return Err(WsaError::IsConnected);
+            }
+            if sock.listening {
+                return Err(WsaError::InvalidArgument);
+            }
+            self.inner.transport.connect(s, addr)?;
+            sock.connected = true;
+            Ok(())
+        })
+    }
+
+    /// `WSPAccept`: the next connection on listening socket `s` and its peer.
+    /// A blocking socket waits (interrupted with `WSAEINTR` by a close of `s`,
+    /// by `cancel_blocking_call` and by the final cleanup); a non-blocking one
+    /// answers `WSAEWOULDBLOCK`. The new socket inherits `s`'s flags.
+    pub fn accept(&self, s: SocketHandle) -> WsaResult<(SocketHandle, SocketAddrV4)> {
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let new = inner.table.reserve()?;
+        let thread = inner.waiter.current_thread();
+        let started = inner.table.with(s, |sock| -> WsaResult<_> {
+            if sock.closing {
+                return Err(WsaError::NotSocket);
+            }
+            if !sock.listening {
+                return Err(WsaError::InvalidArgument);
+            }
+            if sock.nonblocking {
+                return match inner.transport.accept(s, new, Wait::No)? {
+                    Io::Done(peer) => Ok((Started::Now(peer), sock.flags)),
+                    _ => Err(WsaError::WouldBlock),
+                };
+            }
+            let id = inner.next_op(s);
+            let record = Overlapped::new();
+            record.begin(id, None)?;
+            sock.pending.push(PendingOp {
+                id,
+                kind: OpKind::Accept { into: new },
+                record: record.clone(),
+                mode: None,
+                thread,
+                user: 0,
+            });
+            match inner.transport.accept(s, new, Wait::Later(id)) {
+                Ok(Io::Pending) => Ok((Started::Waiting(record), sock.flags)),
+                Ok(Io::Done(peer)) => {
+                    sock.take_op(id);
+                    record.reject();
+                    Ok((Started::Now(peer), sock.flags))
+                }
+                other => {
+                    sock.take_op(id);
+                    record.reject();
+                    Err(other.err().unwrap_or(WsaError::WouldBlock))
+                }
+            }
+        });
+        let peer = match started {
+            Ok(Ok((Started::Now(peer), flags))) => Ok((peer, flags)),
+            Ok(Ok((Started::Waiting(record), flags))) => {
+                inner.waiter.wait_until(None, &mut || record.state().is_terminal());
+                match record.outcome().and_then(|o| o.error) {
+                    Some(e) => Err(e),
+                    None => record.from().map(|p| (p, flags)).ok_or(WsaError::ConnectionAborted),
+                }
+            }
+            Ok(Err(e)) | Err(e) => Err(e),
+        };
+        match peer {
+            Ok((peer, flags)) => {
+                let mut sock = Socket::new(SocketKind::Stream, flags);
+                sock.connected = true;
+                inner.table.install(new, sock);
+                Ok((new, peer))
+            }
+            Err(e) => {
+                inner.table.remove(new);
+                Err(e)
+            }
+        }
+    }
+
+    /// `SO_LINGER` / `SO_DONTLINGER` (S7).
+    pub fn set_linger(&self, s: SocketHandle, linger: Linger) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            sock.linger = linger;
+            Ok(())
+        })
+    }
+
+    /// The socket's `SO_LINGER` setting.
+    pub fn linger(&self, s: SocketHandle) -> WsaResult<Linger> {
+        self.with_open(s, |sock| Ok(sock.linger))
+    }
+
+    /// `FIONBIO`. A socket with an event-select registration cannot be made
+    /// blocking again: `WSAEINVAL`.
+    pub fn set_nonblocking(&self, s: SocketHandle, nonblocking: bool) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            if !nonblocking && sock.select.is_some() {
+                return Err(WsaError::InvalidArgument);
+            }
+            sock.nonblocking = nonblocking;
+            Ok(())
+        })
+    }
+
+    /// Whether the socket is non-blocking.
+    pub fn is_nonblocking(&self, s: SocketHandle) -> WsaResult<bool> {
+        self.with_open(s, |sock| Ok(sock.nonblocking))
+    }
+
+    /// `SO_SNDBUF` and `SO_RCVBUF` (either may be left as it is).
+    pub fn set_buffers(&self, s: SocketHandle, send: Option<usize>, recv: Option<usize>) -> WsaResult<()> {
+        self.with_open(s, |_| self.inner.transport.set_buffers(s, send, recv))
+    }
+
+    /// `SO_TYPE`: the socket's kind.
+    pub fn socket_kind(&self, s: SocketHandle) -> WsaResult<SocketKind> {
+        self.with_open(s, |sock| Ok(sock.kind))
+    }
+
+    /// `WSPGetSockName`.
+    pub fn local_addr(&self, s: SocketHandle) -> WsaResult<SocketAddrV4> {
+        self.with_open(s, |_| self.inner.transport.local_addr(s))
+    }
+
+    /// `WSPGetPeerName`.
+    pub fn peer_addr(&self, s: SocketHandle) -> WsaResult<SocketAddrV4> {
+        self.with_open(s, |_| self.inner.transport.peer_addr(s))
+    }
+}

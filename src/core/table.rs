@@ -1,0 +1,225 @@
+//! The socket table: O(1) lookup by generation-tagged handle, with no
+//! process-wide lock on the lookup path (S14).
+//!
+//! Slots live in pages that are created on first use and never move, so a
+//! lookup is an index computation, a lock-free `OnceLock::get` and the lock of
+//! that one slot. Only allocation and release touch the shared free list.
+//! A slot's generation survives every release and every final cleanup, which
+//! is what keeps an old handle from ever naming a new socket (S6h).
+
+use super::error::WsaError;
+use super::handle::{MAX_GENERATION, MAX_SLOTS, SocketHandle};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+const PAGE_SIZE: usize = 256;
+
+enum Entry<S> {
+    Free,
+    /// Allocated but not yet a socket (the transport is still opening it, or an
+    /// accept is waiting for its connection). Lookups do not see it.
+    Reserved,
+    Live(S),
+}
+
+struct SlotInner<S> {
+    generation: u64,
+    entry: Entry<S>,
+}
+
+struct Slot<S> {
+    inner: Mutex<SlotInner<S>>,
+}
+
+struct FreeList {
+    free: Vec<usize>,
+    next_unused: usize,
+}
+
+/// A fixed-capacity table of `S` keyed by [`SocketHandle`].
+pub(crate) struct Table<S> {
+    pages: Box<[OnceLock<Box<[Slot<S>]>>]>,
+    capacity: usize,
+    free: Mutex<FreeList>,
+    live: AtomicUsize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Slot state is only changed by whole-value stores, so a panic elsewhere
+    // cannot leave it torn: keep going rather than poison every later call.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<S> Table<S> {
+    /// A table that holds at most `capacity` sockets at once.
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.clamp(1, MAX_SLOTS);
+        let pages = capacity.div_ceil(PAGE_SIZE);
+        Table {
+            pages: (0..pages).map(|_| OnceLock::new()).collect(),
+            capacity,
+            free: Mutex::new(FreeList { free: Vec::new(), next_unused: 0 }),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    fn slot(&self, index: usize) -> Option<&Slot<S>> {
+        let page = self.pages.get(index / PAGE_SIZE)?.get()?;
+        page.get(index % PAGE_SIZE)
+    }
+
+    fn slot_or_create(&self, index: usize) -> &Slot<S> {
+        let page = self.pages[index / PAGE_SIZE].get_or_init(|| {
+            (0..PAGE_SIZE)
+                .map(|_| Slot { inner: Mutex::new(SlotInner { generation: 1, entry: Entry::Free }) })
+                .collect()
+        });
+        &page[index % PAGE_SIZE]
+    }
+
+    /// Allocates a slot in the `Reserved` state: `WSAEMFILE` when full.
+    pub(crate) fn reserve(&self) -> Result<SocketHandle, WsaError> {
+        let index = {
+            let mut f = lock(&self.free);
+            match f.free.pop() {
+                Some(i) => i,
+                None if f.next_unused < self.capacity => {
+                    f.next_unused += 1;
+                    f.next_unused - 1
+                }
+                None => return Err(WsaError::TooManySockets),
+            }
+        };
+        let slot = self.slot_or_create(index);
+        let mut inner = lock(&slot.inner);
+        debug_assert!(matches!(inner.entry, Entry::Free));
+        inner.entry = Entry::Reserved;
+        self.live.fetch_add(1, Ordering::Relaxed);
+        Ok(SocketHandle::new(index, inner.generation))
+    }
+
+    /// Reserved → Live.
+    pub(crate) fn install(&self, h: SocketHandle, value: S) {
+        if let Some(slot) = h.index().and_then(|i| self.slot(i)) {
+            let mut inner = lock(&slot.inner);
+            if inner.generation == h.generation() && matches!(inner.entry, Entry::Reserved) {
+                inner.entry = Entry::Live(value);
+            }
+        }
+    }
+
+    /// Runs `f` on the live socket `h`, under that socket's lock only.
+    /// `WSAENOTSOCK` for an unknown, reserved, released or stale handle.
+    pub(crate) fn with<R>(&self, h: SocketHandle, f: impl FnOnce(&mut S) -> R) -> Result<R, WsaError> {
+        let slot = h.index().and_then(|i| self.slot(i)).ok_or(WsaError::NotSocket)?;
+        let mut inner = lock(&slot.inner);
+        if inner.generation != h.generation() {
+            return Err(WsaError::NotSocket);
+        }
+        match &mut inner.entry {
+            Entry::Live(s) => Ok(f(s)),
+            _ => Err(WsaError::NotSocket),
+        }
+    }
+
+    /// Releases `h` (live or reserved) and returns its value. The generation
+    /// moves on, so `h` is stale from now on; a slot whose generation is used
+    /// up is retired instead of reused.
+    pub(crate) fn remove(&self, h: SocketHandle) -> Option<S> {
+        let index = h.index()?;
+        let slot = self.slot(index)?;
+        let taken = {
+            let mut inner = lock(&slot.inner);
+            if inner.generation != h.generation() || matches!(inner.entry, Entry::Free) {
+                return None;
+            }
+            let taken = std::mem::replace(&mut inner.entry, Entry::Free);
+            inner.generation += 1;
+            if inner.generation < MAX_GENERATION {
+                lock(&self.free).free.push(index);
+            }
+            taken
+        };
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        match taken {
+            Entry::Live(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The handles of every live socket, at the time each slot was looked at.
+    pub(crate) fn live_handles(&self) -> Vec<SocketHandle> {
+        let mut out = Vec::new();
+        for (p, page) in self.pages.iter().enumerate() {
+            let Some(page) = page.get() else { continue };
+            for (i, slot) in page.iter().enumerate() {
+                let inner = lock(&slot.inner);
+                if matches!(inner.entry, Entry::Live(_)) {
+                    out.push(SocketHandle::new(p * PAGE_SIZE + i, inner.generation));
+                }
+            }
+        }
+        out
+    }
+
+    /// How many slots are reserved or live.
+    pub(crate) fn len(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Releases every reserved slot (the final cleanup, after rundown, when no
+    /// call can still be filling one).
+    pub(crate) fn release_reserved(&self) {
+        for (p, page) in self.pages.iter().enumerate() {
+            let Some(page) = page.get() else { continue };
+            for (i, slot) in page.iter().enumerate() {
+                let generation = {
+                    let inner = lock(&slot.inner);
+                    matches!(inner.entry, Entry::Reserved).then_some(inner.generation)
+                };
+                if let Some(g) = generation {
+                    self.remove(SocketHandle::new(p * PAGE_SIZE + i, g));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_only_the_current_generation() {
+        let t: Table<u32> = Table::new(4);
+        let h = t.reserve().unwrap();
+        assert_eq!(t.with(h, |v| *v), Err(WsaError::NotSocket), "reserved is not a socket yet");
+        t.install(h, 7);
+        assert_eq!(t.with(h, |v| *v), Ok(7));
+        assert_eq!(t.remove(h), Some(7));
+        assert_eq!(t.with(h, |v| *v), Err(WsaError::NotSocket));
+        let h2 = t.reserve().unwrap();
+        t.install(h2, 8);
+        assert_eq!(h2.index(), h.index(), "the slot is reused");
+        assert_ne!(h2, h, "but never under the same handle (S6h)");
+        assert_eq!(t.with(h, |v| *v), Err(WsaError::NotSocket));
+    }
+
+    #[test]
+    fn full_table_is_wsaemfile() {
+        let t: Table<u32> = Table::new(2);
+        t.reserve().unwrap();
+        t.reserve().unwrap();
+        assert_eq!(t.reserve(), Err(WsaError::TooManySockets));
+        assert_eq!(t.len(), 2);
+    }
+
+    /// S13: handles the table never issued are rejected, whatever their bits.
+    #[test]
+    fn s13_bogus_handles_are_not_sockets() {
+        let t: Table<u32> = Table::new(300);
+        for raw in [0, 1, u64::MAX, 0xdead_beef, 1 << 24 | 299] {
+            assert_eq!(t.with(SocketHandle::from_raw(raw), |v| *v), Err(WsaError::NotSocket));
+        }
+    }
+}

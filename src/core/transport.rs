@@ -1,0 +1,229 @@
+//! What the core asks of the data plane.
+//!
+//! A transport moves bytes; the core decides what the SPI's rules make of it.
+//! Calls come in with the socket's [`SocketHandle`] as the connection's key (the
+//! core issues each handle once, so a transport may index its state by it).
+//! Operations that cannot finish at once are registered under an [`OpId`] and
+//! finished later through the [`CompletionSink`] the transport was attached to.
+//!
+//! Locking rule (the one thing an implementation must get right): the core may
+//! call into the transport while it holds a socket's lock, so the transport must
+//! **never** call the sink while it holds a lock of its own that such a call
+//! could need. Collect completions under your lock; call the sink after it.
+
+use super::error::WsaError;
+use super::flags::{FdEvents, MsgFlags};
+use super::handle::{OpId, SocketHandle};
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+
+/// The kind of socket, from `WSPSocket`'s type argument.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SocketKind {
+    /// `SOCK_STREAM`: connected, ordered bytes, graceful close.
+    Stream,
+    /// `SOCK_DGRAM`: connectionless messages.
+    Datagram,
+}
+
+/// How a call waits when the transport cannot finish it at once.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Wait {
+    /// Non-blocking: finish now or answer [`Io::WouldBlock`]; register nothing.
+    No,
+    /// Register the operation under this id and finish it later through the sink.
+    Later(OpId),
+}
+
+/// What a transport call did with a request.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Io<T> {
+    /// Finished now with this result.
+    Done(T),
+    /// Registered (only for [`Wait::Later`]): the sink will get its completion.
+    Pending,
+    /// Could not finish now, and nothing was registered (only for [`Wait::No`]).
+    WouldBlock,
+}
+
+impl<T> Io<T> {
+    /// Maps the result of a finished call.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Io<U> {
+        match self {
+            Io::Done(t) => Io::Done(f(t)),
+            Io::Pending => Io::Pending,
+            Io::WouldBlock => Io::WouldBlock,
+        }
+    }
+}
+
+/// Data taken by a receive.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Received {
+    /// The bytes, at most the length asked for. Empty on a stream means the
+    /// peer closed gracefully.
+    pub data: Vec<u8>,
+    /// The sender, for datagram sockets.
+    pub from: Option<SocketAddrV4>,
+    /// Result flags (`MSG_PARTIAL` when a message was cut).
+    pub flags: MsgFlags,
+}
+
+/// The result of an operation that the transport finishes later.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Completed {
+    /// A send consumed this many bytes.
+    Sent(usize),
+    /// A receive took this data.
+    Received(Received),
+    /// An accept produced this connection; its handle is the one given to
+    /// [`Transport::accept`], its peer this address.
+    Accepted(SocketAddrV4),
+    /// The operation failed.
+    Failed(WsaError),
+}
+
+/// How the transport should end a connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CloseKind {
+    /// Send what is buffered, then a graceful end (FIN), in the background.
+    Graceful,
+    /// Discard unsent data; the peer sees a reset.
+    Abortive,
+}
+
+/// Which directions `shutdown` ends (S8): `SD_RECEIVE` 0, `SD_SEND` 1, `SD_BOTH` 2.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ShutdownHow {
+    /// `SD_RECEIVE`
+    Receive,
+    /// `SD_SEND`
+    Send,
+    /// `SD_BOTH`
+    Both,
+}
+
+impl ShutdownHow {
+    /// Decodes the `how` argument; another value is `WSAEINVAL` (S8).
+    pub fn from_raw(how: i32) -> Result<Self, WsaError> {
+        match how {
+            0 => Ok(ShutdownHow::Receive),
+            1 => Ok(ShutdownHow::Send),
+            2 => Ok(ShutdownHow::Both),
+            _ => Err(WsaError::InvalidArgument),
+        }
+    }
+
+    /// Whether sends are shut.
+    pub fn sends(self) -> bool {
+        matches!(self, ShutdownHow::Send | ShutdownHow::Both)
+    }
+
+    /// Whether receives are shut.
+    pub fn receives(self) -> bool {
+        matches!(self, ShutdownHow::Receive | ShutdownHow::Both)
+    }
+}
+
+/// Why unsent data of a closed socket could not be handed off at final cleanup.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HandOffRefused {
+    /// The transport dies with the provider: the core must wait for the data to
+    /// go (bounded by the cleanup deadline, S6g).
+    Unsupported,
+    /// The network subsystem is down: the data is lost (S6i).
+    NetworkDown,
+}
+
+/// Where a transport sends completions and network events. The provider gives
+/// one to [`Transport::attach`] when it is created.
+pub trait CompletionSink: Send + Sync {
+    /// An operation registered with [`Wait::Later`] finished. A completion for an
+    /// operation the core no longer tracks (aborted, or its socket gone) is
+    /// ignored, so racing a cancel is harmless (S10).
+    fn complete(&self, op: OpId, result: Completed);
+
+    /// Network events happened on a socket (`FD_READ` on arrival, `FD_CLOSE`
+    /// with the error of an abortive close, ...), for `WSPEventSelect`.
+    fn network_event(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>);
+
+    /// Something changed that a blocked caller might wait for; the core passes
+    /// it to its [`Waiter`](super::waiter::Waiter).
+    fn wake(&self);
+}
+
+/// The data plane under a provider. See the module docs for the locking rule.
+///
+/// Every method takes the socket's handle. A handle the transport does not
+/// know is a bug in the core, and the transport may answer `WSAENOTSOCK`.
+pub trait Transport: Send + Sync {
+    /// Called once, when the provider is created.
+    fn attach(&self, sink: Arc<dyn CompletionSink>);
+
+    /// Creates the transport state of a new socket.
+    fn open(&self, socket: SocketHandle, kind: SocketKind) -> Result<(), WsaError>;
+
+    /// Binds to a local address (port 0 picks a free one); returns the address bound.
+    fn bind(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError>;
+
+    /// Starts listening (stream sockets).
+    fn listen(&self, socket: SocketHandle, backlog: u32) -> Result<(), WsaError>;
+
+    /// Connects a stream socket, or sets a datagram socket's default peer.
+    fn connect(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError>;
+
+    /// Accepts a connection on `listener` as the new socket `socket`.
+    fn accept(
+        &self,
+        listener: SocketHandle,
+        socket: SocketHandle,
+        wait: Wait,
+    ) -> Result<Io<SocketAddrV4>, WsaError>;
+
+    /// Sends `data` (to `to`, for an unconnected datagram socket). A stream
+    /// send with [`Wait::No`] may take only a part; with [`Wait::Later`] it
+    /// completes when all of it has been taken.
+    fn send(
+        &self,
+        socket: SocketHandle,
+        data: &[u8],
+        to: Option<SocketAddrV4>,
+        wait: Wait,
+    ) -> Result<Io<usize>, WsaError>;
+
+    /// Receives at most `max` bytes (one message, for datagrams).
+    fn recv(
+        &self,
+        socket: SocketHandle,
+        max: usize,
+        flags: MsgFlags,
+        wait: Wait,
+    ) -> Result<Io<Received>, WsaError>;
+
+    /// Forgets a registered operation; its completion, if it races, is ignored.
+    fn cancel(&self, op: OpId);
+
+    /// Ends one or both directions; never blocks (S8).
+    fn shutdown(&self, socket: SocketHandle, how: ShutdownHow) -> Result<(), WsaError>;
+
+    /// Bytes accepted by earlier sends that have not left this node yet.
+    fn unsent(&self, socket: SocketHandle) -> usize;
+
+    /// Ends the socket. After a graceful close the transport keeps sending
+    /// its unsent data in the background.
+    fn close(&self, socket: SocketHandle, how: CloseKind);
+
+    /// Final cleanup: give the unsent data of a gracefully closed socket to a
+    /// part of the transport that outlives the provider (S6g).
+    fn hand_off(&self, socket: SocketHandle) -> Result<(), HandOffRefused>;
+
+    /// Sets the send and receive buffer sizes (`SO_SNDBUF`, `SO_RCVBUF`).
+    fn set_buffers(&self, socket: SocketHandle, send: Option<usize>, recv: Option<usize>)
+    -> Result<(), WsaError>;
+
+    /// The local address, if bound.
+    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError>;
+
+    /// The peer's address, if connected.
+    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError>;
+}

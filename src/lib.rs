@@ -1,0 +1,26 @@
+//! winsock-provider: the semantics of a Windows Sockets 2 service provider.
+#![warn(missing_docs)]
+
+pub mod core;
+pub mod mock;
+
+pub use crate::core::error::{WsaError, WsaResult};
+pub use crate::core::flags::{FdEvents, MsgFlags, ProviderFlags, ServiceFlags, SocketFlags};
+pub use crate::core::handle::{OpId, SocketHandle};
+pub use crate::core::notifier::{
+    CompletionMode, EventKey, Notification, Notifier, Outcome, PortKey, Suppressed, ThreadKey,
+};
+pub use crate::core::transport::{
+    CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind,
+    Transport, Wait,
+};
+pub use crate::core::version::{Negotiated, Version, VersionRange};
+pub use crate::core::waiter::{WaitResult, Waiter};
+pub use crate::core::op::{OpState, Overlapped};
+pub use crate::core::{
+    CleanupError, CleanupOutcome, Detach, DetachOutcome, FinalCleanupReport, Linger, NetworkEvents,
+    OverlappedRequest, Provider, ProviderConfig,
+};
+
+mod thread_waiter;
+pub use thread_waiter::ThreadWaiter;
