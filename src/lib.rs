@@ -3,6 +3,7 @@
 
 pub mod core;
 pub mod mock;
+pub mod sim;
 
 pub use crate::core::error::{WsaError, WsaResult};
 pub use crate::core::flags::{FdEvents, MsgFlags, ProviderFlags, ServiceFlags, SocketFlags};

@@ -31,7 +31,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let _call = self.enter()?;
         let inner = &self.inner;
         let thread = inner.waiter.current_thread();
-        let (plan, pending) = inner.table.with(s, |sock| -> WsaResult<_> {
+        let (plan, aborted) = inner.table.with(s, |sock| -> WsaResult<_> {
             if sock.closing {
                 return Err(WsaError::NotSocket);
             }
@@ -47,8 +47,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             };
             sock.closing = true;
             sock.select = None;
-            let pending: Vec<Pending> =
-                sock.take_ops(|_| true).into_iter().filter_map(|op| inner.abort_op(op, false)).collect();
+            // Taken out under the lock, so a racing completion finds nothing
+            // (S10); aborted after it, so no two socket locks are ever held.
+            let aborted = sock.take_ops(|_| true);
             if let Plan::Linger(_, record) = &plan {
                 // Registered like a blocking call, so that the final cleanup
                 // and cancel_blocking_call can interrupt the wait.
@@ -63,8 +64,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     user: 0,
                 });
             }
-            Ok((plan, pending))
+            Ok((plan, aborted))
         })??;
+        let pending: Vec<Pending> = aborted.into_iter().filter_map(|op| inner.abort_op(op, false)).collect();
         inner.deliver(pending);
         inner.waiter.wake_all();
         let how = match plan {

@@ -7,13 +7,20 @@
 //! before it frees anything (S6f).
 
 use super::error::WsaError;
-use std::sync::atomic::{AtomicU64, Ordering};
+use super::sync::{AtomicU64, Ordering};
 
 const OPEN: u64 = 1 << 63;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Gate {
     word: AtomicU64,
+}
+
+impl Default for Gate {
+    /// A closed gate with nobody inside.
+    fn default() -> Self {
+        Gate { word: AtomicU64::new(0) }
+    }
 }
 
 impl Gate {

@@ -18,7 +18,7 @@ use super::error::WsaError;
 use super::handle::OpId;
 use super::notifier::{CompletionMode, Outcome};
 use std::net::SocketAddrV4;
-use std::sync::{Arc, Mutex, MutexGuard};
+use super::sync::{Arc, Mutex, MutexGuard};
 
 /// Where an operation is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

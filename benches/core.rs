@@ -1,0 +1,136 @@
+//! Core overhead, each figure next to a baseline measured in the same run.
+//!
+//! - `lookup`: handle → socket through the gate and the generation-tagged
+//!   table, against a `HashMap` behind one process-wide mutex (what the
+//!   anchors do, S14).
+//! - `send`: a non-blocking and an overlapped send through the provider,
+//!   against calling the same transport directly: the price of the SPI rules.
+//!
+//! Run: `cargo bench --bench core`. Compare ratios, not absolute times.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::net::SocketAddrV4;
+use std::sync::{Arc, Mutex};
+use winsock_provider::{
+    CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused, Io, MsgFlags,
+    Notification, Notifier, OpId, OverlappedRequest, Provider, ProviderConfig, Received,
+    ShutdownHow, SocketFlags, SocketHandle, SocketKind, ThreadWaiter, Transport, Version, Wait,
+    WsaError,
+};
+
+/// A transport that finishes everything at once and keeps no state: what is
+/// measured is the core.
+struct Instant;
+
+impl Transport for Instant {
+    fn attach(&self, _: Arc<dyn CompletionSink>) {}
+    fn open(&self, _: SocketHandle, _: SocketKind) -> Result<(), WsaError> {
+        Ok(())
+    }
+    fn bind(&self, _: SocketHandle, a: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+        Ok(a)
+    }
+    fn listen(&self, _: SocketHandle, _: u32) -> Result<(), WsaError> {
+        Ok(())
+    }
+    fn connect(&self, _: SocketHandle, _: SocketAddrV4) -> Result<(), WsaError> {
+        Ok(())
+    }
+    fn accept(&self, _: SocketHandle, _: SocketHandle, _: Wait) -> Result<Io<SocketAddrV4>, WsaError> {
+        Ok(Io::WouldBlock)
+    }
+    fn send(&self, _: SocketHandle, d: &[u8], _: Option<SocketAddrV4>, _: Wait) -> Result<Io<usize>, WsaError> {
+        Ok(Io::Done(d.len()))
+    }
+    fn recv(&self, _: SocketHandle, _: usize, _: MsgFlags, _: Wait) -> Result<Io<Received>, WsaError> {
+        Ok(Io::Done(Received::default()))
+    }
+    fn cancel(&self, _: OpId) {}
+    fn shutdown(&self, _: SocketHandle, _: ShutdownHow) -> Result<(), WsaError> {
+        Ok(())
+    }
+    fn unsent(&self, _: SocketHandle) -> usize {
+        0
+    }
+    fn close(&self, _: SocketHandle, _: CloseKind) {}
+    fn hand_off(&self, _: SocketHandle) -> Result<(), HandOffRefused> {
+        Ok(())
+    }
+    fn set_buffers(&self, _: SocketHandle, _: Option<usize>, _: Option<usize>) -> Result<(), WsaError> {
+        Ok(())
+    }
+    fn local_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        Err(WsaError::InvalidArgument)
+    }
+    fn peer_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        Err(WsaError::NotConnected)
+    }
+}
+
+struct Quiet;
+
+impl Notifier for Quiet {
+    fn deliver(&self, n: &Notification) {
+        black_box(n);
+    }
+    fn network_event(&self, _: SocketHandle, _: EventKey, _: FdEvents, _: Option<WsaError>) {}
+}
+
+fn started(sockets: usize) -> (Provider<Instant, ThreadWaiter>, Vec<SocketHandle>) {
+    let p = Provider::new(ProviderConfig::default(), Instant, ThreadWaiter::new());
+    p.startup(Version::new(2, 2), Arc::new(Quiet)).unwrap();
+    let handles = (0..sockets)
+        .map(|_| {
+            let h = p.socket(SocketKind::Datagram, SocketFlags::OVERLAPPED).unwrap();
+            p.connect(h, "10.0.0.2:9".parse().unwrap()).unwrap();
+            h
+        })
+        .collect();
+    (p, handles)
+}
+
+fn lookup(c: &mut Criterion) {
+    let (p, handles) = started(1024);
+    let baseline: Mutex<HashMap<u64, SocketKind>> =
+        Mutex::new(handles.iter().map(|h| (h.to_raw(), SocketKind::Datagram)).collect());
+    let mut g = c.benchmark_group("lookup");
+    g.bench_function("baseline_global_mutex_hashmap", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % handles.len();
+            black_box(baseline.lock().unwrap().get(&handles[i].to_raw()).copied())
+        })
+    });
+    g.bench_function("provider_table", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % handles.len();
+            black_box(p.socket_kind(handles[i]).unwrap())
+        })
+    });
+    g.finish();
+}
+
+fn send(c: &mut Criterion) {
+    let (p, handles) = started(16);
+    let s = handles[0];
+    let data = [7u8; 64];
+    let mut g = c.benchmark_group("send");
+    g.bench_function("baseline_transport_direct", |b| {
+        b.iter(|| black_box(Instant.send(s, &data, None, Wait::No).unwrap()))
+    });
+    p.set_nonblocking(s, true).unwrap();
+    g.bench_function("provider_nonblocking", |b| {
+        b.iter(|| black_box(p.send(s, &data, MsgFlags::empty(), None).unwrap()))
+    });
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    g.bench_function("provider_overlapped_event", |b| {
+        b.iter(|| black_box(p.send(s, &data, MsgFlags::empty(), Some(req.clone())).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, lookup, send);
+criterion_main!(benches);

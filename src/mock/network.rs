@@ -1,0 +1,232 @@
+//! The shared handle to a mock network: nodes, provider instances, the
+//! virtual clock and the step loop.
+
+use super::config::NetworkConfig;
+use super::ids::NodeId;
+use super::scheduler::StepOutcome;
+use super::state::NetState;
+use super::stats::NetworkStats;
+use super::transport::MockTransport;
+use crate::core::notifier::ThreadKey;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Distinguishes networks in thread-local tables (simulated thread ids).
+static NEXT_NETWORK: AtomicU64 = AtomicU64::new(1);
+
+/// Locks a mutex, ignoring poisoning: a test that panicked on another thread
+/// must not turn every later call into a second, confusing panic.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Shared {
+    id: u64,
+    state: Mutex<NetState>,
+    /// Bumped whenever something changes; waiters sleep on `changed` until
+    /// it moves (or a short real-time timeout passes).
+    epoch: Mutex<u64>,
+    changed: Condvar,
+    next_thread: AtomicU64,
+}
+
+/// An in-memory, deterministic IPv4 network with virtual time.
+///
+/// Cheap to clone (an `Arc` inside); every clone is the same network. Build
+/// it with a seed, add nodes, and give each provider a
+/// [`transport`](Network::transport) and a [`MockWaiter`](super::MockWaiter).
+/// Nothing moves by itself: data travels when someone calls
+/// [`step`](Network::step) (directly, through [`run_until_idle`](Network::run_until_idle)
+/// or [`advance`](Network::advance), or from a waiter blocked in the core).
+///
+/// ```
+/// use winsock_provider::mock::Network;
+/// let net = Network::new(7);
+/// let node = net.add_node("10.0.0.1".parse().unwrap());
+/// let _transport = net.transport(node);
+/// assert!(net.is_idle());
+/// assert_eq!(net.now(), std::time::Duration::ZERO);
+/// ```
+#[derive(Clone)]
+pub struct Network {
+    shared: Arc<Shared>,
+}
+
+impl Network {
+    /// A network with the default [`NetworkConfig`]. The seed fixes the order
+    /// of simultaneous events: same seed, same run, on any OS.
+    pub fn new(seed: u64) -> Self {
+        Self::with_config(seed, NetworkConfig::default())
+    }
+
+    /// A network with this configuration.
+    pub fn with_config(seed: u64, config: NetworkConfig) -> Self {
+        Network {
+            shared: Arc::new(Shared {
+                id: NEXT_NETWORK.fetch_add(1, Ordering::Relaxed),
+                state: Mutex::new(NetState::new(seed, config)),
+                epoch: Mutex::new(0),
+                changed: Condvar::new(),
+                next_thread: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> NetworkConfig {
+        self.lock().config.clone()
+    }
+
+    /// Adds a host with this address (adding an address twice gives the
+    /// same node).
+    pub fn add_node(&self, ip: Ipv4Addr) -> NodeId {
+        self.mutate(|st| st.add_node(ip))
+    }
+
+    /// The address of a node.
+    pub fn node_addr(&self, node: NodeId) -> Option<Ipv4Addr> {
+        self.lock().nodes.get(&node).copied()
+    }
+
+    /// A new provider instance (a process) on `node`. Its sockets are its
+    /// own: handles of different instances never mix, even if equal.
+    ///
+    /// # Panics
+    /// If `node` is not a node of this network.
+    pub fn transport(&self, node: NodeId) -> MockTransport {
+        let id = self.mutate(|st| st.add_instance(node));
+        MockTransport::new(self.clone(), id, node)
+    }
+
+    /// Virtual time since the network was built.
+    pub fn now(&self) -> Duration {
+        self.lock().now
+    }
+
+    /// One unit of progress (deliver a segment, datagram, FIN or RST; move a
+    /// segment from a send buffer onto the wire; let a service read; finish
+    /// the pending operations of a socket; hand over queued notifications).
+    /// When several are due, the seeded RNG picks one. When none is due,
+    /// the clock moves to the next scheduled event. Returns false only when
+    /// nothing at all is scheduled.
+    pub fn step(&self) -> bool {
+        self.step_bounded(None) != StepOutcome::Idle
+    }
+
+    /// Steps until idle, at most `max_steps` times; returns the steps taken.
+    pub fn run_until_idle(&self, max_steps: usize) -> usize {
+        let mut n = 0;
+        while n < max_steps && self.step() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Runs everything due up to `now() + by`, then leaves the clock there.
+    pub fn advance(&self, by: Duration) {
+        let target = self.now() + by;
+        while self.step_bounded(Some(target)) != StepOutcome::Idle {}
+    }
+
+    /// Whether nothing is due and nothing is scheduled.
+    pub fn is_idle(&self) -> bool {
+        self.lock().is_idle()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> NetworkStats {
+        self.lock().stats()
+    }
+
+    /// Starts (clearing it) or stops recording a trace of everything that
+    /// happens, one line per event, stamped with virtual time.
+    pub fn set_tracing(&self, on: bool) {
+        self.lock().trace = on.then(Vec::new);
+    }
+
+    /// The trace recorded so far (emptied; tracing stays on).
+    pub fn take_trace(&self) -> Vec<String> {
+        self.lock().trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, NetState> {
+        lock(&self.shared.state)
+    }
+
+    /// Runs a change that is not a step (a transport call, a fault, a
+    /// setting): what it wants to tell the sinks waits for the next step,
+    /// because its caller may hold the core's locks.
+    pub(crate) fn mutate<R>(&self, f: impl FnOnce(&mut NetState) -> R) -> R {
+        let (r, graves) = {
+            let mut st = self.lock();
+            let r = f(&mut st);
+            st.defer_out();
+            (r, std::mem::take(&mut st.graveyard))
+        };
+        drop(graves);
+        self.touch();
+        r
+    }
+
+    /// One step that may move the clock up to `limit` (see
+    /// `NetState::step_bounded`); the sink calls are made after the lock is
+    /// released.
+    pub(crate) fn step_bounded(&self, limit: Option<Duration>) -> StepOutcome {
+        let (outcome, deliveries, graves) = {
+            let mut st = self.lock();
+            let outcome = st.step_bounded(limit);
+            (outcome, st.take_deliveries(), std::mem::take(&mut st.graveyard))
+        };
+        drop(graves);
+        for d in deliveries {
+            d.run();
+        }
+        if outcome != StepOutcome::Idle {
+            self.touch();
+        }
+        outcome
+    }
+
+    /// The change counter (see [`wait_for_change`](Self::wait_for_change)).
+    pub(crate) fn epoch(&self) -> u64 {
+        *lock(&self.shared.epoch)
+    }
+
+    /// Something changed: wake every waiter.
+    pub(crate) fn touch(&self) {
+        *lock(&self.shared.epoch) += 1;
+        self.shared.changed.notify_all();
+    }
+
+    /// Sleeps (real time, at most `timeout`) unless the epoch moved past `seen`.
+    pub(crate) fn wait_for_change(&self, seen: u64, timeout: Duration) {
+        let g = lock(&self.shared.epoch);
+        if *g == seen {
+            drop(self.shared.changed.wait_timeout(g, timeout));
+        }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// The next simulated thread id of this network (1, 2, ...).
+    pub(crate) fn next_thread_key(&self) -> ThreadKey {
+        ThreadKey(self.shared.next_thread.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Network");
+        d.field("id", &self.shared.id);
+        // try_lock: Debug must not deadlock if printed while the lock is held.
+        if let Ok(st) = self.shared.state.try_lock() {
+            d.field("now", &st.now).field("nodes", &st.nodes).field("endpoints", &st.endpoints.len());
+        }
+        d.finish_non_exhaustive()
+    }
+}

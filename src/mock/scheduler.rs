@@ -1,0 +1,123 @@
+//! Virtual time and the order of events: one step is one unit of progress,
+//! chosen by the seeded RNG among everything that is due now.
+//!
+//! Everything that can happen is recomputed from the state at each step
+//! (rather than kept in an event queue), which keeps the rules in one place
+//! and makes "what is due" impossible to get out of sync with the state.
+//! Candidates are listed in a fixed order (maps keyed by ids, never hashed),
+//! so a seed fixes the whole run.
+
+use super::endpoint::Owner;
+use super::ids::EpId;
+use super::state::NetState;
+use std::time::Duration;
+
+/// One unit of progress.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    /// Deliver what transport calls and faults left for the sinks.
+    Deferred,
+    /// Finish the pending operations of a socket that can finish.
+    Complete(EpId),
+    /// Move one segment (or the FIN) from a send buffer onto the wire.
+    Transmit(EpId),
+    /// Let a service connection read.
+    ServiceRead(EpId),
+    /// Take the oldest segment of a connection direction off the wire.
+    Deliver(EpId, EpId),
+    /// Deliver the datagram at this index of the wire list.
+    Datagram(usize),
+}
+
+/// What a step did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StepOutcome {
+    /// Something happened.
+    Progress,
+    /// Nothing was due; the clock moved to the next event (or the limit).
+    Advanced,
+    /// Nothing was due and nothing is scheduled (before the limit).
+    Idle,
+}
+
+impl NetState {
+    fn candidates(&self) -> Vec<Action> {
+        let mut v = Vec::new();
+        if self.has_deferred() {
+            v.push(Action::Deferred);
+        }
+        if self.down {
+            // Nothing moves and nothing completes while the network is down.
+            return v;
+        }
+        for (&id, ep) in &self.endpoints {
+            if self.completable(id) {
+                v.push(Action::Complete(id));
+            }
+            if self.can_transmit(id) {
+                v.push(Action::Transmit(id));
+            }
+            if matches!(ep.owner, Owner::Service(_)) && self.service_can_read(id) {
+                v.push(Action::ServiceRead(id));
+            }
+        }
+        for (&(from, to), q) in &self.wires {
+            if q.front().is_some_and(|s| s.due <= self.now) {
+                v.push(Action::Deliver(from, to));
+            }
+        }
+        v.extend((0..self.datagrams.len()).filter(|&i| self.datagram_due(i)).map(Action::Datagram));
+        v
+    }
+
+    /// The earliest future time at which something becomes due.
+    fn next_event(&self) -> Option<Duration> {
+        if self.down {
+            return None;
+        }
+        let wires = self.wires.values().filter_map(|q| q.front()).map(|s| s.due);
+        let datagrams = self.datagrams.iter().map(|d| d.due);
+        let services = self.endpoints.keys().filter_map(|&id| self.service_next_read(id));
+        wires.chain(datagrams).chain(services).filter(|&t| t > self.now).min()
+    }
+
+    /// Whether nothing is due and nothing is scheduled.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.candidates().is_empty() && self.next_event().is_none()
+    }
+
+    /// One unit of progress; if nothing is due, moves the clock to the next
+    /// event, but never past `limit`. With a limit and nothing scheduled,
+    /// the clock moves to the limit.
+    pub(crate) fn step_bounded(&mut self, limit: Option<Duration>) -> StepOutcome {
+        let c = self.candidates();
+        if !c.is_empty() {
+            let i = if c.len() == 1 { 0 } else { self.rng.below(c.len()) };
+            self.perform(c[i]);
+            return StepOutcome::Progress;
+        }
+        let target = match (self.next_event(), limit) {
+            (Some(t), Some(l)) => t.min(l),
+            (Some(t), None) => t,
+            (None, Some(l)) => l,
+            (None, None) => return StepOutcome::Idle,
+        };
+        if target > self.now {
+            self.now = target;
+            StepOutcome::Advanced
+        } else {
+            StepOutcome::Idle
+        }
+    }
+
+    fn perform(&mut self, a: Action) {
+        match a {
+            Action::Deferred => self.release_deferred(),
+            Action::Complete(id) => self.complete_ops(id),
+            Action::Transmit(id) => self.transmit(id),
+            Action::ServiceRead(id) => self.service_read(id),
+            Action::Deliver(from, to) => self.deliver(from, to),
+            Action::Datagram(i) => self.deliver_datagram(i),
+        }
+    }
+}

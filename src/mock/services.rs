@@ -1,0 +1,185 @@
+//! Network-resident services: peers that live in the network itself rather
+//! than in a provider, so a test can talk to a well-behaved (or slow) server
+//! without running a second provider.
+//!
+//! A service listens at an address (any IPv4 address, a node's or not),
+//! accepts every connection at once, reads at its read rate and, on EOF,
+//! closes its end gracefully. The discard service counts and drops what it
+//! reads; the echo service sends it back.
+
+use super::endpoint::{Body, Owner};
+use super::ids::{EpId, ServiceId};
+use super::network::Network;
+use super::state::{Binding, NetState};
+use super::endpoint::Proto;
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+/// What a service does with the bytes it reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ServiceKind {
+    Discard,
+    Echo,
+}
+
+/// A service's settings and counters.
+#[derive(Debug)]
+pub(crate) struct Service {
+    pub(crate) addr: SocketAddrV4,
+    pub(crate) kind: ServiceKind,
+    /// Bytes per millisecond of virtual time, per connection; `None` reads
+    /// everything at once, `Some(0)` never reads.
+    pub(crate) read_rate: Option<usize>,
+    pub(crate) received: u64,
+    pub(crate) closed_gracefully: usize,
+    pub(crate) resets: usize,
+}
+
+/// The period of a rate-limited reader.
+const READ_TICK: Duration = Duration::from_millis(1);
+
+impl NetState {
+    fn add_service(&mut self, addr: SocketAddrV4, kind: ServiceKind, read_rate: Option<usize>) -> ServiceId {
+        assert!(
+            !self.bindings.contains_key(&(Proto::Stream, addr)),
+            "cannot add a service at {addr}: the address is in use"
+        );
+        let id = ServiceId(self.next_service);
+        self.next_service += 1;
+        self.bindings.insert((Proto::Stream, addr), Binding::Service(id));
+        self.services.insert(id, Service { addr, kind, read_rate, received: 0, closed_gracefully: 0, resets: 0 });
+        id
+    }
+
+    fn service(&self, id: EpId) -> Option<&Service> {
+        match self.ep(id).owner {
+            Owner::Service(s) => self.services.get(&s),
+            _ => None,
+        }
+    }
+
+    /// Bytes a service connection may read now, ignoring its rate clock.
+    fn service_allowance(&self, id: EpId) -> usize {
+        let (Some(svc), Some(c)) = (self.service(id), self.ep(id).conn()) else { return 0 };
+        let mut n = svc.read_rate.unwrap_or(usize::MAX).min(c.recv_buf.len());
+        if svc.kind == ServiceKind::Echo {
+            n = n.min(self.send_room(id));
+        }
+        n
+    }
+
+    /// The service has read everything before the peer's FIN and not closed yet.
+    fn service_at_eof(&self, id: EpId) -> bool {
+        let ep = self.ep(id);
+        !ep.closed && ep.conn().is_some_and(|c| c.fin_received && c.recv_buf.is_empty() && !c.reset)
+    }
+
+    /// Whether [`service_read`](Self::service_read) would do anything now.
+    pub(crate) fn service_can_read(&self, id: EpId) -> bool {
+        if self.service(id).is_none() {
+            return false;
+        }
+        let rate_ok = self.ep(id).conn().is_some_and(|c| c.next_read_at <= self.now);
+        (rate_ok && self.service_allowance(id) > 0) || self.service_at_eof(id)
+    }
+
+    /// When a rate-limited service connection may read next, if it has
+    /// something to read then.
+    pub(crate) fn service_next_read(&self, id: EpId) -> Option<Duration> {
+        let c = self.ep(id).conn()?;
+        (self.service(id).is_some() && c.next_read_at > self.now && self.service_allowance(id) > 0)
+            .then_some(c.next_read_at)
+    }
+
+    /// One read by a service connection (or its graceful close at EOF).
+    pub(crate) fn service_read(&mut self, id: EpId) {
+        let Owner::Service(sid) = self.ep(id).owner else { return };
+        if self.service_at_eof(id) {
+            let ep = self.ep_mut(id);
+            ep.closed = true;
+            ep.shut_send = true;
+            if let Some(svc) = self.services.get_mut(&sid) {
+                svc.closed_gracefully += 1;
+            }
+            self.trace(|st| format!("service eof {}", st.name(id)));
+            self.reap(id);
+            return;
+        }
+        let n = self.service_allowance(id);
+        let now = self.now;
+        let svc = self.services.get_mut(&sid).expect("service exists");
+        svc.received += n as u64;
+        let (echo, limited) = (svc.kind == ServiceKind::Echo, svc.read_rate.is_some());
+        let c = self.endpoints.get_mut(&id).and_then(|e| e.conn_mut()).expect("connected");
+        let bytes: Vec<u8> = c.recv_buf.drain(..n).collect();
+        if echo {
+            c.send_buf.extend(bytes);
+        }
+        if limited {
+            c.next_read_at = now + READ_TICK;
+        }
+        self.trace(|st| format!("service read {n} bytes {}", st.name(id)));
+    }
+}
+
+impl Network {
+    /// A service at `addr` that accepts every connection, reads (at most
+    /// `read_rate` bytes per millisecond of virtual time per connection;
+    /// `None`: as fast as data arrives; `Some(0)`: never, a stalled reader)
+    /// and counts the bytes. At EOF it closes its end gracefully.
+    ///
+    /// # Panics
+    /// If a stream socket or service is already bound at `addr`.
+    pub fn add_discard_service(&self, addr: SocketAddrV4, read_rate: Option<usize>) -> ServiceId {
+        self.mutate(|st| st.add_service(addr, ServiceKind::Discard, read_rate))
+    }
+
+    /// A service at `addr` that sends back everything it reads (as fast as
+    /// its send buffer allows). At EOF it closes its end gracefully, after
+    /// the echoed bytes.
+    ///
+    /// # Panics
+    /// If a stream socket or service is already bound at `addr`.
+    pub fn add_echo_service(&self, addr: SocketAddrV4) -> ServiceId {
+        self.mutate(|st| st.add_service(addr, ServiceKind::Echo, None))
+    }
+
+    /// Changes a service's read rate (see [`add_discard_service`](Self::add_discard_service)).
+    pub fn set_read_rate(&self, service: ServiceId, read_rate: Option<usize>) {
+        self.mutate(|st| {
+            if let Some(s) = st.services.get_mut(&service) {
+                s.read_rate = read_rate;
+            }
+        });
+    }
+
+    /// Total bytes the service has read, over all its connections.
+    pub fn service_received(&self, service: ServiceId) -> u64 {
+        self.lock().services.get(&service).map_or(0, |s| s.received)
+    }
+
+    /// Connections of the service that saw the peer's FIN (after reading
+    /// everything before it).
+    pub fn service_closed_gracefully(&self, service: ServiceId) -> usize {
+        self.lock().services.get(&service).map_or(0, |s| s.closed_gracefully)
+    }
+
+    /// Connections of the service that were reset.
+    pub fn service_resets(&self, service: ServiceId) -> usize {
+        self.lock().services.get(&service).map_or(0, |s| s.resets)
+    }
+
+    /// The address a service listens at.
+    pub fn service_addr(&self, service: ServiceId) -> Option<SocketAddrV4> {
+        self.lock().services.get(&service).map(|s| s.addr)
+    }
+
+    /// Connections of the service that are still open.
+    pub fn service_connections(&self, service: ServiceId) -> usize {
+        self.lock()
+            .endpoints
+            .values()
+            .filter(|e| e.owner == Owner::Service(service) && matches!(e.body, Body::Connected(_)))
+            .count()
+    }
+}

@@ -1,0 +1,224 @@
+//! Socket calls common to both kinds, and the dispatch of the others to
+//! `stream.rs` or `datagram.rs`.
+//!
+//! Each function here is one `Transport` method, run under the network lock
+//! by [`MockTransport`](super::MockTransport). None of them makes a sink call:
+//! what they emit is deferred to the next step (the locking rule).
+
+use super::endpoint::{Body, Endpoint, Owner, Proto};
+use super::ids::InstanceId;
+use super::state::NetState;
+use crate::core::error::WsaError;
+use crate::core::flags::MsgFlags;
+use crate::core::handle::{OpId, SocketHandle};
+use crate::core::transport::{CloseKind, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Wait};
+use std::net::SocketAddrV4;
+
+impl NetState {
+    pub(crate) fn open(&mut self, inst: InstanceId, h: SocketHandle, kind: SocketKind) -> Result<(), WsaError> {
+        self.check(inst)?;
+        if self.sockets.contains_key(&(inst, h)) {
+            // The core issues each handle once: a second open is its bug.
+            return Err(WsaError::InvalidArgument);
+        }
+        let proto = match kind {
+            SocketKind::Stream => Proto::Stream,
+            SocketKind::Datagram => Proto::Datagram,
+        };
+        let (s, r) = (self.config.send_buffer, self.config.recv_buffer);
+        self.insert_ep(Endpoint::new(Owner::Socket(inst, h), proto, s, r));
+        Ok(())
+    }
+
+    /// Binds to `addr`, which must be this node's address or 0.0.0.0 (which
+    /// means the node's address: there are no wildcard bindings in the model).
+    pub(crate) fn bind(&mut self, inst: InstanceId, h: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        if self.ep(id).local.is_some() || self.ep(id).closed {
+            return Err(WsaError::InvalidArgument);
+        }
+        let ip = self.instance_ip(inst);
+        if !addr.ip().is_unspecified() && *addr.ip() != ip {
+            return Err(WsaError::AddressNotAvailable);
+        }
+        self.bind_ep(id, SocketAddrV4::new(ip, addr.port()))
+    }
+
+    pub(crate) fn connect(&mut self, inst: InstanceId, h: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        match self.ep(id).proto {
+            Proto::Stream => self.stream_connect(inst, id, addr),
+            Proto::Datagram => self.dgram_connect(inst, id, addr),
+        }
+    }
+
+    pub(crate) fn send(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        data: &[u8],
+        to: Option<SocketAddrV4>,
+        wait: Wait,
+    ) -> Result<Io<usize>, WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        match self.ep(id).proto {
+            Proto::Stream => self.stream_send(id, data, wait),
+            Proto::Datagram => self.dgram_send(inst, id, data, to),
+        }
+    }
+
+    pub(crate) fn recv(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        max: usize,
+        flags: MsgFlags,
+        wait: Wait,
+    ) -> Result<Io<Received>, WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        match self.ep(id).proto {
+            Proto::Stream => self.stream_recv(id, max, flags, wait),
+            Proto::Datagram => self.dgram_recv(id, max, flags, wait),
+        }
+    }
+
+    /// Forgets a pending operation wherever it is registered. A send cancelled
+    /// half way leaves the bytes it already put in the send buffer.
+    pub(crate) fn cancel(&mut self, inst: InstanceId, op: OpId) {
+        // Usually registered on the socket it names; scan the instance's other
+        // endpoints only if not (cheap insurance against a core that files an
+        // operation under another handle).
+        let first = self.sockets.get(&(inst, op.socket)).copied();
+        let others = self.endpoints.iter().filter(|(_, e)| e.owner.instance() == Some(inst)).map(|(&id, _)| id);
+        let candidates: Vec<_> = first.into_iter().chain(others).collect();
+        for id in candidates {
+            let ep = self.ep_mut(id);
+            let before = ep.recvs.len();
+            ep.recvs.retain(|r| r.op != op);
+            let mut found = ep.recvs.len() != before;
+            match &mut ep.body {
+                Body::Connected(c) => {
+                    let n = c.sends.len();
+                    c.sends.retain(|s| s.op != op);
+                    found |= c.sends.len() != n;
+                }
+                Body::Listening(l) => {
+                    let n = l.accepts.len();
+                    l.accepts.retain(|(o, _)| *o != op);
+                    found |= l.accepts.len() != n;
+                }
+                _ => {}
+            }
+            if found {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn shutdown(&mut self, inst: InstanceId, h: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        let ep = self.ep(id);
+        match &ep.body {
+            Body::Idle | Body::Listening(_) => return Err(WsaError::NotConnected),
+            Body::Connected(_) | Body::Datagram(_) => {}
+        }
+        if how.sends() {
+            self.ep_mut(id).shut_send = true;
+        }
+        if how.receives() {
+            self.shut_receive(id);
+        }
+        Ok(())
+    }
+
+    /// Unsent bytes of a socket; 0 once it is gone (drained, reset, handed off).
+    pub(crate) fn unsent(&self, inst: InstanceId, h: SocketHandle) -> usize {
+        self.ep_of(inst, h).map_or(0, |id| self.ep(id).unsent())
+    }
+
+    /// Ends a socket. Pending operations are forgotten without completion:
+    /// the core completes them itself (S7).
+    pub(crate) fn close(&mut self, inst: InstanceId, h: SocketHandle, how: CloseKind) {
+        let Ok(id) = self.ep_of(inst, h) else { return };
+        let ep = self.ep_mut(id);
+        ep.recvs.clear();
+        match &mut ep.body {
+            Body::Connected(c) => {
+                c.sends.clear();
+                match how {
+                    CloseKind::Graceful => self.close_gracefully(id),
+                    CloseKind::Abortive => self.abort(id),
+                }
+            }
+            Body::Listening(_) => self.abort(id),
+            Body::Idle | Body::Datagram(_) => self.remove_ep(id),
+        }
+        self.trace(|st| format!("close {how:?} {}", st.name(id)));
+    }
+
+    /// S6g: the network takes over a closed socket's unsent data; it keeps
+    /// draining after the instance is gone. A socket not closed yet is closed
+    /// gracefully first; one already gone has nothing to hand off.
+    pub(crate) fn hand_off(&mut self, inst: InstanceId, h: SocketHandle) -> Result<(), HandOffRefused> {
+        if self.check(inst).is_err() {
+            return Err(HandOffRefused::NetworkDown);
+        }
+        if !self.config.hand_off {
+            return Err(HandOffRefused::Unsupported);
+        }
+        let Ok(id) = self.ep_of(inst, h) else { return Ok(()) };
+        if !self.ep(id).closed {
+            self.close(inst, h, CloseKind::Graceful);
+            if !self.endpoints.contains_key(&id) {
+                return Ok(());
+            }
+        }
+        self.sockets.remove(&(inst, h));
+        self.ep_mut(id).owner = Owner::HandedOff;
+        self.stats.handed_off_sockets += 1;
+        self.trace(|st| format!("hand-off {} ({} bytes unsent)", st.name(id), st.ep(id).unsent()));
+        Ok(())
+    }
+
+    pub(crate) fn set_buffers(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        send: Option<usize>,
+        recv: Option<usize>,
+    ) -> Result<(), WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        let ep = self.ep_mut(id);
+        // Shrinking below what a buffer holds keeps the data; only new data
+        // waits until it fits.
+        if let Some(s) = send {
+            ep.send_cap = s;
+        }
+        if let Some(r) = recv {
+            ep.recv_cap = r;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn local_addr(&self, inst: InstanceId, h: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        self.ep(id).local.ok_or(WsaError::InvalidArgument)
+    }
+
+    pub(crate) fn peer_addr(&self, inst: InstanceId, h: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        match &self.ep(id).body {
+            Body::Connected(c) if !c.reset => Ok(c.peer_addr),
+            Body::Datagram(d) => d.peer.ok_or(WsaError::NotConnected),
+            _ => Err(WsaError::NotConnected),
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! The network's state behind its one lock, and the plumbing every rule uses:
+//! lookups, address binding, the wire, and the outbox of sink calls.
+//!
+//! One lock for the whole network keeps the model simple and the event order
+//! reproducible; the mock is for tests and simulations, not for throughput.
+
+use super::config::{EPHEMERAL_FIRST, NetworkConfig};
+use super::endpoint::{Body, Endpoint, Owner, Proto};
+use super::ids::{EpId, InstanceId, NodeId, ServiceId};
+use super::rng::SplitMix64;
+use super::services::Service;
+use super::stats::NetworkStats;
+use crate::core::error::WsaError;
+use crate::core::flags::FdEvents;
+use crate::core::handle::{OpId, SocketHandle};
+use crate::core::transport::{Completed, CompletionSink};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One provider instance (one process's transport).
+pub(crate) struct Instance {
+    pub(crate) node: NodeId,
+    /// `None` before `attach`, and for ever after a crash or drop (S11: a dead
+    /// process is told nothing).
+    pub(crate) sink: Option<Arc<dyn CompletionSink>>,
+    /// Crashed or dropped: every call fails `WSAENETDOWN`.
+    pub(crate) gone: bool,
+}
+
+/// What a stream segment carries.
+#[derive(Debug)]
+pub(crate) enum SegKind {
+    Data(Vec<u8>),
+    Fin,
+    Rst,
+}
+
+/// A stream segment on the wire.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) due: Duration,
+    pub(crate) kind: SegKind,
+}
+
+/// A datagram on the wire. Datagrams travel independently (no ordering
+/// between them), unlike stream segments.
+#[derive(Debug)]
+pub(crate) struct DatagramInFlight {
+    pub(crate) due: Duration,
+    pub(crate) from: SocketAddrV4,
+    pub(crate) to: SocketAddrV4,
+    pub(crate) data: Vec<u8>,
+}
+
+/// What is bound at an address.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Binding {
+    Socket(EpId),
+    Service(ServiceId),
+}
+
+/// One call to make on a provider's sink, once the lock is dropped.
+#[derive(Debug)]
+pub(crate) enum SinkCall {
+    Complete(OpId, Completed),
+    Event(SocketHandle, FdEvents, Option<WsaError>),
+}
+
+/// Sink calls collected under the lock, by instance; wakes are coalesced.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    pub(crate) calls: Vec<(InstanceId, SinkCall)>,
+    pub(crate) wakes: BTreeSet<InstanceId>,
+}
+
+impl Outbox {
+    fn is_empty(&self) -> bool {
+        self.calls.is_empty() && self.wakes.is_empty()
+    }
+
+    fn append(&mut self, other: Outbox) {
+        self.calls.extend(other.calls);
+        self.wakes.extend(other.wakes);
+    }
+}
+
+/// A sink call with its sink resolved: safe to make after the lock is gone.
+pub(crate) enum Delivery {
+    Call(Arc<dyn CompletionSink>, SinkCall),
+    Wake(Arc<dyn CompletionSink>),
+}
+
+impl Delivery {
+    /// Makes the call. Only ever called with no network lock held (the
+    /// locking rule of `core::transport`).
+    pub(crate) fn run(self) {
+        match self {
+            Delivery::Call(sink, SinkCall::Complete(op, result)) => sink.complete(op, result),
+            Delivery::Call(sink, SinkCall::Event(s, ev, err)) => sink.network_event(s, ev, err),
+            Delivery::Wake(sink) => sink.wake(),
+        }
+    }
+}
+
+/// Everything in the network.
+pub(crate) struct NetState {
+    pub(crate) config: NetworkConfig,
+    pub(crate) rng: SplitMix64,
+    pub(crate) now: Duration,
+    pub(crate) down: bool,
+    pub(crate) nodes: BTreeMap<NodeId, Ipv4Addr>,
+    pub(crate) instances: BTreeMap<InstanceId, Instance>,
+    /// Handles are per instance (two processes may both have handle 1).
+    pub(crate) sockets: BTreeMap<(InstanceId, SocketHandle), EpId>,
+    pub(crate) endpoints: BTreeMap<EpId, Endpoint>,
+    pub(crate) bindings: BTreeMap<(Proto, SocketAddrV4), Binding>,
+    pub(crate) next_ephemeral: BTreeMap<(Proto, Ipv4Addr), u16>,
+    /// One FIFO per direction of a connection: a segment can only arrive
+    /// after the ones sent before it on the same direction.
+    pub(crate) wires: BTreeMap<(EpId, EpId), VecDeque<Segment>>,
+    pub(crate) datagrams: Vec<DatagramInFlight>,
+    pub(crate) services: BTreeMap<ServiceId, Service>,
+    /// Sink calls of the step in progress.
+    pub(crate) out: Outbox,
+    /// Sink calls caused by transport calls and fault injection: delivered by
+    /// the next step, because those callers may hold the core's locks.
+    pub(crate) deferred: Outbox,
+    pub(crate) stats: NetworkStats,
+    pub(crate) trace: Option<Vec<String>>,
+    /// Sinks let go of under the lock, to be dropped after it (dropping one
+    /// may drop a provider, whose transport then calls into the network).
+    pub(crate) graveyard: Vec<Arc<dyn CompletionSink>>,
+    next_instance: u64,
+    next_ep: u64,
+    pub(crate) next_service: u32,
+}
+
+impl NetState {
+    pub(crate) fn new(seed: u64, mut config: NetworkConfig) -> Self {
+        config.mss = config.mss.max(1);
+        NetState {
+            config,
+            rng: SplitMix64::new(seed),
+            now: Duration::ZERO,
+            down: false,
+            nodes: BTreeMap::new(),
+            instances: BTreeMap::new(),
+            sockets: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
+            bindings: BTreeMap::new(),
+            next_ephemeral: BTreeMap::new(),
+            wires: BTreeMap::new(),
+            datagrams: Vec::new(),
+            services: BTreeMap::new(),
+            out: Outbox::default(),
+            deferred: Outbox::default(),
+            stats: NetworkStats::default(),
+            trace: None,
+            graveyard: Vec::new(),
+            next_instance: 0,
+            next_ep: 0,
+            next_service: 0,
+        }
+    }
+
+    /// A buffer size as the model uses it: 0 (Windows' "no buffering") acts
+    /// as one segment, so data still moves and sends still pend until their
+    /// bytes are handed on.
+    pub(crate) fn eff(&self, cap: usize) -> usize {
+        if cap == 0 { self.config.mss } else { cap }
+    }
+
+    pub(crate) fn add_node(&mut self, ip: Ipv4Addr) -> NodeId {
+        if let Some((&id, _)) = self.nodes.iter().find(|&(_, &a)| a == ip) {
+            return id;
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.insert(id, ip);
+        id
+    }
+
+    pub(crate) fn add_instance(&mut self, node: NodeId) -> InstanceId {
+        assert!(self.nodes.contains_key(&node), "{node} is not a node of this network");
+        let id = InstanceId(self.next_instance);
+        self.next_instance += 1;
+        self.instances.insert(id, Instance { node, sink: None, gone: false });
+        id
+    }
+
+    /// Whether an instance may make calls now.
+    pub(crate) fn check(&self, inst: InstanceId) -> Result<(), WsaError> {
+        match self.instances.get(&inst) {
+            Some(i) if !i.gone && !self.down => Ok(()),
+            _ => Err(WsaError::NetworkDown),
+        }
+    }
+
+    pub(crate) fn instance_ip(&self, inst: InstanceId) -> Ipv4Addr {
+        self.nodes[&self.instances[&inst].node]
+    }
+
+    pub(crate) fn ep_of(&self, inst: InstanceId, h: SocketHandle) -> Result<EpId, WsaError> {
+        self.sockets.get(&(inst, h)).copied().ok_or(WsaError::NotSocket)
+    }
+
+    pub(crate) fn ep(&self, id: EpId) -> &Endpoint {
+        &self.endpoints[&id]
+    }
+
+    pub(crate) fn ep_mut(&mut self, id: EpId) -> &mut Endpoint {
+        self.endpoints.get_mut(&id).expect("endpoint exists")
+    }
+
+    pub(crate) fn insert_ep(&mut self, ep: Endpoint) -> EpId {
+        let id = EpId(self.next_ep);
+        self.next_ep += 1;
+        if let Owner::Socket(i, h) = ep.owner {
+            self.sockets.insert((i, h), id);
+        }
+        self.endpoints.insert(id, ep);
+        id
+    }
+
+    /// Forgets an endpoint: its handle, its address, its state. Segments still
+    /// on the wire towards it are discarded when they arrive.
+    pub(crate) fn remove_ep(&mut self, id: EpId) {
+        let Some(ep) = self.endpoints.remove(&id) else { return };
+        if let Owner::Socket(i, h) = ep.owner
+            && self.sockets.get(&(i, h)) == Some(&id)
+        {
+            self.sockets.remove(&(i, h));
+        }
+        if let Some(local) = ep.local
+            && self.bindings.get(&(ep.proto, local)) == Some(&Binding::Socket(id))
+        {
+            self.bindings.remove(&(ep.proto, local));
+        }
+    }
+
+    /// Binds an endpoint to a concrete address of its node (port 0: an
+    /// ephemeral one).
+    pub(crate) fn bind_ep(&mut self, id: EpId, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+        let proto = self.ep(id).proto;
+        let port = match addr.port() {
+            0 => self.ephemeral(proto, *addr.ip())?,
+            p => p,
+        };
+        let addr = SocketAddrV4::new(*addr.ip(), port);
+        if self.bindings.contains_key(&(proto, addr)) {
+            return Err(WsaError::AddressInUse);
+        }
+        self.bindings.insert((proto, addr), Binding::Socket(id));
+        self.ep_mut(id).local = Some(addr);
+        Ok(addr)
+    }
+
+    /// The next free port from 49152 up, per address and protocol, wrapping
+    /// around; deterministic because it depends only on earlier binds.
+    fn ephemeral(&mut self, proto: Proto, ip: Ipv4Addr) -> Result<u16, WsaError> {
+        let span = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
+        let next = self.next_ephemeral.entry((proto, ip)).or_insert(EPHEMERAL_FIRST);
+        for _ in 0..span {
+            let port = *next;
+            *next = if port == u16::MAX { EPHEMERAL_FIRST } else { port + 1 };
+            if !self.bindings.contains_key(&(proto, SocketAddrV4::new(ip, port))) {
+                return Ok(port);
+            }
+        }
+        Err(WsaError::NoBufferSpace)
+    }
+
+    /// Puts a segment on the wire from `from` to `to`, due after the latency.
+    pub(crate) fn push_segment(&mut self, from: EpId, to: EpId, kind: SegKind) {
+        let due = self.now + self.config.latency;
+        self.wires.entry((from, to)).or_default().push_back(Segment { due, kind });
+    }
+
+    /// How many more bytes a connection may put on the wire: the peer's
+    /// receive buffer minus what it holds and what is already in flight. A
+    /// peer that discards (closed, shut, reset, gone) still limits the bytes in
+    /// flight to one default buffer, so a sender never floods the wire.
+    pub(crate) fn window(&self, id: EpId) -> usize {
+        let Some(c) = self.ep(id).conn() else { return 0 };
+        let room = match self.endpoints.get(&c.peer) {
+            Some(p) if p.takes_stream_data() => {
+                let buffered = p.conn().map_or(0, |pc| pc.recv_buf.len());
+                self.eff(p.recv_cap).saturating_sub(buffered)
+            }
+            Some(p) => self.eff(p.recv_cap),
+            // The peer vanished in an abort: its RST is on the way, and until
+            // it arrives the sender knows nothing new, so no new window.
+            None if self.rst_on_wire(c.peer, id) => 0,
+            // The peer finished a graceful close: what we send is discarded
+            // on arrival.
+            None => self.eff(self.config.recv_buffer),
+        };
+        room.saturating_sub(c.in_flight)
+    }
+
+    /// Whether an RST from `from` to `to` is on the wire.
+    fn rst_on_wire(&self, from: EpId, to: EpId) -> bool {
+        self.wires.get(&(from, to)).is_some_and(|q| q.iter().any(|s| matches!(s.kind, SegKind::Rst)))
+    }
+
+    /// Room in a connection's send buffer.
+    pub(crate) fn send_room(&self, id: EpId) -> usize {
+        let ep = self.ep(id);
+        self.eff(ep.send_cap).saturating_sub(ep.unsent())
+    }
+
+    /// Queues a network event for the socket that owns `id`, if a provider
+    /// instance owns it under a handle.
+    pub(crate) fn emit(&mut self, id: EpId, events: FdEvents, error: Option<WsaError>) {
+        if let Some(Owner::Socket(inst, h)) = self.endpoints.get(&id).map(|e| e.owner) {
+            self.out.calls.push((inst, SinkCall::Event(h, events, error)));
+            self.out.wakes.insert(inst);
+        }
+    }
+
+    /// Queues a completion for `inst`'s sink.
+    pub(crate) fn complete(&mut self, inst: InstanceId, op: OpId, result: Completed) {
+        self.out.calls.push((inst, SinkCall::Complete(op, result)));
+        self.out.wakes.insert(inst);
+    }
+
+    /// Queues a wake for whoever hears about `id`.
+    pub(crate) fn wake(&mut self, id: EpId) {
+        if let Some(inst) = self.endpoints.get(&id).and_then(|e| e.owner.instance()) {
+            self.out.wakes.insert(inst);
+        }
+    }
+
+    /// Moves what a non-step entry point emitted to the next step.
+    pub(crate) fn defer_out(&mut self) {
+        let out = std::mem::take(&mut self.out);
+        self.deferred.append(out);
+    }
+
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// Moves the deferred calls into the current step's outbox.
+    pub(crate) fn release_deferred(&mut self) {
+        let d = std::mem::take(&mut self.deferred);
+        self.out.append(d);
+    }
+
+    /// Resolves the outbox to sinks. Calls for instances without a sink (not
+    /// attached, crashed, dropped) vanish here: S11.
+    pub(crate) fn take_deliveries(&mut self) -> Vec<Delivery> {
+        let out = std::mem::take(&mut self.out);
+        let sink = |st: &Self, i: InstanceId| st.instances.get(&i).and_then(|x| x.sink.clone());
+        let mut d = Vec::with_capacity(out.calls.len() + out.wakes.len());
+        for (i, call) in out.calls {
+            if let Some(s) = sink(self, i) {
+                d.push(Delivery::Call(s, call));
+            }
+        }
+        for i in out.wakes {
+            if let Some(s) = sink(self, i) {
+                d.push(Delivery::Wake(s));
+            }
+        }
+        d
+    }
+
+    /// Appends a line to the trace, if tracing is on (the closure is not run
+    /// otherwise, so tracing costs nothing when off).
+    pub(crate) fn trace(&mut self, line: impl FnOnce(&Self) -> String) {
+        if self.trace.is_some() {
+            let l = format!("{:>8}us {}", self.now.as_micros(), line(self));
+            if let Some(t) = self.trace.as_mut() {
+                t.push(l);
+            }
+        }
+    }
+
+    /// A readable name of an endpoint for the trace: its address and, for a
+    /// connection, its peer's.
+    pub(crate) fn name(&self, id: EpId) -> String {
+        match self.endpoints.get(&id) {
+            None => format!("ep{}(gone)", id.0),
+            Some(e) => {
+                let local = e.local.map_or("unbound".to_string(), |a| a.to_string());
+                match &e.body {
+                    Body::Connected(c) => format!("{local}->{}", c.peer_addr),
+                    _ => local,
+                }
+            }
+        }
+    }
+
+    /// A snapshot of the counters, with the live ones filled in.
+    pub(crate) fn stats(&self) -> NetworkStats {
+        let mut s = self.stats;
+        let handed: Vec<&Endpoint> =
+            self.endpoints.values().filter(|e| e.owner == Owner::HandedOff).collect();
+        s.handed_off_draining = handed.len() as u64;
+        s.handed_off_bytes = handed.iter().map(|e| e.unsent() as u64).sum();
+        s
+    }
+}

@@ -1,0 +1,277 @@
+//! What the application's calls do to stream sockets: listen, connect,
+//! accept, send, receive, shutdown and close.
+//!
+//! These run inside transport calls, so they never complete anything except
+//! through their return value; what they make possible (a pending accept, a
+//! pending send finding room) is done by a later step.
+
+use super::endpoint::{Body, Conn, Endpoint, Listen, Owner, PendingRecv, PendingSend, Proto};
+use super::ids::{EpId, InstanceId};
+use super::state::{Binding, NetState, SegKind};
+use crate::core::error::WsaError;
+use crate::core::flags::{FdEvents, MsgFlags};
+use crate::core::handle::SocketHandle;
+use crate::core::transport::{Io, Received, Wait};
+use std::net::SocketAddrV4;
+
+/// Where a connect lands.
+enum Target {
+    Listener(EpId),
+    Service(super::ids::ServiceId),
+}
+
+impl NetState {
+    pub(crate) fn listen(&mut self, inst: InstanceId, h: SocketHandle, backlog: u32) -> Result<(), WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        // A backlog of 0 would refuse every connection; like Windows, raise it.
+        let backlog = (backlog as usize).max(1);
+        let ep = self.ep_mut(id);
+        if ep.proto != Proto::Stream {
+            return Err(WsaError::OperationNotSupported);
+        }
+        if ep.local.is_none() || ep.closed {
+            return Err(WsaError::InvalidArgument);
+        }
+        match &mut ep.body {
+            Body::Listening(l) => l.backlog = backlog,
+            Body::Connected(_) => return Err(WsaError::IsConnected),
+            _ => ep.body = Body::Listening(Listen { backlog, ..Listen::default() }),
+        }
+        Ok(())
+    }
+
+    /// Establishes at once (no handshake in the model) if something listens
+    /// at `addr`, else `WSAECONNREFUSED`. The target is found before the
+    /// implicit bind, so a refused connect changes nothing (S13).
+    pub(crate) fn stream_connect(&mut self, inst: InstanceId, id: EpId, addr: SocketAddrV4) -> Result<(), WsaError> {
+        let ep = self.ep(id);
+        match ep.body {
+            _ if ep.closed => return Err(WsaError::NotSocket),
+            Body::Idle => {}
+            Body::Listening(_) => return Err(WsaError::InvalidArgument),
+            Body::Connected(_) | Body::Datagram(_) => return Err(WsaError::IsConnected),
+        }
+        if addr.ip().is_unspecified() || addr.port() == 0 {
+            return Err(WsaError::AddressNotAvailable);
+        }
+        let target = match self.bindings.get(&(Proto::Stream, addr)).copied() {
+            Some(Binding::Service(s)) => Target::Service(s),
+            Some(Binding::Socket(l)) => match &self.ep(l).body {
+                Body::Listening(li) if li.queue.len() < li.backlog => Target::Listener(l),
+                _ => return Err(WsaError::ConnectionRefused),
+            },
+            None => return Err(WsaError::ConnectionRefused),
+        };
+        let local = match self.ep(id).local {
+            Some(a) => a,
+            None => {
+                let ip = self.instance_ip(inst);
+                self.bind_ep(id, SocketAddrV4::new(ip, 0))?
+            }
+        };
+        // The accepting end inherits the listener's buffer sizes (as accepted
+        // sockets inherit the listener's options); they matter at once, since
+        // data may arrive before the accept.
+        let (owner, send_cap, recv_cap) = match target {
+            Target::Service(s) => (Owner::Service(s), self.config.send_buffer, self.config.recv_buffer),
+            Target::Listener(l) => {
+                let le = self.ep(l);
+                let li = le.owner.instance().expect("a listener belongs to an instance");
+                (Owner::Queued(li), le.send_cap, le.recv_cap)
+            }
+        };
+        let mut server = Endpoint::new(owner, Proto::Stream, send_cap, recv_cap);
+        server.local = Some(addr);
+        server.body = Body::Connected(Conn::new(id, local));
+        let sid = self.insert_ep(server);
+        self.ep_mut(id).body = Body::Connected(Conn::new(sid, addr));
+        if let Target::Listener(l) = target {
+            if let Body::Listening(li) = &mut self.ep_mut(l).body {
+                li.queue.push_back(sid);
+            }
+            self.emit(l, FdEvents::ACCEPT, None);
+        }
+        self.emit(id, FdEvents::CONNECT, None);
+        self.trace(|st| format!("connect {}", st.name(id)));
+        Ok(())
+    }
+
+    /// Takes the oldest queued connection as socket `h`, or registers the
+    /// accept. Accepts are served in posting order, so a non-blocking accept
+    /// does not overtake a pending one.
+    pub(crate) fn accept(
+        &mut self,
+        inst: InstanceId,
+        listener: SocketHandle,
+        h: SocketHandle,
+        wait: Wait,
+    ) -> Result<Io<SocketAddrV4>, WsaError> {
+        self.check(inst)?;
+        let lid = self.ep_of(inst, listener)?;
+        let Body::Listening(l) = &mut self.ep_mut(lid).body else {
+            return Err(WsaError::InvalidArgument);
+        };
+        if l.accepts.is_empty()
+            && let Some(q) = l.queue.pop_front()
+        {
+            return Ok(Io::Done(self.adopt(inst, h, q)));
+        }
+        match wait {
+            Wait::No => Ok(Io::WouldBlock),
+            Wait::Later(op) => {
+                l.accepts.push_back((op, h));
+                Ok(Io::Pending)
+            }
+        }
+    }
+
+    /// Gives a queued connection its handle. The core does not `open` an
+    /// accepted socket first; if it did, that placeholder is replaced.
+    /// Returns the peer's address.
+    pub(crate) fn adopt(&mut self, inst: InstanceId, h: SocketHandle, q: EpId) -> SocketAddrV4 {
+        if let Some(old) = self.sockets.get(&(inst, h)).copied() {
+            self.remove_ep(old);
+        }
+        self.ep_mut(q).owner = Owner::Socket(inst, h);
+        self.sockets.insert((inst, h), q);
+        let c = self.ep(q).conn().expect("a queued endpoint is connected");
+        let (peer, data, fin, reset) = (c.peer_addr, !c.recv_buf.is_empty(), c.fin_received, c.reset);
+        // What happened while it waited in the queue had nobody to tell.
+        if data {
+            self.emit(q, FdEvents::READ, None);
+        }
+        if reset {
+            self.emit(q, FdEvents::CLOSE, Some(WsaError::ConnectionReset));
+        } else if fin {
+            self.emit(q, FdEvents::CLOSE, None);
+        }
+        self.trace(|st| format!("accept {}", st.name(q)));
+        peer
+    }
+
+    /// Takes what fits in the send buffer. Sends are taken in posting order:
+    /// while one is pending, a later one takes nothing.
+    pub(crate) fn stream_send(&mut self, id: EpId, data: &[u8], wait: Wait) -> Result<Io<usize>, WsaError> {
+        let room = self.send_room(id);
+        let ep = self.ep_mut(id);
+        let shut = ep.shut_send || ep.closed;
+        let Some(c) = ep.conn_mut() else { return Err(WsaError::NotConnected) };
+        if c.reset {
+            return Err(WsaError::ConnectionReset);
+        }
+        if shut {
+            return Err(WsaError::Shutdown);
+        }
+        if data.is_empty() {
+            return Ok(Io::Done(0));
+        }
+        let take = if c.sends.is_empty() { room.min(data.len()) } else { 0 };
+        c.send_buf.extend(&data[..take]);
+        let result = match wait {
+            _ if take == data.len() => Io::Done(take),
+            Wait::No if take > 0 => Io::Done(take),
+            Wait::No => {
+                c.want_write = true;
+                Io::WouldBlock
+            }
+            Wait::Later(op) => {
+                c.want_write = true;
+                c.sends.push_back(PendingSend { op, data: data.to_vec(), taken: take });
+                Io::Pending
+            }
+        };
+        self.trace(|st| format!("send {} of {} bytes on {}: {result:?}", take, data.len(), st.name(id)));
+        Ok(result)
+    }
+
+    /// Reads buffered bytes (or EOF). Receives are filled in posting order:
+    /// while one is pending, a later one gets nothing now. `MSG_PEEK` leaves
+    /// the bytes (only for a receive answered at once; a pending receive
+    /// always takes them).
+    pub(crate) fn stream_recv(&mut self, id: EpId, max: usize, flags: MsgFlags, wait: Wait) -> Result<Io<Received>, WsaError> {
+        let Endpoint { body, recvs, shut_recv, .. } = self.ep_mut(id);
+        let Body::Connected(c) = body else { return Err(WsaError::NotConnected) };
+        if c.reset {
+            return Err(WsaError::ConnectionReset);
+        }
+        if *shut_recv {
+            return Err(WsaError::Shutdown);
+        }
+        if recvs.is_empty() {
+            if !c.recv_buf.is_empty() {
+                let n = max.min(c.recv_buf.len());
+                let data: Vec<u8> = if flags.contains(MsgFlags::PEEK) {
+                    c.recv_buf.iter().take(n).copied().collect()
+                } else {
+                    c.recv_buf.drain(..n).collect()
+                };
+                self.trace(|st| format!("recv {n} bytes on {}", st.name(id)));
+                return Ok(Io::Done(Received { data, from: None, flags: MsgFlags::empty() }));
+            }
+            if c.fin_received {
+                return Ok(Io::Done(Received::default()));
+            }
+        }
+        match wait {
+            Wait::No => Ok(Io::WouldBlock),
+            Wait::Later(op) => {
+                recvs.push_back(PendingRecv { op, max });
+                Ok(Io::Pending)
+            }
+        }
+    }
+
+    /// Shuts receiving: buffered and later arriving data is discarded; pending
+    /// receives fail with `WSAESHUTDOWN` at the next step.
+    pub(crate) fn shut_receive(&mut self, id: EpId) {
+        let ep = self.ep_mut(id);
+        ep.shut_recv = true;
+        let dropped = match &mut ep.body {
+            Body::Connected(c) => std::mem::take(&mut c.recv_buf).len(),
+            Body::Datagram(d) => {
+                d.queue.clear();
+                d.queued_bytes = 0;
+                0
+            }
+            _ => 0,
+        };
+        self.stats.bytes_discarded_closed += dropped as u64;
+    }
+
+    /// Graceful close: the send buffer drains in the background, then a FIN.
+    /// Unread received data is dropped (a simplification: real stacks answer
+    /// a close with unread data with a reset).
+    pub(crate) fn close_gracefully(&mut self, id: EpId) {
+        let ep = self.ep_mut(id);
+        ep.closed = true;
+        ep.shut_send = true;
+        let dropped = ep.conn_mut().map_or(0, |c| std::mem::take(&mut c.recv_buf).len());
+        self.stats.bytes_discarded_closed += dropped as u64;
+        self.reap(id);
+    }
+
+    /// Abortive end: unsent and unread data discarded, the peer gets an RST
+    /// (behind what is already on the wire), the endpoint is gone at once. A
+    /// listener takes its queued connections with it.
+    pub(crate) fn abort(&mut self, id: EpId) {
+        let Some(ep) = self.endpoints.get_mut(&id) else { return };
+        match &mut ep.body {
+            Body::Connected(c) if !c.reset => {
+                let n = c.send_buf.len() + c.recv_buf.len();
+                let peer = c.peer;
+                self.stats.bytes_discarded_by_resets += n as u64;
+                self.push_segment(id, peer, SegKind::Rst);
+            }
+            Body::Listening(l) => {
+                let queued: Vec<EpId> = l.queue.drain(..).collect();
+                for q in queued {
+                    self.abort(q);
+                }
+            }
+            _ => {}
+        }
+        self.trace(|st| format!("abort {}", st.name(id)));
+        self.remove_ep(id);
+    }
+}

@@ -1,0 +1,156 @@
+//! [`MockTransport`]: one provider instance's handle on the network, the
+//! [`Transport`] the core drives.
+
+use super::ids::{InstanceId, NodeId};
+use super::network::Network;
+use crate::core::error::WsaError;
+use crate::core::flags::MsgFlags;
+use crate::core::handle::{OpId, SocketHandle};
+use crate::core::transport::{
+    CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Transport, Wait,
+};
+use std::fmt;
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+
+/// Ends the instance when the last clone of its transport goes.
+struct Instance {
+    net: Network,
+    id: InstanceId,
+    node: NodeId,
+}
+
+impl Drop for Instance {
+    /// The provider is gone, so is everything it did not hand off: its
+    /// sockets are reset as if the process had exited (the transport "dies
+    /// with the provider", `HandOffRefused::Unsupported`). Handed-off sockets
+    /// belong to the network and keep draining.
+    fn drop(&mut self) {
+        self.net.mutate(|st| st.retire_instance(self.id, "drop"));
+    }
+}
+
+/// One provider instance's transport: a process on a node.
+///
+/// Clones share the instance; it ends when the last clone is dropped (or when
+/// the network [crashes](Network::crash) it). Every call is served under the
+/// network's lock and never calls the sink: completions, network events and
+/// wakes are made by [`Network::step`] (or a [`MockWaiter`](super::MockWaiter)
+/// pumping it), with no network lock held.
+#[derive(Clone)]
+pub struct MockTransport {
+    inner: Arc<Instance>,
+}
+
+impl MockTransport {
+    pub(crate) fn new(net: Network, id: InstanceId, node: NodeId) -> Self {
+        MockTransport { inner: Arc::new(Instance { net, id, node }) }
+    }
+
+    /// Which instance this is (for [`Network::crash_instance`]).
+    pub fn instance(&self) -> InstanceId {
+        self.inner.id
+    }
+
+    /// The node it runs on.
+    pub fn node(&self) -> NodeId {
+        self.inner.node
+    }
+
+    /// The network it belongs to.
+    pub fn network(&self) -> &Network {
+        &self.inner.net
+    }
+
+    fn net(&self) -> &Network {
+        &self.inner.net
+    }
+
+    fn id(&self) -> InstanceId {
+        self.inner.id
+    }
+}
+
+impl fmt::Debug for MockTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockTransport").field("instance", &self.inner.id).field("node", &self.inner.node).finish()
+    }
+}
+
+impl Transport for MockTransport {
+    fn attach(&self, sink: Arc<dyn CompletionSink>) {
+        let id = self.id();
+        // Whatever sink is let go of is dropped after the lock (see graveyard).
+        let old = self.net().mutate(|st| match st.instances.get_mut(&id) {
+            Some(i) if !i.gone => i.sink.replace(sink),
+            _ => Some(sink),
+        });
+        drop(old);
+    }
+
+    fn open(&self, socket: SocketHandle, kind: SocketKind) -> Result<(), WsaError> {
+        self.net().mutate(|st| st.open(self.id(), socket, kind))
+    }
+
+    fn bind(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+        self.net().mutate(|st| st.bind(self.id(), socket, addr))
+    }
+
+    fn listen(&self, socket: SocketHandle, backlog: u32) -> Result<(), WsaError> {
+        self.net().mutate(|st| st.listen(self.id(), socket, backlog))
+    }
+
+    fn connect(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError> {
+        self.net().mutate(|st| st.connect(self.id(), socket, addr))
+    }
+
+    fn accept(&self, listener: SocketHandle, socket: SocketHandle, wait: Wait) -> Result<Io<SocketAddrV4>, WsaError> {
+        self.net().mutate(|st| st.accept(self.id(), listener, socket, wait))
+    }
+
+    fn send(
+        &self,
+        socket: SocketHandle,
+        data: &[u8],
+        to: Option<SocketAddrV4>,
+        wait: Wait,
+    ) -> Result<Io<usize>, WsaError> {
+        self.net().mutate(|st| st.send(self.id(), socket, data, to, wait))
+    }
+
+    fn recv(&self, socket: SocketHandle, max: usize, flags: MsgFlags, wait: Wait) -> Result<Io<Received>, WsaError> {
+        self.net().mutate(|st| st.recv(self.id(), socket, max, flags, wait))
+    }
+
+    fn cancel(&self, op: OpId) {
+        self.net().mutate(|st| st.cancel(self.id(), op));
+    }
+
+    fn shutdown(&self, socket: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
+        self.net().mutate(|st| st.shutdown(self.id(), socket, how))
+    }
+
+    fn unsent(&self, socket: SocketHandle) -> usize {
+        self.net().lock().unsent(self.id(), socket)
+    }
+
+    fn close(&self, socket: SocketHandle, how: CloseKind) {
+        self.net().mutate(|st| st.close(self.id(), socket, how));
+    }
+
+    fn hand_off(&self, socket: SocketHandle) -> Result<(), HandOffRefused> {
+        self.net().mutate(|st| st.hand_off(self.id(), socket))
+    }
+
+    fn set_buffers(&self, socket: SocketHandle, send: Option<usize>, recv: Option<usize>) -> Result<(), WsaError> {
+        self.net().mutate(|st| st.set_buffers(self.id(), socket, send, recv))
+    }
+
+    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        self.net().lock().local_addr(self.id(), socket)
+    }
+
+    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        self.net().lock().peer_addr(self.id(), socket)
+    }
+}
