@@ -1,0 +1,135 @@
+//! A small world for the integration tests: a mock network with two nodes,
+//! each a process running a provider with a recording notifier.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use winsock_provider::mock::{MockTransport, MockWaiter, Network, NodeId, RecordingNotifier};
+use winsock_provider::{
+    CompletionMode, MsgFlags, OverlappedRequest, Provider, ProviderConfig, SocketFlags, SocketHandle,
+    SocketKind, ThreadKey, Version,
+};
+
+/// The provider type every test drives.
+pub type MockProvider = Provider<MockTransport, MockWaiter>;
+
+/// The application thread tests play (completion routines are queued to it).
+pub const APP: ThreadKey = ThreadKey(1);
+
+/// One process: a provider and what its notifier saw.
+pub struct Proc {
+    pub node: NodeId,
+    pub ip: Ipv4Addr,
+    pub p: MockProvider,
+    pub notes: RecordingNotifier,
+}
+
+impl Proc {
+    /// `WSPStartup(2.2)` with this process's notifier.
+    pub fn start(&self) {
+        self.p.startup(Version::new(2, 2), Arc::new(self.notes.clone())).expect("startup");
+    }
+
+    /// An overlapped stream socket.
+    pub fn stream(&self) -> SocketHandle {
+        self.p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED).expect("socket")
+    }
+}
+
+/// Two processes on one network: `a` at 10.0.0.1 and `b` at 10.0.0.2.
+pub struct World {
+    pub net: Network,
+    pub a: Proc,
+    pub b: Proc,
+}
+
+impl World {
+    /// Both providers created and started, with `config` on `a`.
+    pub fn with_config(seed: u64, config: ProviderConfig) -> World {
+        let net = Network::new(seed);
+        let proc_at = |ip: Ipv4Addr, config: ProviderConfig| {
+            let node = net.add_node(ip);
+            let p = Provider::new(config, net.transport(node), MockWaiter::new(&net));
+            Proc { node, ip, p, notes: RecordingNotifier::new() }
+        };
+        let a = proc_at(Ipv4Addr::new(10, 0, 0, 1), config);
+        let b = proc_at(Ipv4Addr::new(10, 0, 0, 2), ProviderConfig::default());
+        MockWaiter::set_current_thread(APP);
+        a.start();
+        b.start();
+        World { net, a, b }
+    }
+
+    /// Both providers created and started.
+    pub fn new(seed: u64) -> World {
+        World::with_config(seed, ProviderConfig::default())
+    }
+
+    /// Runs the network until nothing moves.
+    pub fn settle(&self) -> usize {
+        self.net.run_until_idle(1_000_000)
+    }
+
+    /// A connected stream: `(socket on a, socket on b)`. Both overlapped and
+    /// blocking.
+    pub fn pair(&self) -> (SocketHandle, SocketHandle) {
+        let listener = self.b.stream();
+        let port = self.b.p.bind(listener, SocketAddrV4::new(self.b.ip, 0)).expect("bind").port();
+        self.b.p.listen(listener, 4).expect("listen");
+        let s = self.a.stream();
+        self.a.p.connect(s, SocketAddrV4::new(self.b.ip, port)).expect("connect");
+        let (t, _) = self.b.p.accept(listener).expect("accept");
+        self.b.p.close_socket(listener).expect("close listener");
+        (s, t)
+    }
+
+    /// A stream on `a` connected to a network-resident discard service at
+    /// 10.0.0.9:`port` reading `rate` bytes per ms (`Some(0)`: not reading).
+    pub fn to_discard(&self, port: u16, rate: Option<usize>) -> (SocketHandle, winsock_provider::mock::ServiceId) {
+        let at = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), port);
+        let svc = self.net.add_discard_service(at, rate);
+        let s = self.a.stream();
+        self.a.p.connect(s, at).expect("connect to discard service");
+        (s, svc)
+    }
+
+    /// Sends on `s` (made non-blocking) until neither its buffer nor a
+    /// stalled peer's window takes more. Returns the bytes accepted.
+    pub fn fill(&self, s: SocketHandle) -> usize {
+        self.a.p.set_nonblocking(s, true).expect("FIONBIO");
+        let mut sent = 0;
+        for _ in 0..3 {
+            while let Ok(n) = self.a.p.send(s, &[0x5A; 4096], MsgFlags::empty(), None) {
+                sent += n;
+            }
+            self.settle();
+        }
+        sent
+    }
+}
+
+/// An overlapped request with a fresh record.
+pub fn ov(mode: CompletionMode) -> OverlappedRequest {
+    OverlappedRequest::new(mode)
+}
+
+/// Reads everything `s` on `p` has until end of stream (non-blocking,
+/// settling the network between reads). Returns the bytes, or the error that
+/// ended the stream.
+pub fn drain(net: &Network, p: &MockProvider, s: SocketHandle) -> Result<Vec<u8>, winsock_provider::WsaError> {
+    p.set_nonblocking(s, true).expect("FIONBIO");
+    let mut out = Vec::new();
+    loop {
+        match p.recv(s, 65536, MsgFlags::empty(), None) {
+            Ok(r) if r.data.is_empty() => return Ok(out),
+            Ok(r) => out.extend_from_slice(&r.data),
+            Err(winsock_provider::WsaError::WouldBlock) => {
+                if net.run_until_idle(1_000_000) == 0 && net.is_idle() {
+                    // Nothing more will come and no end of stream yet.
+                    return Ok(out);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! The final cleanup, step by step: S6a to S6i (and S4, S5 around it).
+
+mod common;
+
+use common::{APP, MockProvider, World, ov};
+use std::net::SocketAddrV4;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::thread;
+use std::time::Duration;
+use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier};
+use winsock_provider::{
+    CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused, Io,
+    MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider, ProviderConfig, Received,
+    ShutdownHow, SocketFlags, SocketHandle, SocketKind, Suppressed, ThreadKey, Transport, Version, Wait,
+    WsaError,
+};
+
+fn final_report(p: &MockProvider) -> winsock_provider::FinalCleanupReport {
+    match p.cleanup() {
+        Ok(CleanupOutcome::Final(r)) => r,
+        other => panic!("expected a final cleanup, got {other:?}"),
+    }
+}
+
+/// Waits (in real time, bounded) until `cond` holds: for synchronising with
+/// another OS thread, never for simulated time.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if cond() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// A notifier that, while the final cleanup suppresses a completion (S6c),
+/// tries to get into the provider, and records what it was told.
+struct GateProbe {
+    inner: RecordingNotifier,
+    provider: OnceLock<MockProvider>,
+    probes: Mutex<Vec<Result<SocketHandle, WsaError>>>,
+}
+
+impl Notifier for GateProbe {
+    fn deliver(&self, n: &Notification) {
+        self.inner.deliver(n)
+    }
+    fn suppressed(&self, n: &Notification, why: Suppressed) {
+        if let Some(p) = self.provider.get() {
+            self.probes.lock().unwrap().push(p.socket(SocketKind::Stream, SocketFlags::empty()));
+        }
+        Notifier::suppressed(&self.inner, n, why)
+    }
+    fn network_event(&self, s: SocketHandle, e: EventKey, ev: FdEvents, err: Option<WsaError>) {
+        self.inner.network_event(s, e, ev, err)
+    }
+}
+
+/// S6a: while the final cleanup runs, a new call is turned away with
+/// WSANOTINITIALISED.
+#[test]
+fn s6a_gate_is_closed_while_the_final_cleanup_runs() {
+    let w = World::new(61);
+    let probe = Arc::new(GateProbe {
+        inner: RecordingNotifier::new(),
+        provider: OnceLock::new(),
+        probes: Mutex::new(Vec::new()),
+    });
+    let _ = probe.provider.set(w.a.p.clone());
+    w.a.p.startup(Version::new(2, 2), probe.clone()).unwrap();
+    w.a.p.cleanup().unwrap(); // back to one startup, with the probe as the newest notifier
+    let (s, _) = w.pair();
+    let r = w.a.p.recv(s, 10, MsgFlags::empty(), Some(ov(CompletionMode::Event(EventKey(1)))));
+    assert_eq!(r.unwrap_err(), WsaError::IoPending);
+    final_report(&w.a.p);
+    assert_eq!(*probe.probes.lock().unwrap(), vec![Err(WsaError::NotInitialised)]);
+    assert_eq!(w.a.p.socket_count(), 0, "the probe's call created nothing");
+}
+
+/// S6b: a call blocked inside the provider returns WSAEINTR, and nobody is
+/// notified for it.
+#[test]
+fn s6b_blocked_call_returns_wsaeintr_without_notification() {
+    let w = World::new(62);
+    let (s, _) = w.pair();
+    let p = w.a.p.clone();
+    let blocked = thread::spawn(move || {
+        MockWaiter::set_current_thread(ThreadKey(2));
+        p.recv(s, 100, MsgFlags::empty(), None)
+    });
+    eventually("the receive blocks", || thread_is_blocked(&blocked));
+    let report = final_report(&w.a.p);
+    assert_eq!(blocked.join().unwrap(), Err(WsaError::Interrupted));
+    assert_eq!(report.blocked_calls_interrupted, 1);
+    assert!(w.a.notes.delivered().is_empty(), "no notification for a blocking call");
+}
+
+fn thread_is_blocked<T>(h: &thread::JoinHandle<T>) -> bool {
+    // Give the other thread time to reach its wait; the assertion that it was
+    // really blocked is the WSAEINTR it returns.
+    thread::sleep(Duration::from_millis(20));
+    !h.is_finished()
+}
+
+/// S6b: event-select registrations are dropped without setting their event
+/// (no final FD_CLOSE).
+#[test]
+fn s6b_registrations_dropped_without_a_signal() {
+    let w = World::new(63);
+    let (s, t) = w.pair();
+    w.a.p.event_select(s, EventKey(9), FdEvents::READ | FdEvents::CLOSE).unwrap();
+    w.b.p.send(t, b"x", MsgFlags::empty(), None).unwrap();
+    w.settle();
+    assert_eq!(w.a.notes.network_events().len(), 1, "FD_READ signalled while registered");
+    let report = final_report(&w.a.p);
+    assert_eq!(report.registrations_dropped, 1);
+    w.b.p.close_socket(t).unwrap();
+    w.settle();
+    assert_eq!(w.a.notes.network_events().len(), 1, "nothing after the final cleanup, no FD_CLOSE");
+}
+
+/// S6c: every pending overlapped operation ends with WSA_OPERATION_ABORTED,
+/// recorded in its record, and no event, routine, port post or poll is
+/// delivered, in every completion mode.
+#[test]
+fn s6c_pending_operations_aborted_without_any_notification() {
+    let w = World::new(64);
+    let (s, _) = w.pair();
+    let (full, _svc) = w.to_discard(9, Some(0));
+    w.fill(full);
+    let modes = [
+        CompletionMode::Event(EventKey(1)),
+        CompletionMode::Routine { thread: APP, routine: 0x10 },
+        CompletionMode::Port { port: PortKey(2), key: 3 },
+        CompletionMode::Polling,
+    ];
+    let mut records = Vec::new();
+    for mode in modes {
+        let r = ov(mode);
+        records.push(r.overlapped.clone());
+        assert_eq!(w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
+        let r = ov(mode);
+        records.push(r.overlapped.clone());
+        assert_eq!(w.a.p.send(full, &[1; 5000], MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
+    }
+    let report = final_report(&w.a.p);
+    assert_eq!(report.operations_aborted, 8);
+    for r in &records {
+        assert_eq!(r.state(), OpState::AbortedSilent);
+        assert_eq!(r.outcome().unwrap().error, Some(WsaError::OperationAborted), "readable by a GetOverlappedResult-style reader");
+    }
+    assert!(w.a.notes.delivered().is_empty(), "no event set, nothing posted");
+    assert!(w.a.notes.take_routines(APP).is_empty(), "no routine queued");
+    assert!(w.a.notes.take_port(PortKey(2)).is_empty(), "no port post");
+    let suppressed = w.a.notes.suppressed();
+    assert_eq!(suppressed.len(), 8);
+    assert!(suppressed.iter().all(|s| s.why == Suppressed::FinalCleanup));
+    // A completion from the network racing in later changes nothing (S10).
+    w.settle();
+    assert!(w.a.notes.delivered().is_empty());
+}
+
+/// S6c, S10: the transport completes an operation after the cleanup aborted
+/// it: one outcome, the abort, and no notification.
+#[test]
+fn s6c_late_completion_from_the_transport_is_ignored() {
+    let w = World::new(65);
+    let (s, t) = w.pair();
+    let r = ov(CompletionMode::Event(EventKey(1)));
+    let rec = r.overlapped.clone();
+    assert_eq!(w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
+    w.b.p.send(t, b"late", MsgFlags::empty(), None).unwrap();
+    // The data is on the wire, not yet delivered, when the cleanup runs.
+    final_report(&w.a.p);
+    w.settle();
+    assert_eq!(rec.state(), OpState::AbortedSilent);
+    assert_eq!(rec.data(), b"");
+    assert!(w.a.notes.delivered().is_empty());
+}
+
+/// S6d: open sockets are reset (abortive: unsent data discarded, the peer
+/// sees a reset) and their handles given back.
+#[test]
+fn s6d_open_sockets_are_reset_and_handles_released() {
+    let w = World::new(66);
+    let (s, t) = w.pair();
+    let (full, svc) = w.to_discard(9, Some(0));
+    let sent = w.fill(full);
+    assert!(w.a.p.transport().unsent(full) > 0);
+    let report = final_report(&w.a.p);
+    assert_eq!(report.sockets_reset, 2);
+    let released = w.a.notes.released();
+    assert!(released.contains(&s) && released.contains(&full));
+    w.net.set_read_rate(svc, None);
+    w.settle();
+    assert_eq!(w.net.service_resets(svc), 1, "the peer saw a reset");
+    assert!(w.net.service_received(svc) < sent as u64, "unsent data was discarded");
+    w.b.p.set_nonblocking(t, true).unwrap();
+    assert_eq!(w.b.p.recv(t, 10, MsgFlags::empty(), None).unwrap_err(), WsaError::ConnectionReset);
+}
+
+/// S6e, S6g: a socket closed gracefully earlier keeps sending after the final
+/// cleanup: its data was handed to the network, which outlives the provider,
+/// and every byte arrives.
+#[test]
+fn s6e_closed_socket_keeps_sending_after_the_final_cleanup() {
+    let w = World::new(67);
+    let (s, svc) = w.to_discard(9, Some(2));
+    w.a.p.set_buffers(s, Some(1 << 20), None).unwrap();
+    let data = vec![7u8; 100_000];
+    assert_eq!(w.a.p.send(s, &data, MsgFlags::empty(), None).unwrap(), 100_000);
+    w.a.p.close_socket(s).unwrap();
+    assert_eq!(w.a.p.draining_count(), 1);
+    let before = w.net.now();
+    let report = final_report(&w.a.p);
+    assert_eq!(report.draining_handed_off, 1);
+    assert_eq!(w.net.now(), before, "handing off took no time");
+    assert!(w.net.service_received(svc) < 100_000, "the data was still on its way");
+    w.settle();
+    assert_eq!(w.net.service_received(svc), 100_000, "every byte arrived");
+    assert_eq!(w.net.service_closed_gracefully(svc), 1);
+}
+
+/// S6e: the sweep of open sockets leaves closed ones alone (they are not
+/// reset), even when the transport must be waited for.
+#[test]
+fn s6e_closed_socket_is_not_reset() {
+    let w = World::new(68);
+    w.net.set_hand_off_supported(false);
+    let (s, svc) = w.to_discard(9, Some(50));
+    w.a.p.set_buffers(s, Some(1 << 16), None).unwrap();
+    w.a.p.send(s, &[1u8; 20_000], MsgFlags::empty(), None).unwrap();
+    w.a.p.close_socket(s).unwrap();
+    let report = final_report(&w.a.p);
+    assert_eq!(report.sockets_reset, 0);
+    w.settle();
+    assert_eq!(w.net.service_resets(svc), 0);
+    assert_eq!(w.net.service_received(svc), 20_000);
+}
+
+/// S6g: when the transport cannot hand data off, the cleanup returns only when
+/// every byte has left.
+#[test]
+fn s6g_cleanup_waits_for_closed_sockets_to_drain() {
+    let w = World::new(69);
+    w.net.set_hand_off_supported(false);
+    let (s, _svc) = w.to_discard(9, Some(10));
+    w.a.p.set_buffers(s, Some(1 << 16), None).unwrap();
+    w.a.p.send(s, &[1u8; 30_000], MsgFlags::empty(), None).unwrap();
+    w.a.p.close_socket(s).unwrap();
+    let before = w.net.now();
+    let report = final_report(&w.a.p);
+    assert_eq!(report.draining_finished, 1);
+    assert_eq!(report.lost_bytes, 0);
+    assert_eq!(w.a.p.transport().unsent(s), 0, "nothing left unsent when cleanup returned");
+    assert!(w.net.now() - before >= Duration::from_millis(1000), "it waited for a slow reader");
+    assert_eq!(w.a.p.draining_count(), 0);
+}
+
+/// S6g: past the drain deadline, what could not leave is reported (an error
+/// and a count), never dropped silently; the cleanup is still complete.
+#[test]
+fn s6g_drain_deadline_reports_what_was_lost() {
+    let config = ProviderConfig { drain_deadline: Duration::from_secs(2), ..ProviderConfig::default() };
+    let w = World::with_config(70, config);
+    w.net.set_hand_off_supported(false);
+    let (s, _svc) = w.to_discard(9, Some(0));
+    let sent = w.fill(s);
+    assert!(sent > 0);
+    let unsent = w.a.p.transport().unsent(s);
+    w.a.p.set_nonblocking(s, false).unwrap();
+    w.a.p.close_socket(s).unwrap();
+    let before = w.net.now();
+    let err = w.a.p.cleanup().unwrap_err();
+    assert_eq!(err.error, WsaError::NetworkDown);
+    let report = err.report.expect("the final cleanup ran");
+    assert_eq!((report.lost_sockets, report.lost_bytes), (1, unsent));
+    assert!(w.net.now() - before >= Duration::from_secs(2));
+    assert_eq!(w.a.p.startup_count(), 0, "the cleanup completed all the same");
+    w.a.start();
+}
+
+/// S6h: after the final cleanup nothing is left, startup works at once, and
+/// every old handle is WSAENOTSOCK forever, never aliasing a new socket.
+#[test]
+fn s6h_restart_at_once_and_old_handles_stay_stale() {
+    let w = World::new(71);
+    let old: Vec<SocketHandle> = (0..10).map(|_| w.a.stream()).collect();
+    final_report(&w.a.p);
+    assert_eq!((w.a.p.socket_count(), w.a.p.startup_count()), (0, 0));
+    w.a.start();
+    let new: Vec<SocketHandle> = (0..10).map(|_| w.a.stream()).collect();
+    for h in &old {
+        assert!(!new.contains(h), "{h} was issued again");
+        assert_eq!(w.a.p.socket_kind(*h), Err(WsaError::NotSocket));
+        assert_eq!(w.a.p.close_socket(*h), Err(WsaError::NotSocket));
+    }
+    for h in &new {
+        assert_eq!(w.a.p.socket_kind(*h), Ok(SocketKind::Stream));
+    }
+}
+
+/// S6i: with the network down, data of closed sockets cannot be handed off:
+/// the cleanup still frees everything, counts what was lost, and returns
+/// WSAENETDOWN.
+#[test]
+fn s6i_network_down_loses_data_but_cleanup_completes() {
+    let w = World::new(72);
+    let (s, _svc) = w.to_discard(9, Some(0));
+    w.fill(s);
+    let unsent = w.a.p.transport().unsent(s);
+    w.a.p.set_nonblocking(s, false).unwrap();
+    w.a.p.close_socket(s).unwrap();
+    let (open, _) = w.to_discard(10, None);
+    w.net.set_down(true);
+    let err = w.a.p.cleanup().unwrap_err();
+    assert_eq!(err.error, WsaError::NetworkDown);
+    let report = err.report.unwrap();
+    assert_eq!((report.lost_sockets, report.lost_bytes, report.sockets_reset), (1, unsent, 1));
+    assert_eq!((w.a.p.socket_count(), w.a.p.startup_count()), (0, 0));
+    assert_eq!(w.a.p.socket_kind(open), Err(WsaError::NotInitialised));
+    w.net.set_down(false);
+    w.a.start();
+    assert_eq!(w.a.p.socket_kind(open), Err(WsaError::NotSocket));
+}
+
+/// S6i: a non-final cleanup never fails except with WSANOTINITIALISED, even
+/// with the network down; and the cleanup never answers WSAEINVAL.
+#[test]
+fn s6i_non_final_cleanup_never_fails() {
+    let w = World::new(73);
+    w.a.start();
+    w.net.set_down(true);
+    assert_eq!(w.a.p.cleanup(), Ok(CleanupOutcome::Decremented { remaining: 1 }));
+    assert!(w.a.p.cleanup().is_ok(), "nothing to lose: the final cleanup succeeds");
+    let e = w.a.p.cleanup().unwrap_err();
+    assert_eq!((e.error, e.report), (WsaError::NotInitialised, None));
+}
+
+/// A transport that parks `send` until released, to hold a call inside the
+/// provider while the final cleanup runs.
+struct Parking {
+    inner: MockTransport,
+    entered: mpsc::Sender<()>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+impl Transport for Parking {
+    fn attach(&self, sink: Arc<dyn CompletionSink>) {
+        self.inner.attach(sink)
+    }
+    fn open(&self, s: SocketHandle, k: SocketKind) -> Result<(), WsaError> {
+        self.inner.open(s, k)
+    }
+    fn bind(&self, s: SocketHandle, a: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+        self.inner.bind(s, a)
+    }
+    fn listen(&self, s: SocketHandle, b: u32) -> Result<(), WsaError> {
+        self.inner.listen(s, b)
+    }
+    fn connect(&self, s: SocketHandle, a: SocketAddrV4) -> Result<(), WsaError> {
+        self.inner.connect(s, a)
+    }
+    fn accept(&self, l: SocketHandle, s: SocketHandle, w: Wait) -> Result<Io<SocketAddrV4>, WsaError> {
+        self.inner.accept(l, s, w)
+    }
+    fn send(&self, s: SocketHandle, d: &[u8], to: Option<SocketAddrV4>, w: Wait) -> Result<Io<usize>, WsaError> {
+        self.entered.send(()).unwrap();
+        self.release.lock().unwrap().recv().unwrap();
+        self.inner.send(s, d, to, w)
+    }
+    fn recv(&self, s: SocketHandle, m: usize, f: MsgFlags, w: Wait) -> Result<Io<Received>, WsaError> {
+        self.inner.recv(s, m, f, w)
+    }
+    fn cancel(&self, op: OpId) {
+        self.inner.cancel(op)
+    }
+    fn shutdown(&self, s: SocketHandle, h: ShutdownHow) -> Result<(), WsaError> {
+        self.inner.shutdown(s, h)
+    }
+    fn unsent(&self, s: SocketHandle) -> usize {
+        self.inner.unsent(s)
+    }
+    fn close(&self, s: SocketHandle, h: CloseKind) {
+        self.inner.close(s, h)
+    }
+    fn hand_off(&self, s: SocketHandle) -> Result<(), HandOffRefused> {
+        self.inner.hand_off(s)
+    }
+    fn set_buffers(&self, s: SocketHandle, a: Option<usize>, b: Option<usize>) -> Result<(), WsaError> {
+        self.inner.set_buffers(s, a, b)
+    }
+    fn local_addr(&self, s: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        self.inner.local_addr(s)
+    }
+    fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+        self.inner.peer_addr(s)
+    }
+}
+
+/// S6f: the final cleanup does not return while a call that was already
+/// inside the provider is still there; nothing is freed under it.
+#[test]
+fn s6f_cleanup_waits_for_calls_inside_the_provider() {
+    let net = Network::new(74);
+    let node = net.add_node("10.0.0.1".parse().unwrap());
+    let svc_at: SocketAddrV4 = "10.0.0.9:9".parse().unwrap();
+    net.add_discard_service(svc_at, None);
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let t = Parking { inner: net.transport(node), entered: entered_tx, release: Mutex::new(release_rx) };
+    let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
+    p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new())).unwrap();
+    let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    p.connect(s, svc_at).unwrap();
+    let order = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let (p, order) = (p.clone(), order.clone());
+        thread::spawn(move || {
+            let r = p.send(s, b"inside", MsgFlags::empty(), None);
+            (r, order.fetch_add(1, Ordering::SeqCst))
+        })
+    };
+    entered.recv().unwrap();
+    let cleaner = {
+        let (p, order) = (p.clone(), order.clone());
+        thread::spawn(move || {
+            let r = p.cleanup();
+            (r, order.fetch_add(1, Ordering::SeqCst))
+        })
+    };
+    thread::sleep(Duration::from_millis(100));
+    assert!(!cleaner.is_finished(), "the cleanup returned while a call was inside");
+    assert!(!p.is_open(), "S6a: the gate is already closed");
+    release.send(()).unwrap();
+    let (sent, sender_done) = sender.join().unwrap();
+    let (cleaned, cleaner_done) = cleaner.join().unwrap();
+    assert!(sender_done < cleaner_done, "the call left before the cleanup returned");
+    assert_eq!(sent, Ok(6), "the call inside finished normally");
+    assert!(matches!(cleaned, Ok(CleanupOutcome::Final(_))));
+    assert_eq!(p.socket_count(), 0);
+}
+
+/// S5 then S6: a non-final cleanup leaves the pending operation alone; the
+/// final one aborts it silently.
+#[test]
+fn s5_then_s6_only_the_last_cleanup_touches_operations() {
+    let w = World::new(75);
+    w.a.start();
+    let (s, _) = w.pair();
+    let r = ov(CompletionMode::Event(EventKey(5)));
+    let rec = r.overlapped.clone();
+    assert_eq!(w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
+    assert_eq!(w.a.p.cleanup(), Ok(CleanupOutcome::Decremented { remaining: 1 }));
+    assert_eq!(rec.state(), OpState::Pending);
+    assert_eq!(w.a.p.socket_kind(s), Ok(SocketKind::Stream));
+    final_report(&w.a.p);
+    assert_eq!(rec.state(), OpState::AbortedSilent);
+}
