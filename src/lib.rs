@@ -1,4 +1,4 @@
-//! winsock-provider: the semantics of a Windows Sockets 2 service provider.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod core;

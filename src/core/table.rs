@@ -36,9 +36,12 @@ struct FreeList {
     next_unused: usize,
 }
 
+/// A page of slots, created on first use.
+type Page<S> = OnceLock<Box<[Slot<S>]>>;
+
 /// A fixed-capacity table of `S` keyed by [`SocketHandle`].
 pub(crate) struct Table<S> {
-    pages: Box<[OnceLock<Box<[Slot<S>]>>]>,
+    pages: Box<[Page<S>]>,
     capacity: usize,
     free: Mutex<FreeList>,
     live: AtomicUsize,
