@@ -2,7 +2,7 @@
 //! datagram). Always done by a step, never inside a transport call, so the
 //! sink is only called with no lock held.
 
-use super::endpoint::{Body, Message, Owner};
+use super::endpoint::{Body, Message, Owner, take_front};
 use super::ids::EpId;
 use super::state::NetState;
 use crate::core::error::WsaError;
@@ -22,14 +22,22 @@ pub(crate) fn cut(msg: Message, max: usize) -> Received {
     } else {
         MsgFlags::empty()
     };
-    Received { data, from: Some(msg.from), flags }
+    Received {
+        data,
+        from: Some(msg.from),
+        flags,
+    }
 }
 
 /// A completion for the trace, without the payload.
 fn describe(result: &Completed) -> String {
     match result {
         Completed::Sent(n) => format!("sent {n}"),
-        Completed::Received(r) => format!("received {} bytes{}", r.data.len(), if r.flags.is_empty() { "" } else { " (partial)" }),
+        Completed::Received(r) => format!(
+            "received {} bytes{}",
+            r.data.len(),
+            if r.flags.is_empty() { "" } else { " (partial)" }
+        ),
         Completed::Accepted(peer) => format!("accepted {peer}"),
         Completed::Failed(e) => format!("failed {}", e.name()),
     }
@@ -48,7 +56,8 @@ impl NetState {
             Body::Connected(c) if c.reset => !ep.recvs.is_empty() || !c.sends.is_empty(),
             Body::Connected(c) => {
                 (!c.sends.is_empty() && self.send_room(id) > 0)
-                    || (!ep.recvs.is_empty() && (!c.recv_buf.is_empty() || c.fin_received || ep.shut_recv))
+                    || (!ep.recvs.is_empty()
+                        && (!c.recv_buf.is_empty() || c.fin_received || ep.shut_recv))
             }
             Body::Datagram(d) => !ep.recvs.is_empty() && (!d.queue.is_empty() || ep.shut_recv),
         }
@@ -56,7 +65,9 @@ impl NetState {
 
     /// Finishes every pending operation of one socket that can finish now.
     pub(crate) fn complete_ops(&mut self, id: EpId) {
-        let Owner::Socket(inst, _) = self.ep(id).owner else { return };
+        let Owner::Socket(inst, _) = self.ep(id).owner else {
+            return;
+        };
         let mut done: Vec<(OpId, Completed)> = Vec::new();
         let room = self.send_room(id);
         let ep = self.ep_mut(id);
@@ -70,8 +81,16 @@ impl NetState {
                     pairs.push((op, h, l.queue.pop_front().expect("checked")));
                 }
                 for (op, h, q) in pairs {
-                    let peer = self.adopt(inst, h, q);
-                    done.push((op, Completed::Accepted(peer)));
+                    // The completion goes before the events `adopt` emits for
+                    // the new socket: the core learns of the handle first.
+                    let peer = self
+                        .ep(q)
+                        .conn()
+                        .expect("queued endpoints are connected")
+                        .peer_addr;
+                    self.trace(|_| format!("complete {op}: accepted {peer}"));
+                    self.complete(inst, op, Completed::Accepted(peer));
+                    self.adopt(inst, h, q);
                 }
             }
             Body::Connected(c) if c.reset => {
@@ -98,7 +117,10 @@ impl NetState {
                         Completed::Failed(WsaError::Shutdown)
                     } else if !c.recv_buf.is_empty() {
                         let n = r.max.min(c.recv_buf.len());
-                        Completed::Received(Received { data: c.recv_buf.drain(..n).collect(), ..Received::default() })
+                        Completed::Received(Received {
+                            data: take_front(&mut c.recv_buf, n),
+                            ..Received::default()
+                        })
                     } else if c.fin_received {
                         Completed::Received(Received::default())
                     } else {

@@ -7,10 +7,10 @@
 
 use super::completions::cut;
 use super::config::MAX_DATAGRAM;
+use super::endpoint::Proto;
 use super::endpoint::{Body, Message, PendingRecv};
 use super::ids::{EpId, InstanceId};
 use super::state::{Binding, DatagramInFlight, NetState};
-use super::endpoint::Proto;
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::transport::{Io, Received, Wait};
@@ -29,7 +29,12 @@ impl NetState {
     }
 
     /// Sets the default peer (and the filter on arrivals); 0.0.0.0 dissolves it.
-    pub(crate) fn dgram_connect(&mut self, inst: InstanceId, id: EpId, addr: SocketAddrV4) -> Result<(), WsaError> {
+    pub(crate) fn dgram_connect(
+        &mut self,
+        inst: InstanceId,
+        id: EpId,
+        addr: SocketAddrV4,
+    ) -> Result<(), WsaError> {
         if addr.ip().is_unspecified() {
             if let Body::Datagram(d) = &mut self.ep_mut(id).body {
                 d.peer = None;
@@ -59,7 +64,9 @@ impl NetState {
         if ep.shut_send {
             return Err(WsaError::Shutdown);
         }
-        let Body::Datagram(d) = &ep.body else { return Err(WsaError::NotSocket) };
+        let Body::Datagram(d) = &ep.body else {
+            return Err(WsaError::NotSocket);
+        };
         let dest = d.peer.or(to).ok_or(WsaError::DestinationRequired)?;
         if data.len() > MAX_DATAGRAM {
             return Err(WsaError::MessageSize);
@@ -69,14 +76,25 @@ impl NetState {
         }
         let from = self.bound_or_ephemeral(inst, id)?;
         let due = self.now + self.config.latency;
-        self.datagrams.push(DatagramInFlight { due, from, to: dest, data: data.to_vec() });
+        self.datagrams.push(DatagramInFlight {
+            due,
+            from,
+            to: dest,
+            data: data.to_vec(),
+        });
         self.trace(|_| format!("datagram out {} bytes {from}->{dest}", data.len()));
         Ok(Io::Done(data.len()))
     }
 
     /// Takes one whole message (cut to `max`, see [`cut`]). Receives are
     /// filled in posting order.
-    pub(crate) fn dgram_recv(&mut self, id: EpId, max: usize, flags: MsgFlags, wait: Wait) -> Result<Io<Received>, WsaError> {
+    pub(crate) fn dgram_recv(
+        &mut self,
+        id: EpId,
+        max: usize,
+        flags: MsgFlags,
+        wait: Wait,
+    ) -> Result<Io<Received>, WsaError> {
         let ep = self.ep_mut(id);
         if ep.local.is_none() {
             return Err(WsaError::InvalidArgument);
@@ -84,11 +102,16 @@ impl NetState {
         if ep.shut_recv {
             return Err(WsaError::Shutdown);
         }
-        let Body::Datagram(d) = &mut ep.body else { return Err(WsaError::NotSocket) };
+        let Body::Datagram(d) = &mut ep.body else {
+            return Err(WsaError::NotSocket);
+        };
         if ep.recvs.is_empty() && !d.queue.is_empty() {
             let m = if flags.contains(MsgFlags::PEEK) {
                 let f = &d.queue[0];
-                Message { data: f.data.clone(), from: f.from }
+                Message {
+                    data: f.data.clone(),
+                    from: f.from,
+                }
             } else {
                 let m = d.queue.pop_front().expect("checked");
                 d.queued_bytes -= m.data.len();
@@ -125,12 +148,17 @@ impl NetState {
             let cap = self.eff(self.ep(id).recv_cap);
             let ep = self.ep_mut(id);
             let open = !ep.closed && !ep.shut_recv;
-            let Body::Datagram(d) = &mut ep.body else { return false };
+            let Body::Datagram(d) = &mut ep.body else {
+                return false;
+            };
             let wanted = d.peer.is_none_or(|p| p == dg.from);
             let fits = d.queue.is_empty() || d.queued_bytes + len <= cap;
             if open && wanted && fits {
                 d.queued_bytes += len;
-                d.queue.push_back(Message { data: dg.data, from: dg.from });
+                d.queue.push_back(Message {
+                    data: dg.data,
+                    from: dg.from,
+                });
                 true
             } else {
                 false
@@ -143,6 +171,13 @@ impl NetState {
         } else {
             self.stats.datagrams_dropped += 1;
         }
-        self.trace(|_| format!("datagram in {len} bytes {}->{}: {}", dg.from, dg.to, if taken { "queued" } else { "dropped" }));
+        self.trace(|_| {
+            format!(
+                "datagram in {len} bytes {}->{}: {}",
+                dg.from,
+                dg.to,
+                if taken { "queued" } else { "dropped" }
+            )
+        });
     }
 }

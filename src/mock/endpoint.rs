@@ -9,6 +9,24 @@ use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
+/// Copies the first `n` bytes of a buffer (`n` at most its length) with two
+/// slice copies rather than byte by byte.
+pub(crate) fn copy_front(buf: &VecDeque<u8>, n: usize) -> Vec<u8> {
+    let (a, b) = buf.as_slices();
+    let from_a = n.min(a.len());
+    let mut out = Vec::with_capacity(n);
+    out.extend_from_slice(&a[..from_a]);
+    out.extend_from_slice(&b[..n - from_a]);
+    out
+}
+
+/// Removes and returns the first `n` bytes of a buffer (`n` at most its length).
+pub(crate) fn take_front(buf: &mut VecDeque<u8>, n: usize) -> Vec<u8> {
+    let out = copy_front(buf, n);
+    buf.drain(..n);
+    out
+}
+
 /// Which port namespace an endpoint binds in (TCP and UDP ports are separate).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub(crate) enum Proto {

@@ -15,7 +15,9 @@ impl NetState {
     /// connection it had is reset (the peers get an RST) and every address
     /// it held is free. Handed-off sockets are not its any more and go on.
     pub(crate) fn retire_instance(&mut self, inst: InstanceId, why: &str) {
-        let Some(i) = self.instances.get_mut(&inst) else { return };
+        let Some(i) = self.instances.get_mut(&inst) else {
+            return;
+        };
         if i.gone {
             return;
         }
@@ -24,10 +26,14 @@ impl NetState {
         // the provider, whose drop would re-enter the network.
         let sink = i.sink.take();
         self.graveyard.extend(sink);
-        let mine: Vec<EpId> =
-            self.endpoints.iter().filter(|(_, e)| e.owner.instance() == Some(inst)).map(|(&id, _)| id).collect();
+        let mine: Vec<EpId> = self
+            .endpoints
+            .iter()
+            .filter(|(_, e)| e.owner.instance() == Some(inst))
+            .map(|(&id, _)| id)
+            .collect();
         for id in mine {
-            if let Some(ep) = self.endpoints.get_mut(&id) {
+            if let Some(ep) = self.ep_mut_opt(id) {
                 ep.recvs.clear();
                 match &mut ep.body {
                     Body::Connected(c) => c.sends.clear(),
@@ -44,7 +50,13 @@ impl NetState {
     /// Both ends of a connection see a reset now; what was on the wire
     /// between them is lost.
     pub(crate) fn reset_pair(&mut self, id: EpId) -> bool {
-        let Some(peer) = self.endpoints.get(&id).and_then(|e| e.conn()).filter(|c| !c.reset).map(|c| c.peer) else {
+        let Some(peer) = self
+            .endpoints
+            .get(&id)
+            .and_then(|e| e.conn())
+            .filter(|c| !c.reset)
+            .map(|c| c.peer)
+        else {
             return false;
         };
         for key in [(id, peer), (peer, id)] {
@@ -53,7 +65,7 @@ impl NetState {
                     self.stats.bytes_discarded_by_resets += b.len() as u64;
                 }
             }
-            if let Some(c) = self.endpoints.get_mut(&key.0).and_then(|e| e.conn_mut()) {
+            if let Some(c) = self.ep_mut_opt(key.0).and_then(|e| e.conn_mut()) {
                 c.in_flight = 0;
             }
         }
@@ -66,7 +78,9 @@ impl NetState {
     fn find_connection(&self, local: SocketAddrV4, peer: SocketAddrV4) -> Option<EpId> {
         self.endpoints
             .iter()
-            .find(|(_, e)| e.local == Some(local) && e.conn().is_some_and(|c| c.peer_addr == peer && !c.reset))
+            .find(|(_, e)| {
+                e.local == Some(local) && e.conn().is_some_and(|c| c.peer_addr == peer && !c.reset)
+            })
             .map(|(&id, _)| id)
     }
 }
@@ -79,6 +93,7 @@ impl Network {
     pub fn set_down(&self, down: bool) {
         self.mutate(|st| {
             st.down = down;
+            st.mark_all();
             st.trace(|_| format!("network {}", if down { "down" } else { "up" }));
         });
     }
@@ -97,7 +112,10 @@ impl Network {
     /// Resets the connection from `local` to `peer` (either end's view):
     /// both ends see a reset. Returns whether such a live connection exists.
     pub fn reset_connection(&self, local: SocketAddrV4, peer: SocketAddrV4) -> bool {
-        self.mutate(|st| st.find_connection(local, peer).is_some_and(|id| st.reset_pair(id)))
+        self.mutate(|st| {
+            st.find_connection(local, peer)
+                .is_some_and(|id| st.reset_pair(id))
+        })
     }
 
     /// Resets the connection of `socket` of the provider over `transport`:
@@ -124,8 +142,12 @@ impl Network {
     /// Crashes every provider instance of a node.
     pub fn crash_node(&self, node: NodeId) {
         self.mutate(|st| {
-            let on_node: Vec<InstanceId> =
-                st.instances.iter().filter(|(_, i)| i.node == node && !i.gone).map(|(&id, _)| id).collect();
+            let on_node: Vec<InstanceId> = st
+                .instances
+                .iter()
+                .filter(|(_, i)| i.node == node && !i.gone)
+                .map(|(&id, _)| id)
+                .collect();
             for inst in on_node {
                 st.retire_instance(inst, "crash");
             }
@@ -134,6 +156,9 @@ impl Network {
 
     /// Whether a handed-off socket with this local address is still draining.
     pub fn handed_off_draining(&self, local: SocketAddrV4) -> bool {
-        self.lock().endpoints.values().any(|e| e.owner == Owner::HandedOff && e.local == Some(local))
+        self.lock()
+            .endpoints
+            .values()
+            .any(|e| e.owner == Owner::HandedOff && e.local == Some(local))
     }
 }

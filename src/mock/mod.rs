@@ -65,7 +65,9 @@ mod tests;
 pub use config::{EPHEMERAL_FIRST, MAX_DATAGRAM, NetworkConfig};
 pub use ids::{InstanceId, NodeId, ServiceId};
 pub use network::Network;
-pub use recorder::{NetworkEventRecord, PortPacket, QueuedRoutine, Record, RecordingNotifier, SuppressedRecord};
+pub use recorder::{
+    NetworkEventRecord, PortPacket, QueuedRoutine, Record, RecordingNotifier, SuppressedRecord,
+};
 pub use stats::NetworkStats;
 pub use transport::MockTransport;
 pub use waiter::MockWaiter;

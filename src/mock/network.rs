@@ -8,6 +8,7 @@ use super::state::NetState;
 use super::stats::NetworkStats;
 use super::transport::MockTransport;
 use crate::core::notifier::ThreadKey;
+use std::cell::Cell;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,30 @@ struct Shared {
     epoch: Mutex<u64>,
     changed: Condvar,
     next_thread: AtomicU64,
+    /// Held from a step until its sink calls are made, so that with several
+    /// threads pumping, the sinks still hear of steps in step order.
+    order: Mutex<()>,
+}
+
+thread_local! {
+    /// This thread is making a step's sink calls: a step started from inside
+    /// one (a sink that pumps) must not wait for `order`, which it holds.
+    static DELIVERING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the thread as delivering until dropped (also on a panic in a sink).
+struct Delivering(bool);
+
+impl Delivering {
+    fn start() -> Self {
+        Delivering(DELIVERING.replace(true))
+    }
+}
+
+impl Drop for Delivering {
+    fn drop(&mut self) {
+        DELIVERING.set(self.0);
+    }
 }
 
 /// An in-memory, deterministic IPv4 network with virtual time.
@@ -71,6 +96,7 @@ impl Network {
                 epoch: Mutex::new(0),
                 changed: Condvar::new(),
                 next_thread: AtomicU64::new(1),
+                order: Mutex::new(()),
             }),
         }
     }
@@ -131,7 +157,9 @@ impl Network {
         while self.step_bounded(Some(target)) != StepOutcome::Idle {}
     }
 
-    /// Whether nothing is due and nothing is scheduled.
+    /// Whether nothing is due and nothing is scheduled. While the network is
+    /// [down](Network::set_down), what is frozen on the wire does not count:
+    /// a down network is idle once its queued notifications are delivered.
     pub fn is_idle(&self) -> bool {
         self.lock().is_idle()
     }
@@ -149,7 +177,11 @@ impl Network {
 
     /// The trace recorded so far (emptied; tracing stays on).
     pub fn take_trace(&self) -> Vec<String> {
-        self.lock().trace.as_mut().map(std::mem::take).unwrap_or_default()
+        self.lock()
+            .trace
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, NetState> {
@@ -172,17 +204,26 @@ impl Network {
     }
 
     /// One step that may move the clock up to `limit` (see
-    /// `NetState::step_bounded`); the sink calls are made after the lock is
-    /// released.
+    /// `NetState::step_bounded`); the sink calls are made after the state
+    /// lock is released (the locking rule), but before another thread's step
+    /// (the order of events is the order of steps).
     pub(crate) fn step_bounded(&self, limit: Option<Duration>) -> StepOutcome {
+        let _order = (!DELIVERING.get()).then(|| lock(&self.shared.order));
         let (outcome, deliveries, graves) = {
             let mut st = self.lock();
             let outcome = st.step_bounded(limit);
-            (outcome, st.take_deliveries(), std::mem::take(&mut st.graveyard))
+            (
+                outcome,
+                st.take_deliveries(),
+                std::mem::take(&mut st.graveyard),
+            )
         };
         drop(graves);
-        for d in deliveries {
-            d.run();
+        {
+            let _mark = Delivering::start();
+            for d in deliveries {
+                d.run();
+            }
         }
         if outcome != StepOutcome::Idle {
             self.touch();
@@ -225,7 +266,9 @@ impl fmt::Debug for Network {
         d.field("id", &self.shared.id);
         // try_lock: Debug must not deadlock if printed while the lock is held.
         if let Ok(st) = self.shared.state.try_lock() {
-            d.field("now", &st.now).field("nodes", &st.nodes).field("endpoints", &st.endpoints.len());
+            d.field("now", &st.now)
+                .field("nodes", &st.nodes)
+                .field("endpoints", &st.endpoints.len());
         }
         d.finish_non_exhaustive()
     }

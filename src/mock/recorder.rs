@@ -7,7 +7,9 @@ use super::network::lock;
 use crate::core::error::WsaError;
 use crate::core::flags::FdEvents;
 use crate::core::handle::{OpId, SocketHandle};
-use crate::core::notifier::{CompletionMode, EventKey, Notification, Notifier, Outcome, PortKey, Suppressed, ThreadKey};
+use crate::core::notifier::{
+    CompletionMode, EventKey, Notification, Notifier, Outcome, PortKey, Suppressed, ThreadKey,
+};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -64,8 +66,18 @@ impl Record {
         let (op, outcome) = (n.op, n.outcome.clone());
         match n.mode {
             CompletionMode::Event(event) => Record::EventSet { event, op, outcome },
-            CompletionMode::Routine { thread, routine } => Record::RoutineQueued { thread, routine, op, outcome },
-            CompletionMode::Port { port, key } => Record::PortPosted { port, key, op, outcome },
+            CompletionMode::Routine { thread, routine } => Record::RoutineQueued {
+                thread,
+                routine,
+                op,
+                outcome,
+            },
+            CompletionMode::Port { port, key } => Record::PortPosted {
+                port,
+                key,
+                op,
+                outcome,
+            },
             CompletionMode::Polling => Record::PolledOnly { op, outcome },
         }
     }
@@ -193,7 +205,11 @@ impl RecordingNotifier {
 
     /// Every delivered completion, in delivery order.
     pub fn delivered(&self) -> Vec<Record> {
-        lock(&self.inner.log).delivered.iter().map(Record::of).collect()
+        lock(&self.inner.log)
+            .delivered
+            .iter()
+            .map(Record::of)
+            .collect()
     }
 
     /// Every delivered notification as the core gave it (with `user`).
@@ -203,7 +219,11 @@ impl RecordingNotifier {
 
     /// How many times `op`'s completion was delivered (S10: at most once).
     pub fn delivered_for(&self, op: OpId) -> usize {
-        lock(&self.inner.log).delivered.iter().filter(|n| n.op == op).count()
+        lock(&self.inner.log)
+            .delivered
+            .iter()
+            .filter(|n| n.op == op)
+            .count()
     }
 
     /// Every suppressed completion, in order.
@@ -213,7 +233,11 @@ impl RecordingNotifier {
 
     /// How many times `op`'s completion was suppressed.
     pub fn suppressed_for(&self, op: OpId) -> usize {
-        lock(&self.inner.log).suppressed.iter().filter(|s| s.record.op() == op).count()
+        lock(&self.inner.log)
+            .suppressed
+            .iter()
+            .filter(|s| s.record.op() == op)
+            .count()
     }
 
     /// Every event object set for network events, in order.
@@ -229,7 +253,9 @@ impl RecordingNotifier {
     /// Runs a thread's alertable wait: takes every completion routine queued
     /// to `thread`, oldest first.
     pub fn take_routines(&self, thread: ThreadKey) -> Vec<QueuedRoutine> {
-        let rx = lock(&self.inner.routines).get(&thread).map(|q| q.rx.clone());
+        let rx = lock(&self.inner.routines)
+            .get(&thread)
+            .map(|q| q.rx.clone());
         rx.map(|rx| rx.try_iter().collect()).unwrap_or_default()
     }
 
@@ -265,24 +291,52 @@ impl Notifier for RecordingNotifier {
         let (op, outcome, user) = (n.op, n.outcome.clone(), n.user);
         match n.mode {
             CompletionMode::Routine { thread, routine } => {
-                let tx = lock(&self.inner.routines).entry(thread).or_default().tx.clone();
+                let tx = lock(&self.inner.routines)
+                    .entry(thread)
+                    .or_default()
+                    .tx
+                    .clone();
                 // Cannot fail: the queue holds its own receiver.
-                let _ = tx.send(QueuedRoutine { routine, op, outcome, user });
+                let _ = tx.send(QueuedRoutine {
+                    routine,
+                    op,
+                    outcome,
+                    user,
+                });
             }
             CompletionMode::Port { port, key } => {
                 let tx = lock(&self.inner.ports).entry(port).or_default().tx.clone();
-                let _ = tx.send(PortPacket { key, op, outcome, user });
+                let _ = tx.send(PortPacket {
+                    key,
+                    op,
+                    outcome,
+                    user,
+                });
             }
             CompletionMode::Event(_) | CompletionMode::Polling => {}
         }
     }
 
     fn suppressed(&self, n: &Notification, why: Suppressed) {
-        lock(&self.inner.log).suppressed.push(SuppressedRecord { record: Record::of(n), why });
+        lock(&self.inner.log).suppressed.push(SuppressedRecord {
+            record: Record::of(n),
+            why,
+        });
     }
 
-    fn network_event(&self, socket: SocketHandle, event: EventKey, events: FdEvents, error: Option<WsaError>) {
-        lock(&self.inner.log).events.push(NetworkEventRecord { socket, event, events, error });
+    fn network_event(
+        &self,
+        socket: SocketHandle,
+        event: EventKey,
+        events: FdEvents,
+        error: Option<WsaError>,
+    ) {
+        lock(&self.inner.log).events.push(NetworkEventRecord {
+            socket,
+            event,
+            events,
+            error,
+        });
     }
 
     fn handle_released(&self, socket: SocketHandle) {
@@ -296,9 +350,15 @@ mod tests {
 
     fn note(seq: u64, mode: CompletionMode) -> Notification {
         Notification {
-            op: OpId { socket: SocketHandle::from_raw(1), seq },
+            op: OpId {
+                socket: SocketHandle::from_raw(1),
+                seq,
+            },
             mode,
-            outcome: Outcome { bytes: seq as usize, ..Outcome::default() },
+            outcome: Outcome {
+                bytes: seq as usize,
+                ..Outcome::default()
+            },
             user: 100 + seq,
         }
     }
@@ -307,17 +367,58 @@ mod tests {
     fn records_each_mode_distinctly_and_in_order() {
         let r = RecordingNotifier::new();
         r.deliver(&note(1, CompletionMode::Event(EventKey(9))));
-        r.deliver(&note(2, CompletionMode::Routine { thread: ThreadKey(3), routine: 0x40 }));
-        r.deliver(&note(3, CompletionMode::Port { port: PortKey(5), key: 77 }));
+        r.deliver(&note(
+            2,
+            CompletionMode::Routine {
+                thread: ThreadKey(3),
+                routine: 0x40,
+            },
+        ));
+        r.deliver(&note(
+            3,
+            CompletionMode::Port {
+                port: PortKey(5),
+                key: 77,
+            },
+        ));
         r.deliver(&note(4, CompletionMode::Polling));
         let d = r.delivered();
-        assert!(matches!(d[0], Record::EventSet { event: EventKey(9), .. }));
-        assert!(matches!(d[1], Record::RoutineQueued { thread: ThreadKey(3), routine: 0x40, .. }));
-        assert!(matches!(d[2], Record::PortPosted { port: PortKey(5), key: 77, .. }));
+        assert!(matches!(
+            d[0],
+            Record::EventSet {
+                event: EventKey(9),
+                ..
+            }
+        ));
+        assert!(matches!(
+            d[1],
+            Record::RoutineQueued {
+                thread: ThreadKey(3),
+                routine: 0x40,
+                ..
+            }
+        ));
+        assert!(matches!(
+            d[2],
+            Record::PortPosted {
+                port: PortKey(5),
+                key: 77,
+                ..
+            }
+        ));
         assert!(matches!(d[3], Record::PolledOnly { .. }));
-        assert_eq!(d.iter().map(|x| x.op().seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            d.iter().map(|x| x.op().seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
         assert_eq!(r.delivered_for(note(2, CompletionMode::Polling).op), 1);
-        assert_eq!(r.delivered_for(OpId { socket: SocketHandle::from_raw(1), seq: 99 }), 0);
+        assert_eq!(
+            r.delivered_for(OpId {
+                socket: SocketHandle::from_raw(1),
+                seq: 99
+            }),
+            0
+        );
     }
 
     #[test]
@@ -325,9 +426,27 @@ mod tests {
         let r = RecordingNotifier::new();
         let t1 = ThreadKey(1);
         let t2 = ThreadKey(2);
-        r.deliver(&note(1, CompletionMode::Routine { thread: t1, routine: 1 }));
-        r.deliver(&note(2, CompletionMode::Routine { thread: t2, routine: 1 }));
-        r.deliver(&note(3, CompletionMode::Routine { thread: t1, routine: 1 }));
+        r.deliver(&note(
+            1,
+            CompletionMode::Routine {
+                thread: t1,
+                routine: 1,
+            },
+        ));
+        r.deliver(&note(
+            2,
+            CompletionMode::Routine {
+                thread: t2,
+                routine: 1,
+            },
+        ));
+        r.deliver(&note(
+            3,
+            CompletionMode::Routine {
+                thread: t1,
+                routine: 1,
+            },
+        ));
         let got: Vec<u64> = r.take_routines(t1).iter().map(|q| q.op.seq).collect();
         assert_eq!(got, [1, 3]);
         assert!(r.take_routines(t1).is_empty(), "an APC runs once");
@@ -338,21 +457,38 @@ mod tests {
     #[test]
     fn ports_suppressions_events_and_releases_are_kept() {
         let r = RecordingNotifier::new();
-        r.deliver(&note(1, CompletionMode::Port { port: PortKey(1), key: 5 }));
-        Notifier::suppressed(&r, &note(2, CompletionMode::Event(EventKey(1))), Suppressed::FinalCleanup);
+        r.deliver(&note(
+            1,
+            CompletionMode::Port {
+                port: PortKey(1),
+                key: 5,
+            },
+        ));
+        Notifier::suppressed(
+            &r,
+            &note(2, CompletionMode::Event(EventKey(1))),
+            Suppressed::FinalCleanup,
+        );
         r.network_event(SocketHandle::from_raw(7), EventKey(2), FdEvents::READ, None);
         r.handle_released(SocketHandle::from_raw(7));
-        assert_eq!(r.take_port(PortKey(1)), vec![PortPacket {
-            key: 5,
-            op: note(1, CompletionMode::Polling).op,
-            outcome: note(1, CompletionMode::Polling).outcome,
-            user: 101
-        }]);
+        assert_eq!(
+            r.take_port(PortKey(1)),
+            vec![PortPacket {
+                key: 5,
+                op: note(1, CompletionMode::Polling).op,
+                outcome: note(1, CompletionMode::Polling).outcome,
+                user: 101
+            }]
+        );
         let s = r.suppressed();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].why, Suppressed::FinalCleanup);
         assert_eq!(r.suppressed_for(s[0].record.op()), 1);
-        assert_eq!(r.delivered_for(s[0].record.op()), 0, "suppressed is not delivered");
+        assert_eq!(
+            r.delivered_for(s[0].record.op()),
+            0,
+            "suppressed is not delivered"
+        );
         assert_eq!(r.network_events()[0].events, FdEvents::READ);
         assert_eq!(r.released(), vec![SocketHandle::from_raw(7)]);
         r.clear();

@@ -7,7 +7,7 @@
 //! Candidates are listed in a fixed order (maps keyed by ids, never hashed),
 //! so a seed fixes the whole run.
 
-use super::endpoint::Owner;
+use super::endpoint::{Body, Endpoint, Owner};
 use super::ids::EpId;
 use super::state::NetState;
 use std::time::Duration;
@@ -40,8 +40,34 @@ pub(crate) enum StepOutcome {
     Idle,
 }
 
+/// Whether an endpoint certainly has nothing to do: no pending operation,
+/// nothing to send, no FIN owed, nothing for a service to read. Only a fast
+/// path: everything it lets through is checked in full.
+fn quiet(ep: &Endpoint) -> bool {
+    if !ep.recvs.is_empty() {
+        return false;
+    }
+    match &ep.body {
+        Body::Idle | Body::Datagram(_) => true,
+        Body::Listening(l) => l.accepts.is_empty(),
+        Body::Connected(c) if c.reset => c.sends.is_empty(),
+        Body::Connected(c) => {
+            let service_work = matches!(ep.owner, Owner::Service(_))
+                && !ep.closed
+                && (!c.recv_buf.is_empty() || c.fin_received);
+            c.sends.is_empty()
+                && c.send_buf.is_empty()
+                && (c.fin_sent || !ep.shut_send)
+                && !service_work
+        }
+    }
+}
+
 impl NetState {
-    fn candidates(&self) -> Vec<Action> {
+    /// Everything due now, in a fixed order. Only endpoints in the active set
+    /// are looked at; those found with nothing to do (and no service timer)
+    /// leave it, so the list is exactly what a scan of every endpoint gives.
+    fn candidates(&mut self) -> Vec<Action> {
         let mut v = Vec::new();
         if self.has_deferred() {
             v.push(Action::Deferred);
@@ -50,39 +76,66 @@ impl NetState {
             // Nothing moves and nothing completes while the network is down.
             return v;
         }
-        for (&id, ep) in &self.endpoints {
-            if self.completable(id) {
-                v.push(Action::Complete(id));
+        let mut idle = Vec::new();
+        for &id in &self.active {
+            let Some(ep) = self.endpoints.get(&id) else {
+                idle.push(id);
+                continue;
+            };
+            let before = v.len();
+            if !quiet(ep) {
+                if self.completable(id) {
+                    v.push(Action::Complete(id));
+                }
+                if self.can_transmit(id) {
+                    v.push(Action::Transmit(id));
+                }
+                if matches!(ep.owner, Owner::Service(_)) && self.service_can_read(id) {
+                    v.push(Action::ServiceRead(id));
+                }
             }
-            if self.can_transmit(id) {
-                v.push(Action::Transmit(id));
+            if v.len() == before && self.service_next_read(id).is_none() {
+                idle.push(id);
             }
-            if matches!(ep.owner, Owner::Service(_)) && self.service_can_read(id) {
-                v.push(Action::ServiceRead(id));
-            }
+        }
+        for id in idle {
+            self.active.remove(&id);
         }
         for (&(from, to), q) in &self.wires {
             if q.front().is_some_and(|s| s.due <= self.now) {
                 v.push(Action::Deliver(from, to));
             }
         }
-        v.extend((0..self.datagrams.len()).filter(|&i| self.datagram_due(i)).map(Action::Datagram));
+        v.extend(
+            (0..self.datagrams.len())
+                .filter(|&i| self.datagram_due(i))
+                .map(Action::Datagram),
+        );
         v
     }
 
-    /// The earliest future time at which something becomes due.
+    /// The earliest future time at which something becomes due. Call after
+    /// [`candidates`](Self::candidates), which prunes the active set.
     fn next_event(&self) -> Option<Duration> {
         if self.down {
             return None;
         }
         let wires = self.wires.values().filter_map(|q| q.front()).map(|s| s.due);
         let datagrams = self.datagrams.iter().map(|d| d.due);
-        let services = self.endpoints.keys().filter_map(|&id| self.service_next_read(id));
-        wires.chain(datagrams).chain(services).filter(|&t| t > self.now).min()
+        // Service timers stay in the active set (see `candidates`).
+        let services = self
+            .active
+            .iter()
+            .filter_map(|&id| self.service_next_read(id));
+        wires
+            .chain(datagrams)
+            .chain(services)
+            .filter(|&t| t > self.now)
+            .min()
     }
 
     /// Whether nothing is due and nothing is scheduled.
-    pub(crate) fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&mut self) -> bool {
         self.candidates().is_empty() && self.next_event().is_none()
     }
 
@@ -92,7 +145,11 @@ impl NetState {
     pub(crate) fn step_bounded(&mut self, limit: Option<Duration>) -> StepOutcome {
         let c = self.candidates();
         if !c.is_empty() {
-            let i = if c.len() == 1 { 0 } else { self.rng.below(c.len()) };
+            let i = if c.len() == 1 {
+                0
+            } else {
+                self.rng.below(c.len())
+            };
             self.perform(c[i]);
             return StepOutcome::Progress;
         }

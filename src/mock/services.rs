@@ -7,11 +7,11 @@
 //! closes its end gracefully. The discard service counts and drops what it
 //! reads; the echo service sends it back.
 
-use super::endpoint::{Body, Owner};
+use super::endpoint::Proto;
+use super::endpoint::{Body, Owner, take_front};
 use super::ids::{EpId, ServiceId};
 use super::network::Network;
 use super::state::{Binding, NetState};
-use super::endpoint::Proto;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
@@ -27,27 +27,45 @@ pub(crate) enum ServiceKind {
 pub(crate) struct Service {
     pub(crate) addr: SocketAddrV4,
     pub(crate) kind: ServiceKind,
-    /// Bytes per millisecond of virtual time, per connection; `None` reads
-    /// everything at once, `Some(0)` never reads.
+    /// Bytes per millisecond of virtual time, per connection, on average;
+    /// `None` reads everything at once, `Some(0)` never reads.
     pub(crate) read_rate: Option<usize>,
     pub(crate) received: u64,
     pub(crate) closed_gracefully: usize,
     pub(crate) resets: usize,
 }
 
-/// The period of a rate-limited reader.
-const READ_TICK: Duration = Duration::from_millis(1);
+/// How long a reader at `rate` bytes per millisecond takes for `n` bytes.
+fn read_time(n: usize, rate: usize) -> Duration {
+    Duration::from_nanos((n as u64).saturating_mul(1_000_000) / rate.max(1) as u64)
+}
 
 impl NetState {
-    fn add_service(&mut self, addr: SocketAddrV4, kind: ServiceKind, read_rate: Option<usize>) -> ServiceId {
+    fn add_service(
+        &mut self,
+        addr: SocketAddrV4,
+        kind: ServiceKind,
+        read_rate: Option<usize>,
+    ) -> ServiceId {
         assert!(
             !self.bindings.contains_key(&(Proto::Stream, addr)),
             "cannot add a service at {addr}: the address is in use"
         );
         let id = ServiceId(self.next_service);
         self.next_service += 1;
-        self.bindings.insert((Proto::Stream, addr), Binding::Service(id));
-        self.services.insert(id, Service { addr, kind, read_rate, received: 0, closed_gracefully: 0, resets: 0 });
+        self.bindings
+            .insert((Proto::Stream, addr), Binding::Service(id));
+        self.services.insert(
+            id,
+            Service {
+                addr,
+                kind,
+                read_rate,
+                received: 0,
+                closed_gracefully: 0,
+                resets: 0,
+            },
+        );
         id
     }
 
@@ -58,10 +76,20 @@ impl NetState {
         }
     }
 
-    /// Bytes a service connection may read now, ignoring its rate clock.
+    /// Bytes a service connection may read now, ignoring its rate clock. A
+    /// rate-limited reader takes at most one MSS at a time and then rests as
+    /// long as those bytes take at its rate: the same average rate as reading
+    /// every millisecond, with far fewer steps.
     fn service_allowance(&self, id: EpId) -> usize {
-        let (Some(svc), Some(c)) = (self.service(id), self.ep(id).conn()) else { return 0 };
-        let mut n = svc.read_rate.unwrap_or(usize::MAX).min(c.recv_buf.len());
+        let (Some(svc), Some(c)) = (self.service(id), self.ep(id).conn()) else {
+            return 0;
+        };
+        let chunk = match svc.read_rate {
+            None => usize::MAX,
+            Some(0) => 0,
+            Some(_) => self.config.mss,
+        };
+        let mut n = chunk.min(c.recv_buf.len());
         if svc.kind == ServiceKind::Echo {
             n = n.min(self.send_room(id));
         }
@@ -71,7 +99,10 @@ impl NetState {
     /// The service has read everything before the peer's FIN and not closed yet.
     fn service_at_eof(&self, id: EpId) -> bool {
         let ep = self.ep(id);
-        !ep.closed && ep.conn().is_some_and(|c| c.fin_received && c.recv_buf.is_empty() && !c.reset)
+        !ep.closed
+            && ep
+                .conn()
+                .is_some_and(|c| c.fin_received && c.recv_buf.is_empty() && !c.reset)
     }
 
     /// Whether [`service_read`](Self::service_read) would do anything now.
@@ -79,21 +110,26 @@ impl NetState {
         if self.service(id).is_none() {
             return false;
         }
-        let rate_ok = self.ep(id).conn().is_some_and(|c| c.next_read_at <= self.now);
+        let rate_ok = self
+            .ep(id)
+            .conn()
+            .is_some_and(|c| c.next_read_at <= self.now);
         (rate_ok && self.service_allowance(id) > 0) || self.service_at_eof(id)
     }
 
     /// When a rate-limited service connection may read next, if it has
     /// something to read then.
     pub(crate) fn service_next_read(&self, id: EpId) -> Option<Duration> {
-        let c = self.ep(id).conn()?;
+        let c = self.endpoints.get(&id)?.conn()?;
         (self.service(id).is_some() && c.next_read_at > self.now && self.service_allowance(id) > 0)
             .then_some(c.next_read_at)
     }
 
     /// One read by a service connection (or its graceful close at EOF).
     pub(crate) fn service_read(&mut self, id: EpId) {
-        let Owner::Service(sid) = self.ep(id).owner else { return };
+        let Owner::Service(sid) = self.ep(id).owner else {
+            return;
+        };
         if self.service_at_eof(id) {
             let ep = self.ep_mut(id);
             ep.closed = true;
@@ -109,24 +145,28 @@ impl NetState {
         let now = self.now;
         let svc = self.services.get_mut(&sid).expect("service exists");
         svc.received += n as u64;
-        let (echo, limited) = (svc.kind == ServiceKind::Echo, svc.read_rate.is_some());
-        let c = self.endpoints.get_mut(&id).and_then(|e| e.conn_mut()).expect("connected");
-        let bytes: Vec<u8> = c.recv_buf.drain(..n).collect();
+        let (echo, rate) = (svc.kind == ServiceKind::Echo, svc.read_rate);
+        let c = self
+            .ep_mut_opt(id)
+            .and_then(|e| e.conn_mut())
+            .expect("connected");
+        let bytes = take_front(&mut c.recv_buf, n);
         if echo {
             c.send_buf.extend(bytes);
         }
-        if limited {
-            c.next_read_at = now + READ_TICK;
+        if let Some(r) = rate {
+            c.next_read_at = now + read_time(n, r);
         }
         self.trace(|st| format!("service read {n} bytes {}", st.name(id)));
     }
 }
 
 impl Network {
-    /// A service at `addr` that accepts every connection, reads (at most
-    /// `read_rate` bytes per millisecond of virtual time per connection;
-    /// `None`: as fast as data arrives; `Some(0)`: never, a stalled reader)
-    /// and counts the bytes. At EOF it closes its end gracefully.
+    /// A service at `addr` that accepts every connection, reads (on average
+    /// `read_rate` bytes per millisecond of virtual time per connection, in
+    /// reads of at most one MSS; `None`: as fast as data arrives; `Some(0)`:
+    /// never, a stalled reader) and counts the bytes. At EOF it closes its
+    /// end gracefully.
     ///
     /// # Panics
     /// If a stream socket or service is already bound at `addr`.
@@ -150,6 +190,7 @@ impl Network {
             if let Some(s) = st.services.get_mut(&service) {
                 s.read_rate = read_rate;
             }
+            st.mark_all();
         });
     }
 
@@ -161,7 +202,10 @@ impl Network {
     /// Connections of the service that saw the peer's FIN (after reading
     /// everything before it).
     pub fn service_closed_gracefully(&self, service: ServiceId) -> usize {
-        self.lock().services.get(&service).map_or(0, |s| s.closed_gracefully)
+        self.lock()
+            .services
+            .get(&service)
+            .map_or(0, |s| s.closed_gracefully)
     }
 
     /// Connections of the service that were reset.

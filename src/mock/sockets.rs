@@ -6,16 +6,23 @@
 //! what they emit is deferred to the next step (the locking rule).
 
 use super::endpoint::{Body, Endpoint, Owner, Proto};
-use super::ids::InstanceId;
+use super::ids::{EpId, InstanceId};
 use super::state::NetState;
 use crate::core::error::WsaError;
 use crate::core::flags::MsgFlags;
 use crate::core::handle::{OpId, SocketHandle};
-use crate::core::transport::{CloseKind, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Wait};
+use crate::core::transport::{
+    CloseKind, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Wait,
+};
 use std::net::SocketAddrV4;
 
 impl NetState {
-    pub(crate) fn open(&mut self, inst: InstanceId, h: SocketHandle, kind: SocketKind) -> Result<(), WsaError> {
+    pub(crate) fn open(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        kind: SocketKind,
+    ) -> Result<(), WsaError> {
         self.check(inst)?;
         if self.sockets.contains_key(&(inst, h)) {
             // The core issues each handle once: a second open is its bug.
@@ -32,7 +39,12 @@ impl NetState {
 
     /// Binds to `addr`, which must be this node's address or 0.0.0.0 (which
     /// means the node's address: there are no wildcard bindings in the model).
-    pub(crate) fn bind(&mut self, inst: InstanceId, h: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+    pub(crate) fn bind(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        addr: SocketAddrV4,
+    ) -> Result<SocketAddrV4, WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         if self.ep(id).local.is_some() || self.ep(id).closed {
@@ -45,7 +57,12 @@ impl NetState {
         self.bind_ep(id, SocketAddrV4::new(ip, addr.port()))
     }
 
-    pub(crate) fn connect(&mut self, inst: InstanceId, h: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError> {
+    pub(crate) fn connect(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        addr: SocketAddrV4,
+    ) -> Result<(), WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         match self.ep(id).proto {
@@ -89,37 +106,55 @@ impl NetState {
     /// Forgets a pending operation wherever it is registered. A send cancelled
     /// half way leaves the bytes it already put in the send buffer.
     pub(crate) fn cancel(&mut self, inst: InstanceId, op: OpId) {
-        // Usually registered on the socket it names; scan the instance's other
-        // endpoints only if not (cheap insurance against a core that files an
-        // operation under another handle).
-        let first = self.sockets.get(&(inst, op.socket)).copied();
-        let others = self.endpoints.iter().filter(|(_, e)| e.owner.instance() == Some(inst)).map(|(&id, _)| id);
-        let candidates: Vec<_> = first.into_iter().chain(others).collect();
-        for id in candidates {
-            let ep = self.ep_mut(id);
-            let before = ep.recvs.len();
-            ep.recvs.retain(|r| r.op != op);
-            let mut found = ep.recvs.len() != before;
-            match &mut ep.body {
-                Body::Connected(c) => {
-                    let n = c.sends.len();
-                    c.sends.retain(|s| s.op != op);
-                    found |= c.sends.len() != n;
-                }
-                Body::Listening(l) => {
-                    let n = l.accepts.len();
-                    l.accepts.retain(|(o, _)| *o != op);
-                    found |= l.accepts.len() != n;
-                }
-                _ => {}
-            }
-            if found {
+        // An operation is registered on the socket it names; the scan of the
+        // instance's other endpoints is insurance against a core that files
+        // one under another handle.
+        if let Some(id) = self.sockets.get(&(inst, op.socket)).copied()
+            && self.forget_op(id, op)
+        {
+            return;
+        }
+        let mine: Vec<_> = self
+            .endpoints
+            .iter()
+            .filter(|(_, e)| e.owner.instance() == Some(inst))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in mine {
+            if self.forget_op(id, op) {
                 return;
             }
         }
     }
 
-    pub(crate) fn shutdown(&mut self, inst: InstanceId, h: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
+    /// Removes `op` from an endpoint's pending operations; whether it was there.
+    fn forget_op(&mut self, id: EpId, op: OpId) -> bool {
+        let ep = self.ep_mut(id);
+        let before = ep.recvs.len();
+        ep.recvs.retain(|r| r.op != op);
+        let mut found = ep.recvs.len() != before;
+        match &mut ep.body {
+            Body::Connected(c) => {
+                let n = c.sends.len();
+                c.sends.retain(|s| s.op != op);
+                found |= c.sends.len() != n;
+            }
+            Body::Listening(l) => {
+                let n = l.accepts.len();
+                l.accepts.retain(|(o, _)| *o != op);
+                found |= l.accepts.len() != n;
+            }
+            Body::Idle | Body::Datagram(_) => {}
+        }
+        found
+    }
+
+    pub(crate) fn shutdown(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        how: ShutdownHow,
+    ) -> Result<(), WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         let ep = self.ep(id);
@@ -145,6 +180,7 @@ impl NetState {
     /// the core completes them itself (S7).
     pub(crate) fn close(&mut self, inst: InstanceId, h: SocketHandle, how: CloseKind) {
         let Ok(id) = self.ep_of(inst, h) else { return };
+        self.trace(|st| format!("close {how:?} {}", st.name(id)));
         let ep = self.ep_mut(id);
         ep.recvs.clear();
         match &mut ep.body {
@@ -158,20 +194,25 @@ impl NetState {
             Body::Listening(_) => self.abort(id),
             Body::Idle | Body::Datagram(_) => self.remove_ep(id),
         }
-        self.trace(|st| format!("close {how:?} {}", st.name(id)));
     }
 
     /// S6g: the network takes over a closed socket's unsent data; it keeps
     /// draining after the instance is gone. A socket not closed yet is closed
     /// gracefully first; one already gone has nothing to hand off.
-    pub(crate) fn hand_off(&mut self, inst: InstanceId, h: SocketHandle) -> Result<(), HandOffRefused> {
+    pub(crate) fn hand_off(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+    ) -> Result<(), HandOffRefused> {
         if self.check(inst).is_err() {
             return Err(HandOffRefused::NetworkDown);
         }
         if !self.config.hand_off {
             return Err(HandOffRefused::Unsupported);
         }
-        let Ok(id) = self.ep_of(inst, h) else { return Ok(()) };
+        let Ok(id) = self.ep_of(inst, h) else {
+            return Ok(());
+        };
         if !self.ep(id).closed {
             self.close(inst, h, CloseKind::Graceful);
             if !self.endpoints.contains_key(&id) {
@@ -181,7 +222,13 @@ impl NetState {
         self.sockets.remove(&(inst, h));
         self.ep_mut(id).owner = Owner::HandedOff;
         self.stats.handed_off_sockets += 1;
-        self.trace(|st| format!("hand-off {} ({} bytes unsent)", st.name(id), st.ep(id).unsent()));
+        self.trace(|st| {
+            format!(
+                "hand-off {} ({} bytes unsent)",
+                st.name(id),
+                st.ep(id).unsent()
+            )
+        });
         Ok(())
     }
 
@@ -206,13 +253,21 @@ impl NetState {
         Ok(())
     }
 
-    pub(crate) fn local_addr(&self, inst: InstanceId, h: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    pub(crate) fn local_addr(
+        &self,
+        inst: InstanceId,
+        h: SocketHandle,
+    ) -> Result<SocketAddrV4, WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         self.ep(id).local.ok_or(WsaError::InvalidArgument)
     }
 
-    pub(crate) fn peer_addr(&self, inst: InstanceId, h: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    pub(crate) fn peer_addr(
+        &self,
+        inst: InstanceId,
+        h: SocketHandle,
+    ) -> Result<SocketAddrV4, WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         match &self.ep(id).body {

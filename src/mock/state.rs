@@ -115,6 +115,11 @@ pub(crate) struct NetState {
     /// Handles are per instance (two processes may both have handle 1).
     pub(crate) sockets: BTreeMap<(InstanceId, SocketHandle), EpId>,
     pub(crate) endpoints: BTreeMap<EpId, Endpoint>,
+    /// Endpoints that may have something to do. Every mutable access marks
+    /// the endpoint and its peer (whose window may have changed); the
+    /// scheduler unmarks those it finds with nothing to do. So a stalled
+    /// connection costs nothing per step until something touches it.
+    pub(crate) active: BTreeSet<EpId>,
     pub(crate) bindings: BTreeMap<(Proto, SocketAddrV4), Binding>,
     pub(crate) next_ephemeral: BTreeMap<(Proto, Ipv4Addr), u16>,
     /// One FIFO per direction of a connection: a segment can only arrive
@@ -149,6 +154,7 @@ impl NetState {
             instances: BTreeMap::new(),
             sockets: BTreeMap::new(),
             endpoints: BTreeMap::new(),
+            active: BTreeSet::new(),
             bindings: BTreeMap::new(),
             next_ephemeral: BTreeMap::new(),
             wires: BTreeMap::new(),
@@ -182,10 +188,20 @@ impl NetState {
     }
 
     pub(crate) fn add_instance(&mut self, node: NodeId) -> InstanceId {
-        assert!(self.nodes.contains_key(&node), "{node} is not a node of this network");
+        assert!(
+            self.nodes.contains_key(&node),
+            "{node} is not a node of this network"
+        );
         let id = InstanceId(self.next_instance);
         self.next_instance += 1;
-        self.instances.insert(id, Instance { node, sink: None, gone: false });
+        self.instances.insert(
+            id,
+            Instance {
+                node,
+                sink: None,
+                gone: false,
+            },
+        );
         id
     }
 
@@ -202,15 +218,34 @@ impl NetState {
     }
 
     pub(crate) fn ep_of(&self, inst: InstanceId, h: SocketHandle) -> Result<EpId, WsaError> {
-        self.sockets.get(&(inst, h)).copied().ok_or(WsaError::NotSocket)
+        self.sockets
+            .get(&(inst, h))
+            .copied()
+            .ok_or(WsaError::NotSocket)
     }
 
     pub(crate) fn ep(&self, id: EpId) -> &Endpoint {
         &self.endpoints[&id]
     }
 
+    /// Mutable access to an endpoint; marks it and its peer active (see
+    /// [`active`](Self::active)). All changes to endpoints go through here.
+    pub(crate) fn ep_mut_opt(&mut self, id: EpId) -> Option<&mut Endpoint> {
+        let ep = self.endpoints.get_mut(&id)?;
+        self.active.insert(id);
+        if let Body::Connected(c) = &ep.body {
+            self.active.insert(c.peer);
+        }
+        Some(ep)
+    }
+
     pub(crate) fn ep_mut(&mut self, id: EpId) -> &mut Endpoint {
-        self.endpoints.get_mut(&id).expect("endpoint exists")
+        self.ep_mut_opt(id).expect("endpoint exists")
+    }
+
+    /// Marks every endpoint active (after a change that concerns them all).
+    pub(crate) fn mark_all(&mut self) {
+        self.active.extend(self.endpoints.keys().copied());
     }
 
     pub(crate) fn insert_ep(&mut self, ep: Endpoint) -> EpId {
@@ -220,13 +255,21 @@ impl NetState {
             self.sockets.insert((i, h), id);
         }
         self.endpoints.insert(id, ep);
+        self.active.insert(id);
         id
     }
 
     /// Forgets an endpoint: its handle, its address, its state. Segments still
     /// on the wire towards it are discarded when they arrive.
     pub(crate) fn remove_ep(&mut self, id: EpId) {
-        let Some(ep) = self.endpoints.remove(&id) else { return };
+        let Some(ep) = self.endpoints.remove(&id) else {
+            return;
+        };
+        self.active.remove(&id);
+        if let Body::Connected(c) = &ep.body {
+            // Its peer's window (or its wait for an RST) changes.
+            self.active.insert(c.peer);
+        }
         if let Owner::Socket(i, h) = ep.owner
             && self.sockets.get(&(i, h)) == Some(&id)
         {
@@ -241,7 +284,11 @@ impl NetState {
 
     /// Binds an endpoint to a concrete address of its node (port 0: an
     /// ephemeral one).
-    pub(crate) fn bind_ep(&mut self, id: EpId, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+    pub(crate) fn bind_ep(
+        &mut self,
+        id: EpId,
+        addr: SocketAddrV4,
+    ) -> Result<SocketAddrV4, WsaError> {
         let proto = self.ep(id).proto;
         let port = match addr.port() {
             0 => self.ephemeral(proto, *addr.ip())?,
@@ -260,11 +307,21 @@ impl NetState {
     /// around; deterministic because it depends only on earlier binds.
     fn ephemeral(&mut self, proto: Proto, ip: Ipv4Addr) -> Result<u16, WsaError> {
         let span = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
-        let next = self.next_ephemeral.entry((proto, ip)).or_insert(EPHEMERAL_FIRST);
+        let next = self
+            .next_ephemeral
+            .entry((proto, ip))
+            .or_insert(EPHEMERAL_FIRST);
         for _ in 0..span {
             let port = *next;
-            *next = if port == u16::MAX { EPHEMERAL_FIRST } else { port + 1 };
-            if !self.bindings.contains_key(&(proto, SocketAddrV4::new(ip, port))) {
+            *next = if port == u16::MAX {
+                EPHEMERAL_FIRST
+            } else {
+                port + 1
+            };
+            if !self
+                .bindings
+                .contains_key(&(proto, SocketAddrV4::new(ip, port)))
+            {
                 return Ok(port);
             }
         }
@@ -274,7 +331,10 @@ impl NetState {
     /// Puts a segment on the wire from `from` to `to`, due after the latency.
     pub(crate) fn push_segment(&mut self, from: EpId, to: EpId, kind: SegKind) {
         let due = self.now + self.config.latency;
-        self.wires.entry((from, to)).or_default().push_back(Segment { due, kind });
+        self.wires
+            .entry((from, to))
+            .or_default()
+            .push_back(Segment { due, kind });
     }
 
     /// How many more bytes a connection may put on the wire: the peer's
@@ -282,7 +342,9 @@ impl NetState {
     /// peer that discards (closed, shut, reset, gone) still limits the bytes in
     /// flight to one default buffer, so a sender never floods the wire.
     pub(crate) fn window(&self, id: EpId) -> usize {
-        let Some(c) = self.ep(id).conn() else { return 0 };
+        let Some(c) = self.ep(id).conn() else {
+            return 0;
+        };
         let room = match self.endpoints.get(&c.peer) {
             Some(p) if p.takes_stream_data() => {
                 let buffered = p.conn().map_or(0, |pc| pc.recv_buf.len());
@@ -301,7 +363,9 @@ impl NetState {
 
     /// Whether an RST from `from` to `to` is on the wire.
     fn rst_on_wire(&self, from: EpId, to: EpId) -> bool {
-        self.wires.get(&(from, to)).is_some_and(|q| q.iter().any(|s| matches!(s.kind, SegKind::Rst)))
+        self.wires
+            .get(&(from, to))
+            .is_some_and(|q| q.iter().any(|s| matches!(s.kind, SegKind::Rst)))
     }
 
     /// Room in a connection's send buffer.
@@ -314,7 +378,9 @@ impl NetState {
     /// instance owns it under a handle.
     pub(crate) fn emit(&mut self, id: EpId, events: FdEvents, error: Option<WsaError>) {
         if let Some(Owner::Socket(inst, h)) = self.endpoints.get(&id).map(|e| e.owner) {
-            self.out.calls.push((inst, SinkCall::Event(h, events, error)));
+            self.out
+                .calls
+                .push((inst, SinkCall::Event(h, events, error)));
             self.out.wakes.insert(inst);
         }
     }
@@ -396,8 +462,11 @@ impl NetState {
     /// A snapshot of the counters, with the live ones filled in.
     pub(crate) fn stats(&self) -> NetworkStats {
         let mut s = self.stats;
-        let handed: Vec<&Endpoint> =
-            self.endpoints.values().filter(|e| e.owner == Owner::HandedOff).collect();
+        let handed: Vec<&Endpoint> = self
+            .endpoints
+            .values()
+            .filter(|e| e.owner == Owner::HandedOff)
+            .collect();
         s.handed_off_draining = handed.len() as u64;
         s.handed_off_bytes = handed.iter().map(|e| e.unsent() as u64).sum();
         s

@@ -5,7 +5,9 @@
 //! through their return value; what they make possible (a pending accept, a
 //! pending send finding room) is done by a later step.
 
-use super::endpoint::{Body, Conn, Endpoint, Listen, Owner, PendingRecv, PendingSend, Proto};
+use super::endpoint::{
+    Body, Conn, Endpoint, Listen, Owner, PendingRecv, PendingSend, Proto, copy_front, take_front,
+};
 use super::ids::{EpId, InstanceId};
 use super::state::{Binding, NetState, SegKind};
 use crate::core::error::WsaError;
@@ -21,7 +23,12 @@ enum Target {
 }
 
 impl NetState {
-    pub(crate) fn listen(&mut self, inst: InstanceId, h: SocketHandle, backlog: u32) -> Result<(), WsaError> {
+    pub(crate) fn listen(
+        &mut self,
+        inst: InstanceId,
+        h: SocketHandle,
+        backlog: u32,
+    ) -> Result<(), WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         // A backlog of 0 would refuse every connection; like Windows, raise it.
@@ -36,7 +43,12 @@ impl NetState {
         match &mut ep.body {
             Body::Listening(l) => l.backlog = backlog,
             Body::Connected(_) => return Err(WsaError::IsConnected),
-            _ => ep.body = Body::Listening(Listen { backlog, ..Listen::default() }),
+            _ => {
+                ep.body = Body::Listening(Listen {
+                    backlog,
+                    ..Listen::default()
+                })
+            }
         }
         Ok(())
     }
@@ -44,7 +56,12 @@ impl NetState {
     /// Establishes at once (no handshake in the model) if something listens
     /// at `addr`, else `WSAECONNREFUSED`. The target is found before the
     /// implicit bind, so a refused connect changes nothing (S13).
-    pub(crate) fn stream_connect(&mut self, inst: InstanceId, id: EpId, addr: SocketAddrV4) -> Result<(), WsaError> {
+    pub(crate) fn stream_connect(
+        &mut self,
+        inst: InstanceId,
+        id: EpId,
+        addr: SocketAddrV4,
+    ) -> Result<(), WsaError> {
         let ep = self.ep(id);
         match ep.body {
             _ if ep.closed => return Err(WsaError::NotSocket),
@@ -74,10 +91,17 @@ impl NetState {
         // sockets inherit the listener's options); they matter at once, since
         // data may arrive before the accept.
         let (owner, send_cap, recv_cap) = match target {
-            Target::Service(s) => (Owner::Service(s), self.config.send_buffer, self.config.recv_buffer),
+            Target::Service(s) => (
+                Owner::Service(s),
+                self.config.send_buffer,
+                self.config.recv_buffer,
+            ),
             Target::Listener(l) => {
                 let le = self.ep(l);
-                let li = le.owner.instance().expect("a listener belongs to an instance");
+                let li = le
+                    .owner
+                    .instance()
+                    .expect("a listener belongs to an instance");
                 (Owner::Queued(li), le.send_cap, le.recv_cap)
             }
         };
@@ -136,7 +160,8 @@ impl NetState {
         self.ep_mut(q).owner = Owner::Socket(inst, h);
         self.sockets.insert((inst, h), q);
         let c = self.ep(q).conn().expect("a queued endpoint is connected");
-        let (peer, data, fin, reset) = (c.peer_addr, !c.recv_buf.is_empty(), c.fin_received, c.reset);
+        let (peer, data, fin, reset) =
+            (c.peer_addr, !c.recv_buf.is_empty(), c.fin_received, c.reset);
         // What happened while it waited in the queue had nobody to tell.
         if data {
             self.emit(q, FdEvents::READ, None);
@@ -152,11 +177,18 @@ impl NetState {
 
     /// Takes what fits in the send buffer. Sends are taken in posting order:
     /// while one is pending, a later one takes nothing.
-    pub(crate) fn stream_send(&mut self, id: EpId, data: &[u8], wait: Wait) -> Result<Io<usize>, WsaError> {
+    pub(crate) fn stream_send(
+        &mut self,
+        id: EpId,
+        data: &[u8],
+        wait: Wait,
+    ) -> Result<Io<usize>, WsaError> {
         let room = self.send_room(id);
         let ep = self.ep_mut(id);
         let shut = ep.shut_send || ep.closed;
-        let Some(c) = ep.conn_mut() else { return Err(WsaError::NotConnected) };
+        let Some(c) = ep.conn_mut() else {
+            return Err(WsaError::NotConnected);
+        };
         if c.reset {
             return Err(WsaError::ConnectionReset);
         }
@@ -166,7 +198,11 @@ impl NetState {
         if data.is_empty() {
             return Ok(Io::Done(0));
         }
-        let take = if c.sends.is_empty() { room.min(data.len()) } else { 0 };
+        let take = if c.sends.is_empty() {
+            room.min(data.len())
+        } else {
+            0
+        };
         c.send_buf.extend(&data[..take]);
         let result = match wait {
             _ if take == data.len() => Io::Done(take),
@@ -177,11 +213,22 @@ impl NetState {
             }
             Wait::Later(op) => {
                 c.want_write = true;
-                c.sends.push_back(PendingSend { op, data: data.to_vec(), taken: take });
+                c.sends.push_back(PendingSend {
+                    op,
+                    data: data.to_vec(),
+                    taken: take,
+                });
                 Io::Pending
             }
         };
-        self.trace(|st| format!("send {} of {} bytes on {}: {result:?}", take, data.len(), st.name(id)));
+        self.trace(|st| {
+            format!(
+                "send {} of {} bytes on {}: {result:?}",
+                take,
+                data.len(),
+                st.name(id)
+            )
+        });
         Ok(result)
     }
 
@@ -189,9 +236,22 @@ impl NetState {
     /// while one is pending, a later one gets nothing now. `MSG_PEEK` leaves
     /// the bytes (only for a receive answered at once; a pending receive
     /// always takes them).
-    pub(crate) fn stream_recv(&mut self, id: EpId, max: usize, flags: MsgFlags, wait: Wait) -> Result<Io<Received>, WsaError> {
-        let Endpoint { body, recvs, shut_recv, .. } = self.ep_mut(id);
-        let Body::Connected(c) = body else { return Err(WsaError::NotConnected) };
+    pub(crate) fn stream_recv(
+        &mut self,
+        id: EpId,
+        max: usize,
+        flags: MsgFlags,
+        wait: Wait,
+    ) -> Result<Io<Received>, WsaError> {
+        let Endpoint {
+            body,
+            recvs,
+            shut_recv,
+            ..
+        } = self.ep_mut(id);
+        let Body::Connected(c) = body else {
+            return Err(WsaError::NotConnected);
+        };
         if c.reset {
             return Err(WsaError::ConnectionReset);
         }
@@ -202,12 +262,16 @@ impl NetState {
             if !c.recv_buf.is_empty() {
                 let n = max.min(c.recv_buf.len());
                 let data: Vec<u8> = if flags.contains(MsgFlags::PEEK) {
-                    c.recv_buf.iter().take(n).copied().collect()
+                    copy_front(&c.recv_buf, n)
                 } else {
-                    c.recv_buf.drain(..n).collect()
+                    take_front(&mut c.recv_buf, n)
                 };
                 self.trace(|st| format!("recv {n} bytes on {}", st.name(id)));
-                return Ok(Io::Done(Received { data, from: None, flags: MsgFlags::empty() }));
+                return Ok(Io::Done(Received {
+                    data,
+                    from: None,
+                    flags: MsgFlags::empty(),
+                }));
             }
             if c.fin_received {
                 return Ok(Io::Done(Received::default()));
@@ -246,7 +310,9 @@ impl NetState {
         let ep = self.ep_mut(id);
         ep.closed = true;
         ep.shut_send = true;
-        let dropped = ep.conn_mut().map_or(0, |c| std::mem::take(&mut c.recv_buf).len());
+        let dropped = ep
+            .conn_mut()
+            .map_or(0, |c| std::mem::take(&mut c.recv_buf).len());
         self.stats.bytes_discarded_closed += dropped as u64;
         self.reap(id);
     }
@@ -255,7 +321,9 @@ impl NetState {
     /// (behind what is already on the wire), the endpoint is gone at once. A
     /// listener takes its queued connections with it.
     pub(crate) fn abort(&mut self, id: EpId) {
-        let Some(ep) = self.endpoints.get_mut(&id) else { return };
+        let Some(ep) = self.ep_mut_opt(id) else {
+            return;
+        };
         match &mut ep.body {
             Body::Connected(c) if !c.reset => {
                 let n = c.send_buf.len() + c.recv_buf.len();

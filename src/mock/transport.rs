@@ -7,7 +7,8 @@ use crate::core::error::WsaError;
 use crate::core::flags::MsgFlags;
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
-    CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Transport, Wait,
+    CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Transport,
+    Wait,
 };
 use std::fmt;
 use std::net::SocketAddrV4;
@@ -44,7 +45,9 @@ pub struct MockTransport {
 
 impl MockTransport {
     pub(crate) fn new(net: Network, id: InstanceId, node: NodeId) -> Self {
-        MockTransport { inner: Arc::new(Instance { net, id, node }) }
+        MockTransport {
+            inner: Arc::new(Instance { net, id, node }),
+        }
     }
 
     /// Which instance this is (for [`Network::crash_instance`]).
@@ -73,7 +76,10 @@ impl MockTransport {
 
 impl fmt::Debug for MockTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MockTransport").field("instance", &self.inner.id).field("node", &self.inner.node).finish()
+        f.debug_struct("MockTransport")
+            .field("instance", &self.inner.id)
+            .field("node", &self.inner.node)
+            .finish()
     }
 }
 
@@ -97,15 +103,22 @@ impl Transport for MockTransport {
     }
 
     fn listen(&self, socket: SocketHandle, backlog: u32) -> Result<(), WsaError> {
-        self.net().mutate(|st| st.listen(self.id(), socket, backlog))
+        self.net()
+            .mutate(|st| st.listen(self.id(), socket, backlog))
     }
 
     fn connect(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError> {
         self.net().mutate(|st| st.connect(self.id(), socket, addr))
     }
 
-    fn accept(&self, listener: SocketHandle, socket: SocketHandle, wait: Wait) -> Result<Io<SocketAddrV4>, WsaError> {
-        self.net().mutate(|st| st.accept(self.id(), listener, socket, wait))
+    fn accept(
+        &self,
+        listener: SocketHandle,
+        socket: SocketHandle,
+        wait: Wait,
+    ) -> Result<Io<SocketAddrV4>, WsaError> {
+        self.net()
+            .mutate(|st| st.accept(self.id(), listener, socket, wait))
     }
 
     fn send(
@@ -115,11 +128,19 @@ impl Transport for MockTransport {
         to: Option<SocketAddrV4>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError> {
-        self.net().mutate(|st| st.send(self.id(), socket, data, to, wait))
+        self.net()
+            .mutate(|st| st.send(self.id(), socket, data, to, wait))
     }
 
-    fn recv(&self, socket: SocketHandle, max: usize, flags: MsgFlags, wait: Wait) -> Result<Io<Received>, WsaError> {
-        self.net().mutate(|st| st.recv(self.id(), socket, max, flags, wait))
+    fn recv(
+        &self,
+        socket: SocketHandle,
+        max: usize,
+        flags: MsgFlags,
+        wait: Wait,
+    ) -> Result<Io<Received>, WsaError> {
+        self.net()
+            .mutate(|st| st.recv(self.id(), socket, max, flags, wait))
     }
 
     fn cancel(&self, op: OpId) {
@@ -142,8 +163,14 @@ impl Transport for MockTransport {
         self.net().mutate(|st| st.hand_off(self.id(), socket))
     }
 
-    fn set_buffers(&self, socket: SocketHandle, send: Option<usize>, recv: Option<usize>) -> Result<(), WsaError> {
-        self.net().mutate(|st| st.set_buffers(self.id(), socket, send, recv))
+    fn set_buffers(
+        &self,
+        socket: SocketHandle,
+        send: Option<usize>,
+        recv: Option<usize>,
+    ) -> Result<(), WsaError> {
+        self.net()
+            .mutate(|st| st.set_buffers(self.id(), socket, send, recv))
     }
 
     fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError> {

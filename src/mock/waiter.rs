@@ -73,10 +73,17 @@ impl Waiter for MockWaiter {
         if let Some(t) = CURRENT.get() {
             return t;
         }
-        ASSIGNED.with_borrow_mut(|m| *m.entry(self.net.id()).or_insert_with(|| self.net.next_thread_key()))
+        ASSIGNED.with_borrow_mut(|m| {
+            *m.entry(self.net.id())
+                .or_insert_with(|| self.net.next_thread_key())
+        })
     }
 
-    fn wait_until(&self, deadline: Option<Duration>, ready: &mut dyn FnMut() -> bool) -> WaitResult {
+    fn wait_until(
+        &self,
+        deadline: Option<Duration>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> WaitResult {
         loop {
             // Read before checking, so a change between the check and the
             // sleep is not missed.

@@ -2,7 +2,7 @@
 //! control), wire to receive buffer, FIN and RST, and the end of endpoints
 //! that have nothing left to do.
 
-use super::endpoint::{Body, Owner};
+use super::endpoint::{Body, Owner, take_front};
 use super::ids::EpId;
 use super::state::{NetState, SegKind};
 use crate::core::error::WsaError;
@@ -14,12 +14,16 @@ impl NetState {
     fn fin_due(&self, id: EpId) -> bool {
         let ep = self.ep(id);
         ep.shut_send
-            && ep.conn().is_some_and(|c| !c.reset && !c.fin_sent && c.send_buf.is_empty() && c.sends.is_empty())
+            && ep.conn().is_some_and(|c| {
+                !c.reset && !c.fin_sent && c.send_buf.is_empty() && c.sends.is_empty()
+            })
     }
 
     /// Whether [`transmit`](Self::transmit) would do anything.
     pub(crate) fn can_transmit(&self, id: EpId) -> bool {
-        let Some(c) = self.ep(id).conn() else { return false };
+        let Some(c) = self.ep(id).conn() else {
+            return false;
+        };
         !c.reset && ((!c.send_buf.is_empty() && self.window(id) > 0) || self.fin_due(id))
     }
 
@@ -40,7 +44,7 @@ impl NetState {
         let mss = self.config.mss;
         let c = self.ep_mut(id).conn_mut().expect("connected");
         let n = c.send_buf.len().min(window).min(mss);
-        let bytes: Vec<u8> = c.send_buf.drain(..n).collect();
+        let bytes = take_front(&mut c.send_buf, n);
         c.in_flight += n;
         let peer = c.peer;
         self.push_segment(id, peer, SegKind::Data(bytes));
@@ -55,7 +59,9 @@ impl NetState {
     /// send (pending sends come first).
     pub(crate) fn owe_write_event(&mut self, id: EpId) {
         let room = self.send_room(id);
-        let Some(c) = self.ep_mut(id).conn_mut() else { return };
+        let Some(c) = self.ep_mut(id).conn_mut() else {
+            return;
+        };
         if c.want_write && c.sends.is_empty() && room > 0 {
             c.want_write = false;
             self.emit(id, FdEvents::WRITE, None);
@@ -64,7 +70,9 @@ impl NetState {
 
     /// Takes the oldest segment of one direction off the wire and applies it.
     pub(crate) fn deliver(&mut self, from: EpId, to: EpId) {
-        let Some(q) = self.wires.get_mut(&(from, to)) else { return };
+        let Some(q) = self.wires.get_mut(&(from, to)) else {
+            return;
+        };
         let Some(seg) = q.pop_front() else { return };
         if q.is_empty() {
             self.wires.remove(&(from, to));
@@ -72,7 +80,9 @@ impl NetState {
         match seg.kind {
             SegKind::Data(bytes) => self.deliver_data(from, to, bytes),
             SegKind::Fin => {
-                let Some(c) = self.endpoints.get_mut(&to).and_then(|e| e.conn_mut()) else { return };
+                let Some(c) = self.ep_mut_opt(to).and_then(|e| e.conn_mut()) else {
+                    return;
+                };
                 if c.reset || c.fin_received {
                     return;
                 }
@@ -87,10 +97,10 @@ impl NetState {
 
     fn deliver_data(&mut self, from: EpId, to: EpId, bytes: Vec<u8>) {
         let n = bytes.len();
-        if let Some(c) = self.endpoints.get_mut(&from).and_then(|e| e.conn_mut()) {
+        if let Some(c) = self.ep_mut_opt(from).and_then(|e| e.conn_mut()) {
             c.in_flight = c.in_flight.saturating_sub(n);
         }
-        match self.endpoints.get_mut(&to) {
+        match self.ep_mut_opt(to) {
             Some(ep) if ep.takes_stream_data() => {
                 ep.conn_mut().expect("connected").recv_buf.extend(bytes);
                 self.stats.segments_delivered += 1;
@@ -110,7 +120,9 @@ impl NetState {
     /// with `WSAECONNRESET`; pending operations fail at the next step; later
     /// calls fail. A closed, handed-off or service endpoint is gone at once.
     pub(crate) fn apply_reset(&mut self, id: EpId) {
-        let Some(ep) = self.endpoints.get_mut(&id) else { return };
+        let Some(ep) = self.ep_mut_opt(id) else {
+            return;
+        };
         let (closed, owner) = (ep.closed, ep.owner);
         let Some(c) = ep.conn_mut() else { return };
         if c.reset {
@@ -138,7 +150,9 @@ impl NetState {
 
     /// Forgets a closed endpoint once it has nothing left to send.
     pub(crate) fn reap(&mut self, id: EpId) {
-        let Some(ep) = self.endpoints.get(&id) else { return };
+        let Some(ep) = self.endpoints.get(&id) else {
+            return;
+        };
         if !ep.closed {
             return;
         }

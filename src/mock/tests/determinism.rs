@@ -28,7 +28,8 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
         for (i, x) in hosts.iter().enumerate() {
             for (j, s) in [h(1), h(2)].into_iter().enumerate() {
                 if left[i][j] > 0
-                    && let Ok(Io::Done(n)) = x.t.send(s, &pattern(i * 7 + j, left[i][j].min(3000)), None, Wait::No)
+                    && let Ok(Io::Done(n)) =
+                        x.t.send(s, &pattern(i * 7 + j, left[i][j].min(3000)), None, Wait::No)
                 {
                     left[i][j] -= n;
                     if left[i][j] == 0 {
@@ -38,7 +39,8 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
             }
             if round % 50 == 0 {
                 let to = addr([10, 0, 0, ((i + 1) % 3) as u8 + 1], 5000);
-                x.t.send(h(3), &pattern(round, 100), Some(to), Wait::No).unwrap();
+                x.t.send(h(3), &pattern(round, 100), Some(to), Wait::No)
+                    .unwrap();
             }
             read_now(&x.t, h(1));
             read_now(&x.t, h(3));
@@ -46,7 +48,11 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
         net.step();
     }
     net.run_until_idle(1_000_000);
-    let calls = hosts.iter().flat_map(|x| x.sink.calls()).map(|c| format!("{c:?}")).collect();
+    let calls = hosts
+        .iter()
+        .flat_map(|x| x.sink.calls())
+        .map(|c| format!("{c:?}"))
+        .collect();
     (net.take_trace(), calls)
 }
 
@@ -54,7 +60,11 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
 fn the_same_seed_gives_the_same_run() {
     let (trace1, calls1) = workload(42);
     let (trace2, calls2) = workload(42);
-    assert!(trace1.len() > 100, "a real workload: {} events", trace1.len());
+    assert!(
+        trace1.len() > 100,
+        "a real workload: {} events",
+        trace1.len()
+    );
     assert_eq!(trace1, trace2);
     assert_eq!(calls1, calls2);
 }
@@ -62,5 +72,8 @@ fn the_same_seed_gives_the_same_run() {
 #[test]
 fn different_seeds_give_different_orders() {
     let (base, _) = workload(1);
-    assert!((2..6).any(|seed| workload(seed).0 != base), "the seed has no effect");
+    assert!(
+        (2..6).any(|seed| workload(seed).0 != base),
+        "the seed has no effect"
+    );
 }

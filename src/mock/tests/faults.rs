@@ -12,16 +12,29 @@ fn network_down_fails_calls_and_freezes_the_wire() {
     let (a, b) = connected_pair(&net);
     a.t.send(h(1), b"in flight", None, Wait::No).unwrap();
     let r = op(h(2), 1);
-    b.t.recv(h(2), 100, MsgFlags::empty(), Wait::Later(r)).unwrap();
+    b.t.recv(h(2), 100, MsgFlags::empty(), Wait::Later(r))
+        .unwrap();
     net.set_down(true);
-    assert_eq!(a.t.send(h(1), b"x", None, Wait::No), Err(WsaError::NetworkDown));
-    assert_eq!(b.t.recv(h(2), 1, MsgFlags::empty(), Wait::No), Err(WsaError::NetworkDown));
-    assert_eq!(a.t.open(h(5), SocketKind::Stream), Err(WsaError::NetworkDown));
+    assert_eq!(
+        a.t.send(h(1), b"x", None, Wait::No),
+        Err(WsaError::NetworkDown)
+    );
+    assert_eq!(
+        b.t.recv(h(2), 1, MsgFlags::empty(), Wait::No),
+        Err(WsaError::NetworkDown)
+    );
+    assert_eq!(
+        a.t.open(h(5), SocketKind::Stream),
+        Err(WsaError::NetworkDown)
+    );
     assert_eq!(a.t.local_addr(h(1)), Err(WsaError::NetworkDown));
     assert_eq!(a.t.hand_off(h(1)), Err(HandOffRefused::NetworkDown));
     net.run_until_idle(1000);
     net.advance(std::time::Duration::from_secs(1));
-    assert!(b.sink.completions_of(r).is_empty(), "pending stays pending while down");
+    assert!(
+        b.sink.completions_of(r).is_empty(),
+        "pending stays pending while down"
+    );
     assert_eq!(net.stats().bytes_delivered, 0);
     net.set_down(false);
     net.run_until_idle(1000);
@@ -35,13 +48,27 @@ fn reset_connection_resets_both_ends() {
     a.t.send(h(1), b"lost", None, Wait::No).unwrap();
     net.step(); // on the wire, not delivered
     assert!(net.reset_connection(addr(B, 80), addr(A, 49152)));
-    assert!(!net.reset_connection(addr(B, 80), addr(A, 49152)), "already reset");
+    assert!(
+        !net.reset_connection(addr(B, 80), addr(A, 49152)),
+        "already reset"
+    );
     net.run_until_idle(1000);
     for (t, s) in [(&a.t, h(1)), (&b.t, h(2))] {
-        assert_eq!(t.recv(s, 10, MsgFlags::empty(), Wait::No), Err(WsaError::ConnectionReset));
+        assert_eq!(
+            t.recv(s, 10, MsgFlags::empty(), Wait::No),
+            Err(WsaError::ConnectionReset)
+        );
     }
-    assert!(a.sink.events_for(h(1)).contains(&(FdEvents::CLOSE, Some(WsaError::ConnectionReset))));
-    assert!(b.sink.events_for(h(2)).contains(&(FdEvents::CLOSE, Some(WsaError::ConnectionReset))));
+    assert!(
+        a.sink
+            .events_for(h(1))
+            .contains(&(FdEvents::CLOSE, Some(WsaError::ConnectionReset)))
+    );
+    assert!(
+        b.sink
+            .events_for(h(2))
+            .contains(&(FdEvents::CLOSE, Some(WsaError::ConnectionReset)))
+    );
     let st = net.stats();
     assert_eq!((st.connections_reset, st.bytes_delivered), (2, 0));
     assert_eq!(st.bytes_discarded_by_resets, 4);
@@ -53,7 +80,8 @@ fn crash_drops_pending_operations_silently_and_resets_peers() {
     let (a, b) = connected_pair(&net);
     let r = op(h(1), 1);
     let acc = op(h(9), 2);
-    a.t.recv(h(1), 10, MsgFlags::empty(), Wait::Later(r)).unwrap();
+    a.t.recv(h(1), 10, MsgFlags::empty(), Wait::Later(r))
+        .unwrap();
     a.t.open(h(9), SocketKind::Stream).unwrap();
     a.t.bind(h(9), addr(A, 8080)).unwrap();
     a.t.listen(h(9), 5).unwrap();
@@ -63,9 +91,19 @@ fn crash_drops_pending_operations_silently_and_resets_peers() {
     // Traffic that would have completed both operations arrives too late.
     b.t.send(h(2), b"too late", None, Wait::No).unwrap();
     net.run_until_idle(1000);
-    assert_eq!(a.sink.calls().len(), calls_before, "no completion, event or wake for a dead process");
-    assert_eq!(a.t.recv(h(1), 10, MsgFlags::empty(), Wait::No), Err(WsaError::NetworkDown));
-    assert_eq!(b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No), Err(WsaError::ConnectionReset));
+    assert_eq!(
+        a.sink.calls().len(),
+        calls_before,
+        "no completion, event or wake for a dead process"
+    );
+    assert_eq!(
+        a.t.recv(h(1), 10, MsgFlags::empty(), Wait::No),
+        Err(WsaError::NetworkDown)
+    );
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No),
+        Err(WsaError::ConnectionReset)
+    );
     // The restarted process gets a fresh instance: same handles, same ports.
     let a2 = net.transport(a.t.node());
     a2.attach(a.sink.clone());
@@ -74,7 +112,10 @@ fn crash_drops_pending_operations_silently_and_resets_peers() {
     a2.open(h(2), SocketKind::Stream).unwrap();
     a2.connect(h(2), addr(B, 80)).unwrap();
     // Ephemeral ports go on counting across instances (49152 was the first).
-    assert_eq!(b.t.accept(h(1), h(3), Wait::No).unwrap(), Io::Done(addr(A, 49153)));
+    assert_eq!(
+        b.t.accept(h(1), h(3), Wait::No).unwrap(),
+        Io::Done(addr(A, 49153))
+    );
 }
 
 #[test]
@@ -83,10 +124,16 @@ fn crash_node_crashes_every_instance_of_the_node() {
     let (a, b) = connected_pair(&net);
     let other = net.transport(a.t.node());
     net.crash_node(a.t.node());
-    assert_eq!(other.open(h(1), SocketKind::Stream), Err(WsaError::NetworkDown));
+    assert_eq!(
+        other.open(h(1), SocketKind::Stream),
+        Err(WsaError::NetworkDown)
+    );
     net.run_until_idle(1000);
     let s = op(h(2), 1);
-    assert_eq!(b.t.send(h(2), b"x", None, Wait::Later(s)), Err(WsaError::ConnectionReset));
+    assert_eq!(
+        b.t.send(h(2), b"x", None, Wait::Later(s)),
+        Err(WsaError::ConnectionReset)
+    );
     assert_eq!(b.sink.completions(), vec![]);
     // A closed socket on the dead node is gone too.
     a.t.close(h(1), CloseKind::Graceful);

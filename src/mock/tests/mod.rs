@@ -4,6 +4,7 @@ mod datagram;
 mod determinism;
 mod faults;
 mod handoff;
+mod network;
 mod services;
 mod stream;
 mod util;

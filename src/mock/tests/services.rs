@@ -32,7 +32,10 @@ fn echo_sends_back_what_it_reads_then_closes_after_eof() {
         }
     }
     assert_eq!(got, data);
-    assert_eq!(a.t.recv(h(1), 10, MsgFlags::empty(), Wait::No).unwrap(), Io::Done(Default::default()));
+    assert_eq!(
+        a.t.recv(h(1), 10, MsgFlags::empty(), Wait::No).unwrap(),
+        Io::Done(Default::default())
+    );
     assert_eq!(net.service_received(svc), 20_000);
     assert_eq!(net.service_closed_gracefully(svc), 1);
     assert_eq!(net.service_connections(svc), 0);
@@ -46,10 +49,11 @@ fn a_slow_reader_reads_at_its_rate_and_the_rate_can_change() {
     a.t.open(h(1), SocketKind::Stream).unwrap();
     a.t.connect(h(1), addr(B, 9)).unwrap();
     a.t.send(h(1), &pattern(0, 8000), None, Wait::No).unwrap();
-    net.advance(Duration::from_millis(11));
-    // Data arrives after 1 ms, then 100 bytes per ms.
+    net.advance(Duration::from_millis(41));
+    // Data arrives after 1 ms; then one MSS (1460) per 14.6 ms: reads at 1,
+    // 15.6 and 30.2 ms.
     let r = net.service_received(svc);
-    assert!((900..=1100).contains(&r), "read {r}");
+    assert_eq!(r, 3 * 1460, "about 100 bytes/ms");
     net.set_read_rate(svc, Some(0));
     net.advance(Duration::from_millis(10));
     assert_eq!(net.service_received(svc), r, "a stalled reader");

@@ -11,7 +11,11 @@ fn bytes_arrive_in_order_and_a_pending_receive_completes() {
     let net = Network::new(1);
     let (a, b) = connected_pair(&net);
     let r = op(h(2), 1);
-    assert_eq!(b.t.recv(h(2), 100_000, MsgFlags::empty(), Wait::Later(r)).unwrap(), Io::Pending);
+    assert_eq!(
+        b.t.recv(h(2), 100_000, MsgFlags::empty(), Wait::Later(r))
+            .unwrap(),
+        Io::Pending
+    );
     let data = pattern(0, 20_000);
     let mut sent = 0;
     let mut got = Vec::new();
@@ -37,7 +41,12 @@ fn bytes_arrive_in_order_and_a_pending_receive_completes() {
     assert!(!all.is_empty());
     all.extend(got);
     assert_eq!(all, data, "every byte, in order");
-    assert!(b.sink.events_for(h(2)).iter().any(|(e, _)| *e == FdEvents::READ));
+    assert!(
+        b.sink
+            .events_for(h(2))
+            .iter()
+            .any(|(e, _)| *e == FdEvents::READ)
+    );
 }
 
 #[test]
@@ -46,14 +55,20 @@ fn flow_control_makes_a_send_pend_until_the_peer_reads() {
     let (a, b) = connected_pair(&net);
     let data = pattern(0, 30_000);
     let s = op(h(1), 7);
-    assert_eq!(a.t.send(h(1), &data, None, Wait::Later(s)).unwrap(), Io::Pending);
+    assert_eq!(
+        a.t.send(h(1), &data, None, Wait::Later(s)).unwrap(),
+        Io::Pending
+    );
     net.run_until_idle(10_000);
     // The peer's receive buffer (8192) is full and so is our send buffer.
     assert!(b.sink.completions_of(s).is_empty() && a.sink.completions_of(s).is_empty());
     assert_eq!(a.t.unsent(h(1)), 8192);
     assert_eq!(net.stats().bytes_delivered, 8192);
     // Sends are taken in posting order: a non-blocking one cannot overtake.
-    assert_eq!(a.t.send(h(1), b"x", None, Wait::No).unwrap(), Io::WouldBlock);
+    assert_eq!(
+        a.t.send(h(1), b"x", None, Wait::No).unwrap(),
+        Io::WouldBlock
+    );
     let mut got = Vec::new();
     for _ in 0..100 {
         got.extend(read_now(&b.t, h(2)));
@@ -64,7 +79,13 @@ fn flow_control_makes_a_send_pend_until_the_peer_reads() {
     }
     assert_eq!(got, data);
     assert_eq!(a.sink.completions_of(s), vec![Completed::Sent(30_000)]);
-    assert!(a.sink.events_for(h(1)).iter().any(|(e, _)| *e == FdEvents::WRITE), "FD_WRITE after WouldBlock");
+    assert!(
+        a.sink
+            .events_for(h(1))
+            .iter()
+            .any(|(e, _)| *e == FdEvents::WRITE),
+        "FD_WRITE after WouldBlock"
+    );
 }
 
 #[test]
@@ -73,12 +94,25 @@ fn non_blocking_send_takes_what_fits_then_would_block() {
     let (a, b) = connected_pair(&net);
     a.t.set_buffers(h(1), Some(1000), None).unwrap();
     b.t.set_buffers(h(2), None, Some(500)).unwrap();
-    assert_eq!(a.t.send(h(1), &pattern(0, 1500), None, Wait::No).unwrap(), Io::Done(1000));
-    assert_eq!(a.t.send(h(1), b"more", None, Wait::No).unwrap(), Io::WouldBlock);
+    assert_eq!(
+        a.t.send(h(1), &pattern(0, 1500), None, Wait::No).unwrap(),
+        Io::Done(1000)
+    );
+    assert_eq!(
+        a.t.send(h(1), b"more", None, Wait::No).unwrap(),
+        Io::WouldBlock
+    );
     net.run_until_idle(1000);
     // 500 at the peer, 500 back in our buffer, 500 room for new data.
     assert_eq!(a.t.unsent(h(1)), 500);
-    assert_eq!(a.sink.events_for(h(1)).iter().filter(|(e, _)| *e == FdEvents::WRITE).count(), 1);
+    assert_eq!(
+        a.sink
+            .events_for(h(1))
+            .iter()
+            .filter(|(e, _)| *e == FdEvents::WRITE)
+            .count(),
+        1
+    );
     assert_eq!(read_now(&b.t, h(2)), pattern(0, 500));
 }
 
@@ -89,13 +123,25 @@ fn pending_sends_complete_in_posting_order_and_a_cancel_keeps_taken_bytes() {
     a.t.set_buffers(h(1), Some(100), None).unwrap();
     b.t.set_buffers(h(2), None, Some(100)).unwrap();
     let (s1, s2, s3) = (op(h(1), 1), op(h(1), 2), op(h(1), 3));
-    assert_eq!(a.t.send(h(1), &pattern(0, 250), None, Wait::Later(s1)).unwrap(), Io::Pending);
-    assert_eq!(a.t.send(h(1), &pattern(250, 50), None, Wait::Later(s2)).unwrap(), Io::Pending);
+    assert_eq!(
+        a.t.send(h(1), &pattern(0, 250), None, Wait::Later(s1))
+            .unwrap(),
+        Io::Pending
+    );
+    assert_eq!(
+        a.t.send(h(1), &pattern(250, 50), None, Wait::Later(s2))
+            .unwrap(),
+        Io::Pending
+    );
     net.run_until_idle(1000);
     assert!(a.sink.completions().is_empty());
     // s1 has 200 of its bytes taken; cancelling it keeps them, drops the rest.
     a.t.cancel(s1);
-    assert_eq!(a.t.send(h(1), &pattern(1000, 10), None, Wait::Later(s3)).unwrap(), Io::Pending);
+    assert_eq!(
+        a.t.send(h(1), &pattern(1000, 10), None, Wait::Later(s3))
+            .unwrap(),
+        Io::Pending
+    );
     let mut got = Vec::new();
     for _ in 0..50 {
         got.extend(read_now(&b.t, h(2)));
@@ -114,8 +160,10 @@ fn pending_receives_fill_in_posting_order() {
     let net = Network::new(5);
     let (a, b) = connected_pair(&net);
     let (r1, r2) = (op(h(2), 1), op(h(2), 2));
-    b.t.recv(h(2), 3, MsgFlags::empty(), Wait::Later(r1)).unwrap();
-    b.t.recv(h(2), 100, MsgFlags::empty(), Wait::Later(r2)).unwrap();
+    b.t.recv(h(2), 3, MsgFlags::empty(), Wait::Later(r1))
+        .unwrap();
+    b.t.recv(h(2), 100, MsgFlags::empty(), Wait::Later(r2))
+        .unwrap();
     // A non-blocking receive does not overtake them.
     a.t.send(h(1), b"abcdef", None, Wait::No).unwrap();
     net.run_until_idle(1000);
@@ -130,7 +178,13 @@ fn peek_leaves_the_data() {
     a.t.send(h(1), b"hello", None, Wait::No).unwrap();
     net.run_until_idle(1000);
     let peek = b.t.recv(h(2), 3, MsgFlags::PEEK, Wait::No).unwrap();
-    assert_eq!(peek, Io::Done(crate::Received { data: b"hel".to_vec(), ..Default::default() }));
+    assert_eq!(
+        peek,
+        Io::Done(crate::Received {
+            data: b"hel".to_vec(),
+            ..Default::default()
+        })
+    );
     assert_eq!(read_now(&b.t, h(2)), b"hello");
 }
 
@@ -140,7 +194,10 @@ fn fin_after_the_data_gives_eof() {
     let (a, b) = connected_pair(&net);
     a.t.send(h(1), b"bye", None, Wait::No).unwrap();
     a.t.shutdown(h(1), ShutdownHow::Send).unwrap();
-    assert_eq!(a.t.send(h(1), b"x", None, Wait::No), Err(WsaError::Shutdown));
+    assert_eq!(
+        a.t.send(h(1), b"x", None, Wait::No),
+        Err(WsaError::Shutdown)
+    );
     net.run_until_idle(1000);
     assert!(b.sink.events_for(h(2)).contains(&(FdEvents::CLOSE, None)));
     assert_eq!(read_now(&b.t, h(2)), b"bye");
@@ -148,7 +205,11 @@ fn fin_after_the_data_gives_eof() {
     assert_eq!(eof, Io::Done(Default::default()), "EOF: an empty receive");
     // A pending receive posted after the FIN completes with EOF too.
     let r = op(h(2), 9);
-    assert_eq!(b.t.recv(h(2), 10, MsgFlags::empty(), Wait::Later(r)).unwrap(), Io::Done(Default::default()));
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::Later(r))
+            .unwrap(),
+        Io::Done(Default::default())
+    );
     // The other direction still works.
     b.t.send(h(2), b"late", None, Wait::No).unwrap();
     net.run_until_idle(1000);
@@ -163,7 +224,8 @@ fn graceful_close_drains_in_the_background() {
     a.t.close(h(1), CloseKind::Graceful);
     assert_eq!(a.t.unsent(h(1)), 8000);
     let r = op(h(2), 1);
-    b.t.recv(h(2), 100_000, MsgFlags::empty(), Wait::Later(r)).unwrap();
+    b.t.recv(h(2), 100_000, MsgFlags::empty(), Wait::Later(r))
+        .unwrap();
     let mut got = Vec::new();
     for _ in 0..100 {
         net.run_until_idle(1000);
@@ -172,8 +234,15 @@ fn graceful_close_drains_in_the_background() {
     got.splice(0..0, received(&b.sink.completions_of(r)[0]).data.clone());
     assert_eq!(got, pattern(0, 8000));
     assert_eq!(a.t.unsent(h(1)), 0);
-    assert_eq!(b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No).unwrap(), Io::Done(Default::default()));
-    assert_eq!(a.t.send(h(1), b"x", None, Wait::No), Err(WsaError::NotSocket), "gone once drained");
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No).unwrap(),
+        Io::Done(Default::default())
+    );
+    assert_eq!(
+        a.t.send(h(1), b"x", None, Wait::No),
+        Err(WsaError::NotSocket),
+        "gone once drained"
+    );
 }
 
 #[test]
@@ -186,20 +255,43 @@ fn abortive_close_resets_the_peer() {
     b.t.set_buffers(h(2), Some(10), None).unwrap();
     a.t.set_buffers(h(1), None, Some(10)).unwrap();
     // Small buffers so that b's send pends (a does not read).
-    assert_eq!(b.t.send(h(2), &pattern(0, 100), None, Wait::Later(s)).unwrap(), Io::Pending);
+    assert_eq!(
+        b.t.send(h(2), &pattern(0, 100), None, Wait::Later(s))
+            .unwrap(),
+        Io::Pending
+    );
     net.run_until_idle(1000);
     a.t.send(h(1), &pattern(0, 3000), None, Wait::No).unwrap();
     a.t.close(h(1), CloseKind::Abortive);
     assert_eq!(a.t.unsent(h(1)), 0, "unsent data discarded at once");
     net.run_until_idle(1000);
-    assert!(b.sink.events_for(h(2)).contains(&(FdEvents::CLOSE, Some(WsaError::ConnectionReset))));
-    assert_eq!(b.sink.completions_of(s), vec![Completed::Failed(WsaError::ConnectionReset)]);
-    assert_eq!(b.t.recv(h(2), 10, MsgFlags::empty(), Wait::Later(r)), Err(WsaError::ConnectionReset));
-    assert_eq!(b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No), Err(WsaError::ConnectionReset));
-    assert_eq!(b.t.send(h(2), b"x", None, Wait::No), Err(WsaError::ConnectionReset));
+    assert!(
+        b.sink
+            .events_for(h(2))
+            .contains(&(FdEvents::CLOSE, Some(WsaError::ConnectionReset)))
+    );
+    assert_eq!(
+        b.sink.completions_of(s),
+        vec![Completed::Failed(WsaError::ConnectionReset)]
+    );
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::Later(r)),
+        Err(WsaError::ConnectionReset)
+    );
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No),
+        Err(WsaError::ConnectionReset)
+    );
+    assert_eq!(
+        b.t.send(h(2), b"x", None, Wait::No),
+        Err(WsaError::ConnectionReset)
+    );
     let st = net.stats();
     assert_eq!(st.connections_reset, 1);
-    assert!(st.bytes_discarded_by_resets >= 3000 + 6, "unsent and unread bytes: {st:?}");
+    assert!(
+        st.bytes_discarded_by_resets >= 3000 + 6,
+        "unsent and unread bytes: {st:?}"
+    );
 }
 
 #[test]
@@ -207,10 +299,17 @@ fn rst_fails_a_pending_receive() {
     let net = Network::new(10);
     let (a, b) = connected_pair(&net);
     let r = op(h(2), 1);
-    assert_eq!(b.t.recv(h(2), 10, MsgFlags::empty(), Wait::Later(r)).unwrap(), Io::Pending);
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::Later(r))
+            .unwrap(),
+        Io::Pending
+    );
     a.t.close(h(1), CloseKind::Abortive);
     net.run_until_idle(1000);
-    assert_eq!(b.sink.completions_of(r), vec![Completed::Failed(WsaError::ConnectionReset)]);
+    assert_eq!(
+        b.sink.completions_of(r),
+        vec![Completed::Failed(WsaError::ConnectionReset)]
+    );
 }
 
 #[test]
@@ -220,7 +319,10 @@ fn shutdown_receive_discards_later_data() {
     b.t.shutdown(h(2), ShutdownHow::Receive).unwrap();
     a.t.send(h(1), b"ignored", None, Wait::No).unwrap();
     net.run_until_idle(1000);
-    assert_eq!(b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No), Err(WsaError::Shutdown));
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No),
+        Err(WsaError::Shutdown)
+    );
     assert_eq!(net.stats().bytes_discarded_closed, 7);
     assert_eq!(net.stats().bytes_delivered, 0);
 }
@@ -235,12 +337,21 @@ fn accept_pends_until_a_connection_arrives() {
     b.t.listen(h(1), 1).unwrap();
     assert_eq!(b.t.accept(h(1), h(2), Wait::No).unwrap(), Io::WouldBlock);
     let acc = op(h(1), 1);
-    assert_eq!(b.t.accept(h(1), h(2), Wait::Later(acc)).unwrap(), Io::Pending);
+    assert_eq!(
+        b.t.accept(h(1), h(2), Wait::Later(acc)).unwrap(),
+        Io::Pending
+    );
     a.t.open(h(1), SocketKind::Stream).unwrap();
     a.t.connect(h(1), addr(B, 80)).unwrap();
-    assert!(b.sink.completions().is_empty(), "nothing completes inside a transport call");
+    assert!(
+        b.sink.completions().is_empty(),
+        "nothing completes inside a transport call"
+    );
     net.run_until_idle(1000);
-    assert_eq!(b.sink.completions_of(acc), vec![Completed::Accepted(addr(A, 49152))]);
+    assert_eq!(
+        b.sink.completions_of(acc),
+        vec![Completed::Accepted(addr(A, 49152))]
+    );
     assert!(b.sink.events_for(h(1)).contains(&(FdEvents::ACCEPT, None)));
     assert!(a.sink.events_for(h(1)).contains(&(FdEvents::CONNECT, None)));
     assert_eq!(b.t.peer_addr(h(2)).unwrap(), addr(A, 49152));
@@ -250,9 +361,19 @@ fn accept_pends_until_a_connection_arrives() {
     a.t.open(h(2), SocketKind::Stream).unwrap();
     a.t.open(h(3), SocketKind::Stream).unwrap();
     a.t.connect(h(2), addr(B, 80)).unwrap();
-    assert_eq!(a.t.connect(h(3), addr(B, 80)), Err(WsaError::ConnectionRefused));
-    assert_eq!(a.t.local_addr(h(3)), Err(WsaError::InvalidArgument), "a refused connect binds nothing");
-    assert_eq!(a.t.connect(h(3), addr(B, 81)), Err(WsaError::ConnectionRefused));
+    assert_eq!(
+        a.t.connect(h(3), addr(B, 80)),
+        Err(WsaError::ConnectionRefused)
+    );
+    assert_eq!(
+        a.t.local_addr(h(3)),
+        Err(WsaError::InvalidArgument),
+        "a refused connect binds nothing"
+    );
+    assert_eq!(
+        a.t.connect(h(3), addr(B, 81)),
+        Err(WsaError::ConnectionRefused)
+    );
 }
 
 #[test]
@@ -265,10 +386,16 @@ fn bind_rules() {
     }
     assert_eq!(a.t.local_addr(h(1)), Err(WsaError::InvalidArgument));
     assert_eq!(a.t.peer_addr(h(1)), Err(WsaError::NotConnected));
-    assert_eq!(a.t.bind(h(1), addr([0, 0, 0, 0], 0)).unwrap(), addr(A, 49152));
+    assert_eq!(
+        a.t.bind(h(1), addr([0, 0, 0, 0], 0)).unwrap(),
+        addr(A, 49152)
+    );
     assert_eq!(a.t.bind(h(2), addr(A, 0)).unwrap(), addr(A, 49153));
     assert_eq!(a.t.bind(h(3), addr(A, 49152)), Err(WsaError::AddressInUse));
-    assert_eq!(a.t.bind(h(3), addr(B, 7)), Err(WsaError::AddressNotAvailable));
+    assert_eq!(
+        a.t.bind(h(3), addr(B, 7)),
+        Err(WsaError::AddressNotAvailable)
+    );
     assert_eq!(a.t.bind(h(3), addr(A, 7)).unwrap(), addr(A, 7));
     // Datagram ports are a separate namespace.
     a.t.open(h(9), SocketKind::Datagram).unwrap();
@@ -291,5 +418,8 @@ fn sockets_of_two_instances_with_equal_handles_stay_apart() {
     net.run_until_idle(1000);
     assert_eq!(read_now(&b.t, h(2)), b"to b");
     assert_eq!(read_now(&a.t, h(1)), b"to a");
-    assert_eq!(a.t.recv(h(2), 1, MsgFlags::empty(), Wait::No), Err(WsaError::NotSocket));
+    assert_eq!(
+        a.t.recv(h(2), 1, MsgFlags::empty(), Wait::No),
+        Err(WsaError::NotSocket)
+    );
 }

@@ -3,7 +3,9 @@
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
-use crate::core::transport::{Completed, CompletionSink, Io, Received, SocketKind, Transport, Wait};
+use crate::core::transport::{
+    Completed, CompletionSink, Io, Received, SocketKind, Transport, Wait,
+};
 use crate::mock::{MockTransport, Network};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
@@ -39,7 +41,11 @@ impl TestSink {
 
     /// The completions of `op` (a correct network gives at most one).
     pub(super) fn completions_of(&self, op: OpId) -> Vec<Completed> {
-        self.completions().into_iter().filter(|(o, _)| *o == op).map(|(_, r)| r).collect()
+        self.completions()
+            .into_iter()
+            .filter(|(o, _)| *o == op)
+            .map(|(_, r)| r)
+            .collect()
     }
 
     pub(super) fn events_for(&self, s: SocketHandle) -> Vec<(FdEvents, Option<WsaError>)> {
@@ -59,7 +65,10 @@ impl CompletionSink for TestSink {
     }
 
     fn network_event(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
-        self.calls.lock().unwrap().push(Call::Event(socket, events, error));
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Event(socket, events, error));
     }
 
     fn wake(&self) {
@@ -111,7 +120,10 @@ pub(super) fn connected_pair(net: &Network) -> (Host, Host) {
     b.t.listen(h(1), 5).unwrap();
     a.t.open(h(1), SocketKind::Stream).unwrap();
     a.t.connect(h(1), addr(B, 80)).unwrap();
-    assert_eq!(b.t.accept(h(1), h(2), Wait::No).unwrap(), Io::Done(addr(A, 49152)));
+    assert_eq!(
+        b.t.accept(h(1), h(2), Wait::No).unwrap(),
+        Io::Done(addr(A, 49152))
+    );
     net.run_until_idle(1000);
     (a, b)
 }
