@@ -172,7 +172,11 @@ pub trait Transport: Send + Sync {
     /// Connects a stream socket, or sets a datagram socket's default peer.
     fn connect(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError>;
 
-    /// Accepts a connection on `listener` as the new socket `socket`.
+    /// Accepts a connection on `listener` as the new socket `socket`. The
+    /// core does not call [`open`](Transport::open) for `socket`: accepting
+    /// creates its state. If a [`Wait::Later`] accept is cancelled, the core
+    /// then closes `socket` abortively, so a connection that raced the cancel
+    /// does not leak.
     fn accept(
         &self,
         listener: SocketHandle,
