@@ -74,9 +74,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         flags: MsgFlags,
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<usize> {
-        check_flags(flags, MsgFlags::DONTROUTE | MsgFlags::OOB)?;
         let transport = &self.inner.transport;
+        // Argument checks run after the gate and the handle (S4, S13).
         let check = |sock: &Socket| {
+            check_flags(flags, MsgFlags::DONTROUTE | MsgFlags::OOB)?;
             if sock.shut_send {
                 return Err(WsaError::Shutdown);
             }
@@ -106,12 +107,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<Received> {
         let overlapped_call = overlapped.is_some();
-        check_flags(flags, MsgFlags::PEEK | MsgFlags::OOB | MsgFlags::PARTIAL)?;
-        if overlapped_call && flags.contains(MsgFlags::PEEK) {
-            return Err(WsaError::InvalidArgument);
-        }
         let transport = &self.inner.transport;
+        // Argument checks run after the gate and the handle (S4, S13).
         let check = |sock: &Socket| {
+            check_flags(flags, MsgFlags::PEEK | MsgFlags::OOB | MsgFlags::PARTIAL)?;
+            if overlapped_call && flags.contains(MsgFlags::PEEK) {
+                return Err(WsaError::InvalidArgument);
+            }
             if sock.shut_recv {
                 return Err(WsaError::Shutdown);
             }

@@ -56,7 +56,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl<S> Table<S> {
     /// A table that holds at most `capacity` sockets at once.
     pub(crate) fn new(capacity: usize) -> Self {
-        let capacity = capacity.clamp(1, MAX_SLOTS);
+        let capacity = capacity.min(MAX_SLOTS);
         let pages = capacity.div_ceil(PAGE_SIZE);
         Table {
             pages: (0..pages).map(|_| OnceLock::new()).collect(),

@@ -2,7 +2,7 @@
 //! datagram). Always done by a step, never inside a transport call, so the
 //! sink is only called with no lock held.
 
-use super::endpoint::{Body, Message, Owner, take_front};
+use super::endpoint::{Body, Message, Owner, copy_front, take_front};
 use super::ids::EpId;
 use super::state::NetState;
 use crate::core::error::WsaError;
@@ -117,10 +117,8 @@ impl NetState {
                         Completed::Failed(WsaError::Shutdown)
                     } else if !c.recv_buf.is_empty() {
                         let n = r.max.min(c.recv_buf.len());
-                        Completed::Received(Received {
-                            data: take_front(&mut c.recv_buf, n),
-                            ..Received::default()
-                        })
+                        let data = if r.peek { copy_front(&c.recv_buf, n) } else { take_front(&mut c.recv_buf, n) };
+                        Completed::Received(Received { data, ..Received::default() })
                     } else if c.fin_received {
                         Completed::Received(Received::default())
                     } else {
@@ -134,6 +132,9 @@ impl NetState {
                 while let Some(r) = ep.recvs.front() {
                     let result = if shut_recv {
                         Completed::Failed(WsaError::Shutdown)
+                    } else if r.peek && !d.queue.is_empty() {
+                        let f = &d.queue[0];
+                        Completed::Received(cut(Message { data: f.data.clone(), from: f.from }, r.max))
                     } else if let Some(m) = d.queue.pop_front() {
                         d.queued_bytes -= m.data.len();
                         Completed::Received(cut(m, r.max))

@@ -63,6 +63,8 @@ impl Owner {
 pub(crate) struct PendingRecv {
     pub(crate) op: OpId,
     pub(crate) max: usize,
+    /// `MSG_PEEK`: the completion copies the data and leaves it buffered.
+    pub(crate) peek: bool,
 }
 
 /// A send registered with `Wait::Later`; `taken` bytes of `data` are already

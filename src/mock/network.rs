@@ -255,10 +255,15 @@ impl Network {
     }
 
     /// The next simulated thread id of this network (1, 2, ...).
+    /// Keys handed out automatically carry the top bit, so they never equal
+    /// a key a test or simulator names with `MockWaiter::set_current_thread`.
     pub(crate) fn next_thread_key(&self) -> ThreadKey {
-        ThreadKey(self.shared.next_thread.fetch_add(1, Ordering::Relaxed))
+        ThreadKey(AUTO_THREAD_BIT | self.shared.next_thread.fetch_add(1, Ordering::Relaxed))
     }
 }
+
+/// The bit that marks an automatically assigned thread key.
+pub(crate) const AUTO_THREAD_BIT: u64 = 1 << 63;
 
 impl fmt::Debug for Network {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -234,8 +234,7 @@ impl NetState {
 
     /// Reads buffered bytes (or EOF). Receives are filled in posting order:
     /// while one is pending, a later one gets nothing now. `MSG_PEEK` leaves
-    /// the bytes (only for a receive answered at once; a pending receive
-    /// always takes them).
+    /// the bytes, whether the receive is answered at once or pends.
     pub(crate) fn stream_recv(
         &mut self,
         id: EpId,
@@ -280,7 +279,7 @@ impl NetState {
         match wait {
             Wait::No => Ok(Io::WouldBlock),
             Wait::Later(op) => {
-                recvs.push_back(PendingRecv { op, max });
+                recvs.push_back(PendingRecv { op, max, peek: flags.contains(MsgFlags::PEEK) });
                 Ok(Io::Pending)
             }
         }
