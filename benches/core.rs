@@ -3,6 +3,7 @@
 //! - `lookup`: handle → socket through the gate and the generation-tagged
 //!   table, against a `HashMap` behind one process-wide mutex (what the
 //!   anchors do, S14).
+//! - `lookup_2_threads`: the same with two threads at once.
 //! - `send`: a non-blocking and an overlapped send through the provider,
 //!   against calling the same transport directly: the price of the SPI rules.
 //!
@@ -113,6 +114,53 @@ fn lookup(c: &mut Criterion) {
     g.finish();
 }
 
+/// S14 under contention: two threads (the machine's cores) look up
+/// different sockets at once. A process-wide lock serialises them; the table
+/// locks only the slot each thread touches.
+fn lookup_contended(c: &mut Criterion) {
+    const THREADS: usize = 2;
+    let (p, handles) = started(1024);
+    let handles = Arc::new(handles);
+    let baseline: Arc<Mutex<HashMap<u64, SocketKind>>> =
+        Arc::new(Mutex::new(handles.iter().map(|h| (h.to_raw(), SocketKind::Datagram)).collect()));
+    let mut g = c.benchmark_group("lookup_2_threads");
+    g.bench_function("baseline_global_mutex_hashmap", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|scope| {
+                for t in 0..THREADS {
+                    let (baseline, handles) = (&baseline, &handles);
+                    scope.spawn(move || {
+                        for i in 0..iters as usize {
+                            let h = handles[(i * THREADS + t) % handles.len()];
+                            black_box(baseline.lock().unwrap().get(&h.to_raw()).copied());
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+    g.bench_function("provider_table", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|scope| {
+                for t in 0..THREADS {
+                    let (p, handles) = (&p, &handles);
+                    scope.spawn(move || {
+                        for i in 0..iters as usize {
+                            let h = handles[(i * THREADS + t) % handles.len()];
+                            black_box(p.socket_kind(h).unwrap());
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+    g.finish();
+}
+
 fn send(c: &mut Criterion) {
     let (p, handles) = started(16);
     let s = handles[0];
@@ -132,5 +180,5 @@ fn send(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lookup, send);
+criterion_group!(benches, lookup, lookup_contended, send);
 criterion_main!(benches);

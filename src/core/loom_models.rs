@@ -25,10 +25,10 @@ fn loom_s6f_rundown_sees_every_call_out() {
         let caller = {
             let (gate, inside) = (gate.clone(), inside.clone());
             thread::spawn(move || {
-                if gate.enter().is_ok() {
+                if gate.enter_on(1).is_ok() {
                     inside.store(true, Ordering::SeqCst);
                     inside.store(false, Ordering::SeqCst);
-                    gate.leave();
+                    gate.leave(1);
                 }
             })
         };
@@ -37,7 +37,7 @@ fn loom_s6f_rundown_sees_every_call_out() {
             thread::yield_now();
         }
         assert!(!inside.load(Ordering::SeqCst), "a call is inside after rundown");
-        assert_eq!(gate.enter(), Err(WsaError::NotInitialised));
+        assert_eq!(gate.enter_on(0), Err(WsaError::NotInitialised));
         caller.join().unwrap();
     });
 }

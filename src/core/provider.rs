@@ -14,7 +14,7 @@
 
 use super::error::{WsaError, WsaResult};
 use super::flags::FdEvents;
-use super::gate::Gate;
+use super::gate::{Gate, my_stripe};
 use super::handle::{OpId, SocketHandle};
 use super::notifier::{EventKey, Notification, Notifier, Outcome, Suppressed};
 use super::op::{OpState, Overlapped};
@@ -140,11 +140,12 @@ pub(crate) fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
 /// A call counted inside the provider; leaving wakes a waiting final cleanup.
 pub(crate) struct Call<'a, T: Transport + 'static, W: Waiter + 'static> {
     inner: &'a Inner<T, W>,
+    stripe: usize,
 }
 
 impl<T: Transport + 'static, W: Waiter + 'static> Drop for Call<'_, T, W> {
     fn drop(&mut self) {
-        if self.inner.gate.leave() {
+        if self.inner.gate.leave(self.stripe) {
             self.inner.waiter.wake_all();
         }
     }
@@ -273,8 +274,14 @@ pub(crate) struct Pending {
 
 impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     pub(crate) fn enter(&self) -> WsaResult<Call<'_, T, W>> {
-        self.gate.enter()?;
-        Ok(Call { inner: self })
+        let stripe = my_stripe();
+        if let Err(e) = self.gate.enter_on(stripe) {
+            // The brief count may have been seen by a cleanup waiting for
+            // rundown: let it look again.
+            self.waiter.wake_all();
+            return Err(e);
+        }
+        Ok(Call { inner: self, stripe })
     }
 
     fn abandon(&self) {

@@ -10,6 +10,7 @@
 use super::error::WsaError;
 use super::handle::{MAX_GENERATION, MAX_SLOTS, SocketHandle};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 const PAGE_SIZE: usize = 256;
@@ -36,8 +37,9 @@ struct FreeList {
     next_unused: usize,
 }
 
-/// A page of slots, created on first use.
-type Page<S> = OnceLock<Box<[Slot<S>]>>;
+/// A page of slots, created on first use. Each slot has its own cache line,
+/// so threads working on neighbouring sockets do not contend (S14).
+type Page<S> = OnceLock<Box<[CachePadded<Slot<S>>]>>;
 
 /// A fixed-capacity table of `S` keyed by [`SocketHandle`].
 pub(crate) struct Table<S> {
@@ -68,13 +70,13 @@ impl<S> Table<S> {
 
     fn slot(&self, index: usize) -> Option<&Slot<S>> {
         let page = self.pages.get(index / PAGE_SIZE)?.get()?;
-        page.get(index % PAGE_SIZE)
+        page.get(index % PAGE_SIZE).map(|s| &**s)
     }
 
     fn slot_or_create(&self, index: usize) -> &Slot<S> {
         let page = self.pages[index / PAGE_SIZE].get_or_init(|| {
             (0..PAGE_SIZE)
-                .map(|_| Slot { inner: Mutex::new(SlotInner { generation: 1, entry: Entry::Free }) })
+                .map(|_| CachePadded::new(Slot { inner: Mutex::new(SlotInner { generation: 1, entry: Entry::Free }) }))
                 .collect()
         });
         &page[index % PAGE_SIZE]
