@@ -39,13 +39,30 @@ impl Transport for Instant {
     fn connect(&self, _: SocketHandle, _: SocketAddrV4) -> Result<(), WsaError> {
         Ok(())
     }
-    fn accept(&self, _: SocketHandle, _: SocketHandle, _: Wait) -> Result<Io<SocketAddrV4>, WsaError> {
+    fn accept(
+        &self,
+        _: SocketHandle,
+        _: SocketHandle,
+        _: Wait,
+    ) -> Result<Io<SocketAddrV4>, WsaError> {
         Ok(Io::WouldBlock)
     }
-    fn send(&self, _: SocketHandle, d: &[u8], _: Option<SocketAddrV4>, _: Wait) -> Result<Io<usize>, WsaError> {
+    fn send(
+        &self,
+        _: SocketHandle,
+        d: &[u8],
+        _: Option<SocketAddrV4>,
+        _: Wait,
+    ) -> Result<Io<usize>, WsaError> {
         Ok(Io::Done(d.len()))
     }
-    fn recv(&self, _: SocketHandle, _: usize, _: MsgFlags, _: Wait) -> Result<Io<Received>, WsaError> {
+    fn recv(
+        &self,
+        _: SocketHandle,
+        _: usize,
+        _: MsgFlags,
+        _: Wait,
+    ) -> Result<Io<Received>, WsaError> {
         Ok(Io::Done(Received::default()))
     }
     fn cancel(&self, _: OpId) {}
@@ -59,7 +76,12 @@ impl Transport for Instant {
     fn hand_off(&self, _: SocketHandle) -> Result<(), HandOffRefused> {
         Ok(())
     }
-    fn set_buffers(&self, _: SocketHandle, _: Option<usize>, _: Option<usize>) -> Result<(), WsaError> {
+    fn set_buffers(
+        &self,
+        _: SocketHandle,
+        _: Option<usize>,
+        _: Option<usize>,
+    ) -> Result<(), WsaError> {
         Ok(())
     }
     fn local_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
@@ -84,7 +106,9 @@ fn started(sockets: usize) -> (Provider<Instant, ThreadWaiter>, Vec<SocketHandle
     p.startup(Version::new(2, 2), Arc::new(Quiet)).unwrap();
     let handles = (0..sockets)
         .map(|_| {
-            let h = p.socket(SocketKind::Datagram, SocketFlags::OVERLAPPED).unwrap();
+            let h = p
+                .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+                .unwrap();
             p.connect(h, "10.0.0.2:9".parse().unwrap()).unwrap();
             h
         })
@@ -94,8 +118,12 @@ fn started(sockets: usize) -> (Provider<Instant, ThreadWaiter>, Vec<SocketHandle
 
 fn lookup(c: &mut Criterion) {
     let (p, handles) = started(1024);
-    let baseline: Mutex<HashMap<u64, SocketKind>> =
-        Mutex::new(handles.iter().map(|h| (h.to_raw(), SocketKind::Datagram)).collect());
+    let baseline: Mutex<HashMap<u64, SocketKind>> = Mutex::new(
+        handles
+            .iter()
+            .map(|h| (h.to_raw(), SocketKind::Datagram))
+            .collect(),
+    );
     let mut g = c.benchmark_group("lookup");
     g.bench_function("baseline_global_mutex_hashmap", |b| {
         let mut i = 0;
@@ -121,8 +149,12 @@ fn lookup_contended(c: &mut Criterion) {
     const THREADS: usize = 2;
     let (p, handles) = started(1024);
     let handles = Arc::new(handles);
-    let baseline: Arc<Mutex<HashMap<u64, SocketKind>>> =
-        Arc::new(Mutex::new(handles.iter().map(|h| (h.to_raw(), SocketKind::Datagram)).collect()));
+    let baseline: Arc<Mutex<HashMap<u64, SocketKind>>> = Arc::new(Mutex::new(
+        handles
+            .iter()
+            .map(|h| (h.to_raw(), SocketKind::Datagram))
+            .collect(),
+    ));
     let mut g = c.benchmark_group("lookup_2_threads");
     g.bench_function("baseline_global_mutex_hashmap", |b| {
         b.iter_custom(|iters| {
@@ -175,7 +207,12 @@ fn send(c: &mut Criterion) {
     });
     let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
     g.bench_function("provider_overlapped_event", |b| {
-        b.iter(|| black_box(p.send(s, &data, MsgFlags::empty(), Some(req.clone())).unwrap()))
+        b.iter(|| {
+            black_box(
+                p.send(s, &data, MsgFlags::empty(), Some(req.clone()))
+                    .unwrap(),
+            )
+        })
     });
     g.finish();
 }

@@ -11,13 +11,13 @@ pub use crate::core::handle::{OpId, SocketHandle};
 pub use crate::core::notifier::{
     CompletionMode, EventKey, Notification, Notifier, Outcome, PortKey, Suppressed, ThreadKey,
 };
+pub use crate::core::op::{OpState, Overlapped};
 pub use crate::core::transport::{
     CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind,
     Transport, Wait,
 };
 pub use crate::core::version::{Negotiated, Version, VersionRange};
 pub use crate::core::waiter::{WaitResult, Waiter};
-pub use crate::core::op::{OpState, Overlapped};
 pub use crate::core::{
     CleanupError, CleanupOutcome, Detach, DetachOutcome, FinalCleanupReport, Linger, NetworkEvents,
     OverlappedRequest, Provider, ProviderConfig,

@@ -35,7 +35,11 @@ impl Default for ThreadWaiter {
 impl ThreadWaiter {
     /// A waiter whose clock starts now.
     pub fn new() -> Self {
-        ThreadWaiter { epoch: Instant::now(), wakes: Mutex::new(0), cv: Condvar::new() }
+        ThreadWaiter {
+            epoch: Instant::now(),
+            wakes: Mutex::new(0),
+            cv: Condvar::new(),
+        }
     }
 
     fn wakes(&self) -> std::sync::MutexGuard<'_, u64> {
@@ -61,7 +65,11 @@ impl Waiter for ThreadWaiter {
         ThreadKey(THREAD.with(|t| *t))
     }
 
-    fn wait_until(&self, deadline: Option<Duration>, ready: &mut dyn FnMut() -> bool) -> WaitResult {
+    fn wait_until(
+        &self,
+        deadline: Option<Duration>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> WaitResult {
         loop {
             let seen = *self.wakes();
             if ready() {

@@ -10,10 +10,10 @@ use std::thread;
 use std::time::Duration;
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier};
 use winsock_provider::{
-    CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused, Io,
-    MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider, ProviderConfig, Received,
-    ShutdownHow, SocketFlags, SocketHandle, SocketKind, Suppressed, ThreadKey, Transport, Version, Wait,
-    WsaError,
+    CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused,
+    Io, MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider, ProviderConfig,
+    Received, ShutdownHow, SocketFlags, SocketHandle, SocketKind, Suppressed, ThreadKey, Transport,
+    Version, Wait, WsaError,
 };
 
 fn final_report(p: &MockProvider) -> winsock_provider::FinalCleanupReport {
@@ -49,7 +49,10 @@ impl Notifier for GateProbe {
     }
     fn suppressed(&self, n: &Notification, why: Suppressed) {
         if let Some(p) = self.provider.get() {
-            self.probes.lock().unwrap().push(p.socket(SocketKind::Stream, SocketFlags::empty()));
+            self.probes
+                .lock()
+                .unwrap()
+                .push(p.socket(SocketKind::Stream, SocketFlags::empty()));
         }
         Notifier::suppressed(&self.inner, n, why)
     }
@@ -72,10 +75,18 @@ fn s6a_gate_is_closed_while_the_final_cleanup_runs() {
     w.a.p.startup(Version::new(2, 2), probe.clone()).unwrap();
     w.a.p.cleanup().unwrap(); // back to one startup, with the probe as the newest notifier
     let (s, _) = w.pair();
-    let r = w.a.p.recv(s, 10, MsgFlags::empty(), Some(ov(CompletionMode::Event(EventKey(1)))));
+    let r = w.a.p.recv(
+        s,
+        10,
+        MsgFlags::empty(),
+        Some(ov(CompletionMode::Event(EventKey(1)))),
+    );
     assert_eq!(r.unwrap_err(), WsaError::IoPending);
     final_report(&w.a.p);
-    assert_eq!(*probe.probes.lock().unwrap(), vec![Err(WsaError::NotInitialised)]);
+    assert_eq!(
+        *probe.probes.lock().unwrap(),
+        vec![Err(WsaError::NotInitialised)]
+    );
     assert_eq!(w.a.p.socket_count(), 0, "the probe's call created nothing");
 }
 
@@ -94,7 +105,10 @@ fn s6b_blocked_call_returns_wsaeintr_without_notification() {
     let report = final_report(&w.a.p);
     assert_eq!(blocked.join().unwrap(), Err(WsaError::Interrupted));
     assert_eq!(report.blocked_calls_interrupted, 1);
-    assert!(w.a.notes.delivered().is_empty(), "no notification for a blocking call");
+    assert!(
+        w.a.notes.delivered().is_empty(),
+        "no notification for a blocking call"
+    );
 }
 
 fn thread_is_blocked<T>(h: &thread::JoinHandle<T>) -> bool {
@@ -110,15 +124,25 @@ fn thread_is_blocked<T>(h: &thread::JoinHandle<T>) -> bool {
 fn s6b_registrations_dropped_without_a_signal() {
     let w = World::new(63);
     let (s, t) = w.pair();
-    w.a.p.event_select(s, EventKey(9), FdEvents::READ | FdEvents::CLOSE).unwrap();
+    w.a.p
+        .event_select(s, EventKey(9), FdEvents::READ | FdEvents::CLOSE)
+        .unwrap();
     w.b.p.send(t, b"x", MsgFlags::empty(), None).unwrap();
     w.settle();
-    assert_eq!(w.a.notes.network_events().len(), 1, "FD_READ signalled while registered");
+    assert_eq!(
+        w.a.notes.network_events().len(),
+        1,
+        "FD_READ signalled while registered"
+    );
     let report = final_report(&w.a.p);
     assert_eq!(report.registrations_dropped, 1);
     w.b.p.close_socket(t).unwrap();
     w.settle();
-    assert_eq!(w.a.notes.network_events().len(), 1, "nothing after the final cleanup, no FD_CLOSE");
+    assert_eq!(
+        w.a.notes.network_events().len(),
+        1,
+        "nothing after the final cleanup, no FD_CLOSE"
+    );
 }
 
 /// S6c: every pending overlapped operation ends with WSA_OPERATION_ABORTED,
@@ -132,26 +156,47 @@ fn s6c_pending_operations_aborted_without_any_notification() {
     w.fill(full);
     let modes = [
         CompletionMode::Event(EventKey(1)),
-        CompletionMode::Routine { thread: APP, routine: 0x10 },
-        CompletionMode::Port { port: PortKey(2), key: 3 },
+        CompletionMode::Routine {
+            thread: APP,
+            routine: 0x10,
+        },
+        CompletionMode::Port {
+            port: PortKey(2),
+            key: 3,
+        },
         CompletionMode::Polling,
     ];
     let mut records = Vec::new();
     for mode in modes {
         let r = ov(mode);
         records.push(r.overlapped.clone());
-        assert_eq!(w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
+        assert_eq!(
+            w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(),
+            WsaError::IoPending
+        );
         let r = ov(mode);
         records.push(r.overlapped.clone());
-        assert_eq!(w.a.p.send(full, &[1; 5000], MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
+        assert_eq!(
+            w.a.p
+                .send(full, &[1; 5000], MsgFlags::empty(), Some(r))
+                .unwrap_err(),
+            WsaError::IoPending
+        );
     }
     let report = final_report(&w.a.p);
     assert_eq!(report.operations_aborted, 8);
     for r in &records {
         assert_eq!(r.state(), OpState::AbortedSilent);
-        assert_eq!(r.outcome().unwrap().error, Some(WsaError::OperationAborted), "readable by a GetOverlappedResult-style reader");
+        assert_eq!(
+            r.outcome().unwrap().error,
+            Some(WsaError::OperationAborted),
+            "readable by a GetOverlappedResult-style reader"
+        );
     }
-    assert!(w.a.notes.delivered().is_empty(), "no event set, nothing posted");
+    assert!(
+        w.a.notes.delivered().is_empty(),
+        "no event set, nothing posted"
+    );
     assert!(w.a.notes.take_routines(APP).is_empty(), "no routine queued");
     assert!(w.a.notes.take_port(PortKey(2)).is_empty(), "no port post");
     let suppressed = w.a.notes.suppressed();
@@ -170,7 +215,10 @@ fn s6c_late_completion_from_the_transport_is_ignored() {
     let (s, t) = w.pair();
     let r = ov(CompletionMode::Event(EventKey(1)));
     let rec = r.overlapped.clone();
-    assert_eq!(w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
+    assert_eq!(
+        w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(),
+        WsaError::IoPending
+    );
     w.b.p.send(t, b"late", MsgFlags::empty(), None).unwrap();
     // The data is on the wire, not yet delivered, when the cleanup runs.
     final_report(&w.a.p);
@@ -196,9 +244,15 @@ fn s6d_open_sockets_are_reset_and_handles_released() {
     w.net.set_read_rate(svc, None);
     w.settle();
     assert_eq!(w.net.service_resets(svc), 1, "the peer saw a reset");
-    assert!(w.net.service_received(svc) < sent as u64, "unsent data was discarded");
+    assert!(
+        w.net.service_received(svc) < sent as u64,
+        "unsent data was discarded"
+    );
     w.b.p.set_nonblocking(t, true).unwrap();
-    assert_eq!(w.b.p.recv(t, 10, MsgFlags::empty(), None).unwrap_err(), WsaError::ConnectionReset);
+    assert_eq!(
+        w.b.p.recv(t, 10, MsgFlags::empty(), None).unwrap_err(),
+        WsaError::ConnectionReset
+    );
 }
 
 /// S6e, S6g: a socket closed gracefully earlier keeps sending after the final
@@ -210,14 +264,20 @@ fn s6e_closed_socket_keeps_sending_after_the_final_cleanup() {
     let (s, svc) = w.to_discard(9, Some(2));
     w.a.p.set_buffers(s, Some(1 << 20), None).unwrap();
     let data = vec![7u8; 100_000];
-    assert_eq!(w.a.p.send(s, &data, MsgFlags::empty(), None).unwrap(), 100_000);
+    assert_eq!(
+        w.a.p.send(s, &data, MsgFlags::empty(), None).unwrap(),
+        100_000
+    );
     w.a.p.close_socket(s).unwrap();
     assert_eq!(w.a.p.draining_count(), 1);
     let before = w.net.now();
     let report = final_report(&w.a.p);
     assert_eq!(report.draining_handed_off, 1);
     assert_eq!(w.net.now(), before, "handing off took no time");
-    assert!(w.net.service_received(svc) < 100_000, "the data was still on its way");
+    assert!(
+        w.net.service_received(svc) < 100_000,
+        "the data was still on its way"
+    );
     w.settle();
     assert_eq!(w.net.service_received(svc), 100_000, "every byte arrived");
     assert_eq!(w.net.service_closed_gracefully(svc), 1);
@@ -231,7 +291,9 @@ fn s6e_closed_socket_is_not_reset() {
     w.net.set_hand_off_supported(false);
     let (s, svc) = w.to_discard(9, Some(50));
     w.a.p.set_buffers(s, Some(1 << 16), None).unwrap();
-    w.a.p.send(s, &[1u8; 20_000], MsgFlags::empty(), None).unwrap();
+    w.a.p
+        .send(s, &[1u8; 20_000], MsgFlags::empty(), None)
+        .unwrap();
     w.a.p.close_socket(s).unwrap();
     let report = final_report(&w.a.p);
     assert_eq!(report.sockets_reset, 0);
@@ -248,14 +310,23 @@ fn s6g_cleanup_waits_for_closed_sockets_to_drain() {
     w.net.set_hand_off_supported(false);
     let (s, _svc) = w.to_discard(9, Some(10));
     w.a.p.set_buffers(s, Some(1 << 16), None).unwrap();
-    w.a.p.send(s, &[1u8; 30_000], MsgFlags::empty(), None).unwrap();
+    w.a.p
+        .send(s, &[1u8; 30_000], MsgFlags::empty(), None)
+        .unwrap();
     w.a.p.close_socket(s).unwrap();
     let before = w.net.now();
     let report = final_report(&w.a.p);
     assert_eq!(report.draining_finished, 1);
     assert_eq!(report.lost_bytes, 0);
-    assert_eq!(w.a.p.transport().unsent(s), 0, "nothing left unsent when cleanup returned");
-    assert!(w.net.now() - before >= Duration::from_millis(1000), "it waited for a slow reader");
+    assert_eq!(
+        w.a.p.transport().unsent(s),
+        0,
+        "nothing left unsent when cleanup returned"
+    );
+    assert!(
+        w.net.now() - before >= Duration::from_millis(1000),
+        "it waited for a slow reader"
+    );
     assert_eq!(w.a.p.draining_count(), 0);
 }
 
@@ -263,7 +334,10 @@ fn s6g_cleanup_waits_for_closed_sockets_to_drain() {
 /// and a count), never dropped silently; the cleanup is still complete.
 #[test]
 fn s6g_drain_deadline_reports_what_was_lost() {
-    let config = ProviderConfig { drain_deadline: Duration::from_secs(2), ..ProviderConfig::default() };
+    let config = ProviderConfig {
+        drain_deadline: Duration::from_secs(2),
+        ..ProviderConfig::default()
+    };
     let w = World::with_config(70, config);
     w.net.set_hand_off_supported(false);
     let (s, _svc) = w.to_discard(9, Some(0));
@@ -278,7 +352,11 @@ fn s6g_drain_deadline_reports_what_was_lost() {
     let report = err.report.expect("the final cleanup ran");
     assert_eq!((report.lost_sockets, report.lost_bytes), (1, unsent));
     assert!(w.net.now() - before >= Duration::from_secs(2));
-    assert_eq!(w.a.p.startup_count(), 0, "the cleanup completed all the same");
+    assert_eq!(
+        w.a.p.startup_count(),
+        0,
+        "the cleanup completed all the same"
+    );
     w.a.start();
 }
 
@@ -318,7 +396,10 @@ fn s6i_network_down_loses_data_but_cleanup_completes() {
     let err = w.a.p.cleanup().unwrap_err();
     assert_eq!(err.error, WsaError::NetworkDown);
     let report = err.report.unwrap();
-    assert_eq!((report.lost_sockets, report.lost_bytes, report.sockets_reset), (1, unsent, 1));
+    assert_eq!(
+        (report.lost_sockets, report.lost_bytes, report.sockets_reset),
+        (1, unsent, 1)
+    );
     assert_eq!((w.a.p.socket_count(), w.a.p.startup_count()), (0, 0));
     assert_eq!(w.a.p.socket_kind(open), Err(WsaError::NotInitialised));
     w.net.set_down(false);
@@ -333,8 +414,14 @@ fn s6i_non_final_cleanup_never_fails() {
     let w = World::new(73);
     w.a.start();
     w.net.set_down(true);
-    assert_eq!(w.a.p.cleanup(), Ok(CleanupOutcome::Decremented { remaining: 1 }));
-    assert!(w.a.p.cleanup().is_ok(), "nothing to lose: the final cleanup succeeds");
+    assert_eq!(
+        w.a.p.cleanup(),
+        Ok(CleanupOutcome::Decremented { remaining: 1 })
+    );
+    assert!(
+        w.a.p.cleanup().is_ok(),
+        "nothing to lose: the final cleanup succeeds"
+    );
     let e = w.a.p.cleanup().unwrap_err();
     assert_eq!((e.error, e.report), (WsaError::NotInitialised, None));
 }
@@ -363,15 +450,32 @@ impl Transport for Parking {
     fn connect(&self, s: SocketHandle, a: SocketAddrV4) -> Result<(), WsaError> {
         self.inner.connect(s, a)
     }
-    fn accept(&self, l: SocketHandle, s: SocketHandle, w: Wait) -> Result<Io<SocketAddrV4>, WsaError> {
+    fn accept(
+        &self,
+        l: SocketHandle,
+        s: SocketHandle,
+        w: Wait,
+    ) -> Result<Io<SocketAddrV4>, WsaError> {
         self.inner.accept(l, s, w)
     }
-    fn send(&self, s: SocketHandle, d: &[u8], to: Option<SocketAddrV4>, w: Wait) -> Result<Io<usize>, WsaError> {
+    fn send(
+        &self,
+        s: SocketHandle,
+        d: &[u8],
+        to: Option<SocketAddrV4>,
+        w: Wait,
+    ) -> Result<Io<usize>, WsaError> {
         self.entered.send(()).unwrap();
         self.release.lock().unwrap().recv().unwrap();
         self.inner.send(s, d, to, w)
     }
-    fn recv(&self, s: SocketHandle, m: usize, f: MsgFlags, w: Wait) -> Result<Io<Received>, WsaError> {
+    fn recv(
+        &self,
+        s: SocketHandle,
+        m: usize,
+        f: MsgFlags,
+        w: Wait,
+    ) -> Result<Io<Received>, WsaError> {
         self.inner.recv(s, m, f, w)
     }
     fn cancel(&self, op: OpId) {
@@ -389,7 +493,12 @@ impl Transport for Parking {
     fn hand_off(&self, s: SocketHandle) -> Result<(), HandOffRefused> {
         self.inner.hand_off(s)
     }
-    fn set_buffers(&self, s: SocketHandle, a: Option<usize>, b: Option<usize>) -> Result<(), WsaError> {
+    fn set_buffers(
+        &self,
+        s: SocketHandle,
+        a: Option<usize>,
+        b: Option<usize>,
+    ) -> Result<(), WsaError> {
         self.inner.set_buffers(s, a, b)
     }
     fn local_addr(&self, s: SocketHandle) -> Result<SocketAddrV4, WsaError> {
@@ -410,9 +519,14 @@ fn s6f_cleanup_waits_for_calls_inside_the_provider() {
     net.add_discard_service(svc_at, None);
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
-    let t = Parking { inner: net.transport(node), entered: entered_tx, release: Mutex::new(release_rx) };
+    let t = Parking {
+        inner: net.transport(node),
+        entered: entered_tx,
+        release: Mutex::new(release_rx),
+    };
     let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
-    p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new())).unwrap();
+    p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))
+        .unwrap();
     let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
     p.connect(s, svc_at).unwrap();
     let order = Arc::new(AtomicUsize::new(0));
@@ -432,12 +546,18 @@ fn s6f_cleanup_waits_for_calls_inside_the_provider() {
         })
     };
     thread::sleep(Duration::from_millis(100));
-    assert!(!cleaner.is_finished(), "the cleanup returned while a call was inside");
+    assert!(
+        !cleaner.is_finished(),
+        "the cleanup returned while a call was inside"
+    );
     assert!(!p.is_open(), "S6a: the gate is already closed");
     release.send(()).unwrap();
     let (sent, sender_done) = sender.join().unwrap();
     let (cleaned, cleaner_done) = cleaner.join().unwrap();
-    assert!(sender_done < cleaner_done, "the call left before the cleanup returned");
+    assert!(
+        sender_done < cleaner_done,
+        "the call left before the cleanup returned"
+    );
     assert_eq!(sent, Ok(6), "the call inside finished normally");
     assert!(matches!(cleaned, Ok(CleanupOutcome::Final(_))));
     assert_eq!(p.socket_count(), 0);
@@ -452,8 +572,14 @@ fn s5_then_s6_only_the_last_cleanup_touches_operations() {
     let (s, _) = w.pair();
     let r = ov(CompletionMode::Event(EventKey(5)));
     let rec = r.overlapped.clone();
-    assert_eq!(w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(), WsaError::IoPending);
-    assert_eq!(w.a.p.cleanup(), Ok(CleanupOutcome::Decremented { remaining: 1 }));
+    assert_eq!(
+        w.a.p.recv(s, 10, MsgFlags::empty(), Some(r)).unwrap_err(),
+        WsaError::IoPending
+    );
+    assert_eq!(
+        w.a.p.cleanup(),
+        Ok(CleanupOutcome::Decremented { remaining: 1 })
+    );
     assert_eq!(rec.state(), OpState::Pending);
     assert_eq!(w.a.p.socket_kind(s), Ok(SocketKind::Stream));
     final_report(&w.a.p);

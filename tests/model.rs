@@ -36,14 +36,23 @@ fn model_long_seeded_runs_hold_every_invariant() {
         let mut h = Harness::new(seed, false);
         let actions: Vec<Action> = {
             let mut bytes = SeededBytes::new(seed);
-            std::iter::from_fn(|| Action::decode(&mut bytes)).take(3000).collect()
+            std::iter::from_fn(|| Action::decode(&mut bytes))
+                .take(3000)
+                .collect()
         };
         h.run(&actions);
         assert!(h.failures().is_empty(), "seed {seed}: {:#?}", h.failures());
         let s = h.stats();
-        totals = (totals.0 + s.ops_accepted, totals.1 + s.final_cleanups, totals.2 + s.sockets_checked);
+        totals = (
+            totals.0 + s.ops_accepted,
+            totals.1 + s.final_cleanups,
+            totals.2 + s.sockets_checked,
+        );
     }
-    assert!(totals.0 > 1000 && totals.1 > 0, "the workload exercised operations and final cleanups: {totals:?}");
+    assert!(
+        totals.0 > 1000 && totals.1 > 0,
+        "the workload exercised operations and final cleanups: {totals:?}"
+    );
 }
 
 /// The same seed gives the same run, step for step (the report is identical).
@@ -52,7 +61,9 @@ fn model_same_seed_same_report() {
     let run = |seed| {
         let mut h = Harness::new(seed, true);
         let mut bytes = SeededBytes::new(seed);
-        let actions: Vec<Action> = std::iter::from_fn(|| Action::decode(&mut bytes)).take(1500).collect();
+        let actions: Vec<Action> = std::iter::from_fn(|| Action::decode(&mut bytes))
+            .take(1500)
+            .collect();
         h.run(&actions);
         h.take_log()
     };

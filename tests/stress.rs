@@ -16,8 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 use winsock_provider::mock::{MockWaiter, RecordingNotifier};
 use winsock_provider::{
-    CleanupOutcome, CompletionMode, EventKey, MsgFlags, OpState, Overlapped, OverlappedRequest, PortKey,
-    SocketHandle, ThreadKey, WsaError,
+    CleanupOutcome, CompletionMode, EventKey, MsgFlags, OpState, Overlapped, OverlappedRequest,
+    PortKey, SocketHandle, ThreadKey, WsaError,
 };
 
 const WORKERS: usize = 4;
@@ -62,21 +62,31 @@ fn worker(
         };
         let mode = match rng.below(4) {
             0 => CompletionMode::Event(EventKey(id as u64)),
-            1 => CompletionMode::Routine { thread: ThreadKey(10 + id as u64), routine: 1 },
-            2 => CompletionMode::Port { port: PortKey(1), key: id as u64 },
+            1 => CompletionMode::Routine {
+                thread: ThreadKey(10 + id as u64),
+                routine: 1,
+            },
+            2 => CompletionMode::Port {
+                port: PortKey(1),
+                key: id as u64,
+            },
             _ => CompletionMode::Polling,
         };
         let req = OverlappedRequest::new(mode);
         let record = req.overlapped.clone();
         let r = match rng.below(20) {
-            0..=7 => p.send(s, &[id as u8; 3000], MsgFlags::empty(), Some(req)).map(|_| ()),
+            0..=7 => p
+                .send(s, &[id as u8; 3000], MsgFlags::empty(), Some(req))
+                .map(|_| ()),
             8..=14 => p.recv(s, 2000, MsgFlags::empty(), Some(req)).map(|_| ()),
             15 => {
                 // Blocking: ended by data, by a close in another thread, or
                 // by the final cleanup (S6b).
                 match p.recv(s, 100, MsgFlags::empty(), None) {
                     Ok(_) => figures.blocking_done.fetch_add(1, Ordering::Relaxed),
-                    Err(WsaError::Interrupted) => figures.blocking_interrupted.fetch_add(1, Ordering::Relaxed),
+                    Err(WsaError::Interrupted) => {
+                        figures.blocking_interrupted.fetch_add(1, Ordering::Relaxed)
+                    }
                     Err(_) => 0,
                 };
                 continue;
@@ -100,7 +110,11 @@ fn worker(
             }
             Err(WsaError::NotInitialised) => return,
             Err(_) => {
-                assert_eq!(record.state(), OpState::Idle, "S9: a rejected call left its record in use");
+                assert_eq!(
+                    record.state(),
+                    OpState::Idle,
+                    "S9: a rejected call left its record in use"
+                );
             }
         }
     }
@@ -137,7 +151,12 @@ fn round(seed: u64, totals: &Figures) {
     };
     let workers: Vec<_> = (0..WORKERS)
         .map(|i| {
-            let (p, sockets, records, figures) = (w.a.p.clone(), sockets.clone(), records.clone(), figures.clone());
+            let (p, sockets, records, figures) = (
+                w.a.p.clone(),
+                sockets.clone(),
+                records.clone(),
+                figures.clone(),
+            );
             thread::spawn(move || worker(p, i, seed * 31 + i as u64, sockets, records, figures))
         })
         .collect();
@@ -151,9 +170,14 @@ fn round(seed: u64, totals: &Figures) {
         done_tx.send(()).unwrap();
         r
     });
-    done_rx.recv_timeout(Duration::from_secs(30)).expect("the final cleanup deadlocked");
+    done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the final cleanup deadlocked");
     let outcome = cleaner.join().unwrap();
-    assert!(matches!(outcome, Ok(CleanupOutcome::Final(_))), "{outcome:?}");
+    assert!(
+        matches!(outcome, Ok(CleanupOutcome::Final(_))),
+        "{outcome:?}"
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     for h in workers {
         while !h.is_finished() {
@@ -179,16 +203,28 @@ fn round(seed: u64, totals: &Figures) {
         }
     }
     let f = &figures;
-    totals.accepted.fetch_add(f.accepted.load(Ordering::Relaxed), Ordering::Relaxed);
-    totals.blocking_interrupted.fetch_add(f.blocking_interrupted.load(Ordering::Relaxed), Ordering::Relaxed);
-    totals.blocking_done.fetch_add(f.blocking_done.load(Ordering::Relaxed), Ordering::Relaxed);
-    totals.closes.fetch_add(f.closes.load(Ordering::Relaxed), Ordering::Relaxed);
+    totals
+        .accepted
+        .fetch_add(f.accepted.load(Ordering::Relaxed), Ordering::Relaxed);
+    totals.blocking_interrupted.fetch_add(
+        f.blocking_interrupted.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    totals
+        .blocking_done
+        .fetch_add(f.blocking_done.load(Ordering::Relaxed), Ordering::Relaxed);
+    totals
+        .closes
+        .fetch_add(f.closes.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
 /// S10, S14, S6b, S6c, S6f under threads: see the module docs.
 #[test]
 fn stress_final_cleanup_races_submits_closes_and_completions() {
-    let rounds: u64 = std::env::var("STRESS_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let rounds: u64 = std::env::var("STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     let totals = Figures::default();
     let started = Instant::now();
     for seed in 1..=rounds {

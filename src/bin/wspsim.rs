@@ -25,11 +25,21 @@ struct Args {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut out = Args { seed: None, ops: None, quiet: false };
+    let mut out = Args {
+        seed: None,
+        ops: None,
+        quiet: false,
+    };
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match a.as_str() {
-            "--seed" => out.seed = Some(value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?),
+            "--seed" => {
+                out.seed = Some(
+                    value("--seed")?
+                        .parse()
+                        .map_err(|e| format!("--seed: {e}"))?,
+                )
+            }
             "--ops" => out.ops = Some(value("--ops")?.parse().map_err(|e| format!("--ops: {e}"))?),
             "--quiet" | "-q" => out.quiet = true,
             "--help" | "-h" => return Err(String::new()),
@@ -50,7 +60,11 @@ fn main() -> ExitCode {
                 eprintln!("wspsim: {e}");
             }
             eprintln!("{USAGE}");
-            return if e.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if e.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     match args.seed {
@@ -64,11 +78,19 @@ fn builtin(quiet: bool) -> ExitCode {
     if !quiet {
         print!("{}", report.text);
     }
-    println!("\nwspsim: built-in scenarios: {} checks, {} failed", report.checks, report.failures.len());
+    println!(
+        "\nwspsim: built-in scenarios: {} checks, {} failed",
+        report.checks,
+        report.failures.len()
+    );
     for f in &report.failures {
         println!("FAILED {f}");
     }
-    if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn random(seed: u64, ops: usize, quiet: bool) -> ExitCode {
@@ -76,7 +98,9 @@ fn random(seed: u64, ops: usize, quiet: bool) -> ExitCode {
     let mut h = Harness::new(seed, !quiet);
     let mut bytes = SeededBytes::new(seed);
     for _ in 0..ops {
-        let Some(action) = Action::decode(&mut bytes) else { break };
+        let Some(action) = Action::decode(&mut bytes) else {
+            break;
+        };
         h.step(action);
         if !quiet {
             print!("{}", h.take_log());
@@ -93,7 +117,13 @@ fn random(seed: u64, ops: usize, quiet: bool) -> ExitCode {
     println!(
         "\nwspsim: seed {seed}: {} steps, {} overlapped operations, {} notifications delivered, \
          {} suppressed, {} final cleanups, {} closed sockets ({} bytes) checked at their peers",
-        s.actions, s.ops_accepted, s.delivered, s.suppressed, s.final_cleanups, s.sockets_checked, s.bytes_checked
+        s.actions,
+        s.ops_accepted,
+        s.delivered,
+        s.suppressed,
+        s.final_cleanups,
+        s.sockets_checked,
+        s.bytes_checked
     );
     eprintln!("wspsim: {:.2}s wall time", started.elapsed().as_secs_f64());
     if h.failures().is_empty() {

@@ -73,12 +73,18 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     pub fn cleanup(&self) -> Result<CleanupOutcome, CleanupError> {
         let mut lc = self.inner.lifecycle();
         match lc.count {
-            0 => Err(CleanupError { error: WsaError::NotInitialised, report: None }),
+            0 => Err(CleanupError {
+                error: WsaError::NotInitialised,
+                report: None,
+            }),
             1 => {
                 let report = self.final_cleanup();
                 lc.count = 0;
                 if report.lost_sockets > 0 {
-                    Err(CleanupError { error: WsaError::NetworkDown, report: Some(report) })
+                    Err(CleanupError {
+                        error: WsaError::NetworkDown,
+                        report: Some(report),
+                    })
                 } else {
                     Ok(CleanupOutcome::Final(report))
                 }
@@ -100,7 +106,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         // f. Rundown: wait for every call already inside to leave. Calls
         // blocked inside were interrupted in (b), so this ends.
         inner.waiter.wake_all();
-        inner.waiter.wait_until(None, &mut || inner.gate.inside() == 0);
+        inner
+            .waiter
+            .wait_until(None, &mut || inner.gate.inside() == 0);
         // A call that was inside may have opened a socket or started an
         // operation after the sweep: sweep again, now that none can.
         self.sweep(&mut report);
@@ -132,7 +140,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         inner.waiter.wake_all();
         // c. Overlapped operations: WSA_OPERATION_ABORTED, recorded, untold.
         for &h in &handles {
-            let ops = inner.table.with(h, |sock| sock.take_ops(|_| true)).unwrap_or_default();
+            let ops = inner
+                .table
+                .with(h, |sock| sock.take_ops(|_| true))
+                .unwrap_or_default();
             for op in ops {
                 report.operations_aborted += 1;
                 let told: Option<Pending> = inner.abort_op(op, true);
@@ -176,7 +187,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             return;
         }
         let deadline = inner.waiter.now() + inner.config.drain_deadline;
-        inner.waiter.wait_until(Some(deadline), &mut || waiting.iter().all(|h| transport.unsent(*h) == 0));
+        inner.waiter.wait_until(Some(deadline), &mut || {
+            waiting.iter().all(|h| transport.unsent(*h) == 0)
+        });
         for h in waiting {
             match transport.unsent(h) {
                 0 => report.draining_finished += 1,

@@ -66,7 +66,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             Ok((plan, aborted))
         })??;
-        let pending: Vec<Pending> = aborted.into_iter().filter_map(|op| inner.abort_op(op, false)).collect();
+        let pending: Vec<Pending> = aborted
+            .into_iter()
+            .filter_map(|op| inner.abort_op(op, false))
+            .collect();
         inner.deliver(pending);
         inner.waiter.wake_all();
         let how = match plan {
@@ -77,8 +80,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     record.state().is_terminal() || inner.transport.unsent(s) == 0
                 });
                 let op = record.op();
-                let _ = inner.table.with(s, |sock| op.and_then(|id| sock.take_op(id)));
-                let interrupted = !record.finish(OpState::Delivered, Default::default(), Vec::new(), None);
+                let _ = inner
+                    .table
+                    .with(s, |sock| op.and_then(|id| sock.take_op(id)));
+                let interrupted =
+                    !record.finish(OpState::Delivered, Default::default(), Vec::new(), None);
                 if interrupted {
                     // cancel_blocking_call reopened the socket; the final
                     // cleanup reset and released it.

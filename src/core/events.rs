@@ -13,7 +13,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// `WSPEventSelect`: from now on, `events` on `s` set `event`. Replaces an
     /// earlier registration, clears the record and makes the socket
     /// non-blocking. Empty `events` cancels the registration.
-    pub fn event_select(&self, s: SocketHandle, event: EventKey, events: FdEvents) -> WsaResult<()> {
+    pub fn event_select(
+        &self,
+        s: SocketHandle,
+        event: EventKey,
+        events: FdEvents,
+    ) -> WsaResult<()> {
         self.with_open(s, |sock| {
             sock.record = NetworkEvents::default();
             sock.select = (!events.is_empty()).then_some((event, events));

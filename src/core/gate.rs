@@ -29,7 +29,9 @@ pub(crate) struct Gate {
 impl Default for Gate {
     /// A closed gate with nobody inside.
     fn default() -> Self {
-        Gate { stripes: std::array::from_fn(|_| CachePadded::new(AtomicU64::new(0))) }
+        Gate {
+            stripes: std::array::from_fn(|_| CachePadded::new(AtomicU64::new(0))),
+        }
     }
 }
 
@@ -88,7 +90,10 @@ impl Gate {
 
     /// Calls inside the provider now.
     pub(crate) fn inside(&self) -> u64 {
-        self.stripes.iter().map(|s| s.load(Ordering::Acquire) & !OPEN).sum()
+        self.stripes
+            .iter()
+            .map(|s| s.load(Ordering::Acquire) & !OPEN)
+            .sum()
     }
 }
 

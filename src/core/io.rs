@@ -36,7 +36,11 @@ pub struct OverlappedRequest {
 impl OverlappedRequest {
     /// A request reporting through `mode`, with a fresh record.
     pub fn new(mode: CompletionMode) -> Self {
-        OverlappedRequest { overlapped: Overlapped::new(), mode, user: 0 }
+        OverlappedRequest {
+            overlapped: Overlapped::new(),
+            mode,
+            user: 0,
+        }
     }
 }
 
@@ -90,7 +94,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             Ok(())
         };
         let r = self.submit(s, OpKind::Send, overlapped, check, |sock_kind, wait| {
-            let to = if sock_kind == SocketKind::Stream { None } else { to };
+            let to = if sock_kind == SocketKind::Stream {
+                None
+            } else {
+                to
+            };
             Ok(transport.send(s, data, to, wait)?.map(Transfer::sent))
         })?;
         Ok(r.bytes)
@@ -150,7 +158,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         wait: bool,
     ) -> WsaResult<Outcome> {
         let _call = self.enter()?;
-        self.inner.table.with(s, |sock| if sock.closing { Err(WsaError::NotSocket) } else { Ok(()) })??;
+        self.inner.table.with(s, |sock| {
+            if sock.closing {
+                Err(WsaError::NotSocket)
+            } else {
+                Ok(())
+            }
+        })??;
         match overlapped.op() {
             Some(op) if op.socket == s => {}
             _ => return Err(WsaError::InvalidArgument),
@@ -162,7 +176,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if !matches!(overlapped.mode(), Some(CompletionMode::Event(_))) {
                 return Err(WsaError::InvalidArgument);
             }
-            self.inner.waiter.wait_until(None, &mut || overlapped.state().is_terminal());
+            self.inner
+                .waiter
+                .wait_until(None, &mut || overlapped.state().is_terminal());
         }
         let outcome = overlapped.outcome().ok_or(WsaError::IoIncomplete)?;
         match outcome.error {
@@ -182,7 +198,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 let mut ops = sock.take_ops(|p| p.is_blocking() && p.thread == thread);
                 let op = ops.pop();
                 sock.pending.extend(ops);
-                if matches!(op, Some(PendingOp { kind: OpKind::Linger, .. })) {
+                if matches!(
+                    op,
+                    Some(PendingOp {
+                        kind: OpKind::Linger,
+                        ..
+                    })
+                ) {
                     // An interrupted lingering close leaves the socket open.
                     sock.closing = false;
                 }
@@ -233,17 +255,38 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 None => (Overlapped::new(), None, 0),
             };
             record.begin(id, mode)?;
-            sock.pending.push(PendingOp { id, kind, record: record.clone(), mode, thread, user });
+            sock.pending.push(PendingOp {
+                id,
+                kind,
+                record: record.clone(),
+                mode,
+                thread,
+                user,
+            });
             match start(sock.kind, Wait::Later(id)) {
                 Ok(Io::Pending) => Ok((Started::Waiting(record), None)),
                 Ok(Io::Done(t)) => {
                     sock.take_op(id);
                     let outcome = t.outcome();
                     // S9: finished at once, and still notified.
-                    let to = if mode.is_some() { OpState::Completing } else { OpState::Delivered };
-                    record.finish(to, outcome.clone(), t.received.data.clone(), t.received.from);
+                    let to = if mode.is_some() {
+                        OpState::Completing
+                    } else {
+                        OpState::Delivered
+                    };
+                    record.finish(
+                        to,
+                        outcome.clone(),
+                        t.received.data.clone(),
+                        t.received.from,
+                    );
                     let note = mode.map(|mode| Pending {
-                        note: Notification { op: id, mode, outcome, user },
+                        note: Notification {
+                            op: id,
+                            mode,
+                            outcome,
+                            user,
+                        },
                         record: record.clone(),
                     });
                     Ok((Started::Now(t), note))
@@ -261,14 +304,20 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             Started::Now(t) => Ok(t),
             Started::Waiting(_) if is_overlapped => Err(WsaError::IoPending),
             Started::Waiting(record) => {
-                inner.waiter.wait_until(None, &mut || record.state().is_terminal());
+                inner
+                    .waiter
+                    .wait_until(None, &mut || record.state().is_terminal());
                 let outcome = record.outcome().ok_or(WsaError::Interrupted)?;
                 if let Some(e) = outcome.error {
                     return Err(e);
                 }
                 Ok(Transfer {
                     bytes: outcome.bytes,
-                    received: Received { data: record.data(), from: record.from(), flags: outcome.flags },
+                    received: Received {
+                        data: record.data(),
+                        from: record.from(),
+                        flags: outcome.flags,
+                    },
                 })
             }
         }
@@ -283,19 +332,33 @@ pub(crate) struct Transfer {
 
 impl Transfer {
     fn sent(bytes: usize) -> Self {
-        Transfer { bytes, received: Received::default() }
+        Transfer {
+            bytes,
+            received: Received::default(),
+        }
     }
 
     fn received(received: Received) -> Self {
-        Transfer { bytes: received.data.len(), received }
+        Transfer {
+            bytes: received.data.len(),
+            received,
+        }
     }
 
     fn outcome(&self) -> Outcome {
-        Outcome { error: None, bytes: self.bytes, flags: self.received.flags }
+        Outcome {
+            error: None,
+            bytes: self.bytes,
+            flags: self.received.flags,
+        }
     }
 }
 
 /// Flags outside `allowed` are `WSAEOPNOTSUPP`.
 fn check_flags(flags: MsgFlags, allowed: MsgFlags) -> WsaResult<()> {
-    if allowed.contains(flags) { Ok(()) } else { Err(WsaError::OperationNotSupported) }
+    if allowed.contains(flags) {
+        Ok(())
+    } else {
+        Err(WsaError::OperationNotSupported)
+    }
 }

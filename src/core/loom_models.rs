@@ -1,17 +1,20 @@
 //! Loom models of the core's synchronisation (run with
 //! `RUSTFLAGS="--cfg loom" cargo test --release --lib loom`).
 
+use super::error::WsaError;
 use super::gate::Gate;
 use super::handle::{OpId, SocketHandle};
 use super::notifier::Outcome;
 use super::op::{OpState, Overlapped};
-use super::error::WsaError;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 
 fn op() -> OpId {
-    OpId { socket: SocketHandle::from_raw(1 << 24 | 1), seq: 1 }
+    OpId {
+        socket: SocketHandle::from_raw(1 << 24 | 1),
+        seq: 1,
+    }
 }
 
 /// S6f, S4: once the final cleanup has closed the gate and seen the count at
@@ -36,7 +39,10 @@ fn loom_s6f_rundown_sees_every_call_out() {
         while gate.inside() != 0 {
             thread::yield_now();
         }
-        assert!(!inside.load(Ordering::SeqCst), "a call is inside after rundown");
+        assert!(
+            !inside.load(Ordering::SeqCst),
+            "a call is inside after rundown"
+        );
         assert_eq!(gate.enter_on(0), Err(WsaError::NotInitialised));
         caller.join().unwrap();
     });
@@ -50,9 +56,24 @@ fn loom_s10_completion_races_abort_one_outcome() {
         ov.begin(op(), None).unwrap();
         let completer = {
             let ov = ov.clone();
-            thread::spawn(move || ov.finish(OpState::Completing, Outcome { bytes: 3, ..Outcome::default() }, vec![1, 2, 3], None))
+            thread::spawn(move || {
+                ov.finish(
+                    OpState::Completing,
+                    Outcome {
+                        bytes: 3,
+                        ..Outcome::default()
+                    },
+                    vec![1, 2, 3],
+                    None,
+                )
+            })
         };
-        let aborted = ov.finish(OpState::AbortedSilent, Outcome::failed(WsaError::OperationAborted), vec![], None);
+        let aborted = ov.finish(
+            OpState::AbortedSilent,
+            Outcome::failed(WsaError::OperationAborted),
+            vec![],
+            None,
+        );
         let completed = completer.join().unwrap();
         assert!(aborted ^ completed, "exactly one transition out of Pending");
         let o = ov.outcome().unwrap();

@@ -10,10 +10,10 @@ pub mod error;
 pub mod flags;
 pub mod handle;
 pub mod notifier;
+pub mod op;
 pub mod transport;
 pub mod version;
 pub mod waiter;
-pub mod op;
 
 mod cleanup;
 mod close;

@@ -73,7 +73,10 @@ pub struct Outcome {
 impl Outcome {
     /// A failed outcome with no bytes.
     pub fn failed(error: WsaError) -> Self {
-        Outcome { error: Some(error), ..Outcome::default() }
+        Outcome {
+            error: Some(error),
+            ..Outcome::default()
+        }
     }
 }
 
@@ -123,7 +126,13 @@ pub trait Notifier: Send + Sync {
     }
 
     /// A `WSPEventSelect` registration saw `events`: set its event object.
-    fn network_event(&self, socket: SocketHandle, event: EventKey, events: FdEvents, error: Option<WsaError>);
+    fn network_event(
+        &self,
+        socket: SocketHandle,
+        event: EventKey,
+        events: FdEvents,
+        error: Option<WsaError>,
+    );
 
     /// The handle of a socket is given back (`WPUCloseSocketHandle` in the shim).
     fn handle_released(&self, socket: SocketHandle) {

@@ -17,8 +17,8 @@
 use super::error::WsaError;
 use super::handle::OpId;
 use super::notifier::{CompletionMode, Outcome};
-use std::net::SocketAddrV4;
 use super::sync::{Arc, Mutex, MutexGuard};
+use std::net::SocketAddrV4;
 
 /// Where an operation is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -199,7 +199,10 @@ mod tests {
     use crate::core::handle::SocketHandle;
 
     fn op() -> OpId {
-        OpId { socket: SocketHandle::from_raw(1 << 24 | 1), seq: 1 }
+        OpId {
+            socket: SocketHandle::from_raw(1 << 24 | 1),
+            seq: 1,
+        }
     }
 
     /// S10: the first terminal transition wins, a racing second one changes nothing.
@@ -207,10 +210,26 @@ mod tests {
     fn s10_only_the_first_transition_out_of_pending_counts() {
         let ov = Overlapped::new();
         ov.begin(op(), None).unwrap();
-        assert!(ov.finish(OpState::AbortedNotified, Outcome::failed(WsaError::OperationAborted), vec![], None));
-        assert!(!ov.finish(OpState::Completing, Outcome { bytes: 5, ..Outcome::default() }, vec![1; 5], None));
+        assert!(ov.finish(
+            OpState::AbortedNotified,
+            Outcome::failed(WsaError::OperationAborted),
+            vec![],
+            None
+        ));
+        assert!(!ov.finish(
+            OpState::Completing,
+            Outcome {
+                bytes: 5,
+                ..Outcome::default()
+            },
+            vec![1; 5],
+            None
+        ));
         assert_eq!(ov.state(), OpState::AbortedNotified);
-        assert_eq!(ov.outcome().unwrap().error, Some(WsaError::OperationAborted));
+        assert_eq!(
+            ov.outcome().unwrap().error,
+            Some(WsaError::OperationAborted)
+        );
     }
 
     #[test]

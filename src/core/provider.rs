@@ -127,7 +127,9 @@ pub struct Provider<T: Transport + 'static, W: Waiter + 'static> {
 
 impl<T: Transport + 'static, W: Waiter + 'static> Clone for Provider<T, W> {
     fn clone(&self) -> Self {
-        Provider { inner: self.inner.clone() }
+        Provider {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -166,7 +168,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             next_seq: AtomicU64::new(1),
             abandoned: AtomicBool::new(false),
         });
-        let sink: Arc<dyn CompletionSink> = Arc::new(Sink { inner: Arc::downgrade(&inner) });
+        let sink: Arc<dyn CompletionSink> = Arc::new(Sink {
+            inner: Arc::downgrade(&inner),
+        });
         inner.transport.attach(sink);
         Provider { inner }
     }
@@ -189,7 +193,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// `WSPStartup`. Negotiates the version (S2), counts one more startup
     /// (S1), and makes `notifier` the one every later completion goes through:
     /// the newest upcall table wins (S3). A failed startup changes nothing.
-    pub fn startup(&self, requested: Version, notifier: Arc<dyn Notifier>) -> WsaResult<Negotiated> {
+    pub fn startup(
+        &self,
+        requested: Version,
+        notifier: Arc<dyn Notifier>,
+    ) -> WsaResult<Negotiated> {
         let mut lc = lock(&self.inner.lifecycle);
         let negotiated = self.inner.config.versions.negotiate(requested)?;
         let count = lc.count.checked_add(1).ok_or(WsaError::ProcessLimit)?;
@@ -281,7 +289,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             self.waiter.wake_all();
             return Err(e);
         }
-        Ok(Call { inner: self, stripe })
+        Ok(Call {
+            inner: self,
+            stripe,
+        })
     }
 
     fn abandon(&self) {
@@ -291,7 +302,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     }
 
     pub(crate) fn next_op(&self, socket: SocketHandle) -> OpId {
-        OpId { socket, seq: self.next_seq.fetch_add(1, Ordering::Relaxed) }
+        OpId {
+            socket,
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     pub(crate) fn notifier(&self) -> arc_swap::Guard<Arc<Arc<dyn Notifier>>> {
@@ -329,18 +343,37 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             self.transport.close(into, CloseKind::Abortive);
             self.table.remove(into);
         }
-        let error = if op.is_blocking() { WsaError::Interrupted } else { WsaError::OperationAborted };
-        let state = if silent { OpState::AbortedSilent } else { OpState::AbortedNotified };
-        if !op.record.finish(state, Outcome::failed(error), Vec::new(), None) {
+        let error = if op.is_blocking() {
+            WsaError::Interrupted
+        } else {
+            WsaError::OperationAborted
+        };
+        let state = if silent {
+            OpState::AbortedSilent
+        } else {
+            OpState::AbortedNotified
+        };
+        if !op
+            .record
+            .finish(state, Outcome::failed(error), Vec::new(), None)
+        {
             return None;
         }
         let mode = op.mode?;
-        let note = Notification { op: op.id, mode, outcome: Outcome::failed(error), user: op.user };
+        let note = Notification {
+            op: op.id,
+            mode,
+            outcome: Outcome::failed(error),
+            user: op.user,
+        };
         if silent {
             self.notifier().suppressed(&note, Suppressed::FinalCleanup);
             return None;
         }
-        Some(Pending { note, record: op.record })
+        Some(Pending {
+            note,
+            record: op.record,
+        })
     }
 
     /// A completion from the transport. Ignored when the operation is no
@@ -348,22 +381,44 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     fn on_complete(&self, id: OpId, result: Completed) {
         let Ok(_call) = self.enter() else { return };
         let (outcome, data, from) = match result {
-            Completed::Sent(n) => (Outcome { bytes: n, ..Outcome::default() }, Vec::new(), None),
-            Completed::Received(r) => {
-                (Outcome { bytes: r.data.len(), flags: r.flags, error: None }, r.data, r.from)
-            }
+            Completed::Sent(n) => (
+                Outcome {
+                    bytes: n,
+                    ..Outcome::default()
+                },
+                Vec::new(),
+                None,
+            ),
+            Completed::Received(r) => (
+                Outcome {
+                    bytes: r.data.len(),
+                    flags: r.flags,
+                    error: None,
+                },
+                r.data,
+                r.from,
+            ),
             Completed::Accepted(peer) => (Outcome::default(), Vec::new(), Some(peer)),
             Completed::Failed(e) => (Outcome::failed(e), Vec::new(), None),
         };
         let decided = self.table.with(id.socket, |sock| {
             let op = sock.take_op(id)?;
-            let to = if op.is_blocking() { OpState::Delivered } else { OpState::Completing };
+            let to = if op.is_blocking() {
+                OpState::Delivered
+            } else {
+                OpState::Completing
+            };
             if !op.record.finish(to, outcome.clone(), data, from) {
                 return None;
             }
             let mode = op.mode?;
             Some(Pending {
-                note: Notification { op: id, mode, outcome, user: op.user },
+                note: Notification {
+                    op: id,
+                    mode,
+                    outcome,
+                    user: op.user,
+                },
                 record: op.record,
             })
         });

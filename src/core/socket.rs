@@ -44,7 +44,9 @@ pub(crate) enum OpKind {
     Send,
     Recv,
     /// A blocking accept; `into` is the reserved handle of the new socket.
-    Accept { into: SocketHandle },
+    Accept {
+        into: SocketHandle,
+    },
     /// A blocking close waiting out its linger time.
     Linger,
 }
@@ -111,7 +113,9 @@ impl Socket {
 
     /// Takes every pending operation matching `pick`, in posting order.
     pub(crate) fn take_ops(&mut self, pick: impl Fn(&PendingOp) -> bool) -> Vec<PendingOp> {
-        let (taken, kept) = std::mem::take(&mut self.pending).into_iter().partition(|p| pick(p));
+        let (taken, kept) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| pick(p));
         self.pending = kept;
         taken
     }

@@ -38,7 +38,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         f: impl FnOnce(&mut Socket) -> WsaResult<R>,
     ) -> WsaResult<R> {
         let _call = self.enter()?;
-        self.inner.table.with(s, |sock| if sock.closing { Err(WsaError::NotSocket) } else { f(sock) })?
+        self.inner.table.with(s, |sock| {
+            if sock.closing {
+                Err(WsaError::NotSocket)
+            } else {
+                f(sock)
+            }
+        })?
     }
 
     /// `WSPBind`: binds to `addr` (port 0: the transport picks one). Returns
@@ -128,10 +134,15 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let peer = match started {
             Ok(Ok((Started::Now(peer), flags))) => Ok((peer, flags)),
             Ok(Ok((Started::Waiting(record), flags))) => {
-                inner.waiter.wait_until(None, &mut || record.state().is_terminal());
+                inner
+                    .waiter
+                    .wait_until(None, &mut || record.state().is_terminal());
                 match record.outcome().and_then(|o| o.error) {
                     Some(e) => Err(e),
-                    None => record.from().map(|p| (p, flags)).ok_or(WsaError::ConnectionAborted),
+                    None => record
+                        .from()
+                        .map(|p| (p, flags))
+                        .ok_or(WsaError::ConnectionAborted),
                 }
             }
             Ok(Err(e)) | Err(e) => Err(e),
@@ -181,7 +192,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     }
 
     /// `SO_SNDBUF` and `SO_RCVBUF` (either may be left as it is).
-    pub fn set_buffers(&self, s: SocketHandle, send: Option<usize>, recv: Option<usize>) -> WsaResult<()> {
+    pub fn set_buffers(
+        &self,
+        s: SocketHandle,
+        send: Option<usize>,
+        recv: Option<usize>,
+    ) -> WsaResult<()> {
         self.with_open(s, |_| self.inner.transport.set_buffers(s, send, recv))
     }
 

@@ -9,8 +9,8 @@
 
 use super::error::WsaError;
 use super::handle::{MAX_GENERATION, MAX_SLOTS, SocketHandle};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use crossbeam_utils::CachePadded;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 const PAGE_SIZE: usize = 256;
@@ -63,7 +63,10 @@ impl<S> Table<S> {
         Table {
             pages: (0..pages).map(|_| OnceLock::new()).collect(),
             capacity,
-            free: Mutex::new(FreeList { free: Vec::new(), next_unused: 0 }),
+            free: Mutex::new(FreeList {
+                free: Vec::new(),
+                next_unused: 0,
+            }),
             live: AtomicUsize::new(0),
         }
     }
@@ -76,7 +79,14 @@ impl<S> Table<S> {
     fn slot_or_create(&self, index: usize) -> &Slot<S> {
         let page = self.pages[index / PAGE_SIZE].get_or_init(|| {
             (0..PAGE_SIZE)
-                .map(|_| CachePadded::new(Slot { inner: Mutex::new(SlotInner { generation: 1, entry: Entry::Free }) }))
+                .map(|_| {
+                    CachePadded::new(Slot {
+                        inner: Mutex::new(SlotInner {
+                            generation: 1,
+                            entry: Entry::Free,
+                        }),
+                    })
+                })
                 .collect()
         });
         &page[index % PAGE_SIZE]
@@ -115,8 +125,15 @@ impl<S> Table<S> {
 
     /// Runs `f` on the live socket `h`, under that socket's lock only.
     /// `WSAENOTSOCK` for an unknown, reserved, released or stale handle.
-    pub(crate) fn with<R>(&self, h: SocketHandle, f: impl FnOnce(&mut S) -> R) -> Result<R, WsaError> {
-        let slot = h.index().and_then(|i| self.slot(i)).ok_or(WsaError::NotSocket)?;
+    pub(crate) fn with<R>(
+        &self,
+        h: SocketHandle,
+        f: impl FnOnce(&mut S) -> R,
+    ) -> Result<R, WsaError> {
+        let slot = h
+            .index()
+            .and_then(|i| self.slot(i))
+            .ok_or(WsaError::NotSocket)?;
         let mut inner = lock(&slot.inner);
         if inner.generation != h.generation() {
             return Err(WsaError::NotSocket);
@@ -198,7 +215,11 @@ mod tests {
     fn lookup_finds_only_the_current_generation() {
         let t: Table<u32> = Table::new(4);
         let h = t.reserve().unwrap();
-        assert_eq!(t.with(h, |v| *v), Err(WsaError::NotSocket), "reserved is not a socket yet");
+        assert_eq!(
+            t.with(h, |v| *v),
+            Err(WsaError::NotSocket),
+            "reserved is not a socket yet"
+        );
         t.install(h, 7);
         assert_eq!(t.with(h, |v| *v), Ok(7));
         assert_eq!(t.remove(h), Some(7));
@@ -224,7 +245,10 @@ mod tests {
     fn s13_bogus_handles_are_not_sockets() {
         let t: Table<u32> = Table::new(300);
         for raw in [0, 1, u64::MAX, 0xdead_beef, 1 << 24 | 299] {
-            assert_eq!(t.with(SocketHandle::from_raw(raw), |v| *v), Err(WsaError::NotSocket));
+            assert_eq!(
+                t.with(SocketHandle::from_raw(raw), |v| *v),
+                Err(WsaError::NotSocket)
+            );
         }
     }
 }

@@ -222,8 +222,12 @@ pub trait Transport: Send + Sync {
     fn hand_off(&self, socket: SocketHandle) -> Result<(), HandOffRefused>;
 
     /// Sets the send and receive buffer sizes (`SO_SNDBUF`, `SO_RCVBUF`).
-    fn set_buffers(&self, socket: SocketHandle, send: Option<usize>, recv: Option<usize>)
-    -> Result<(), WsaError>;
+    fn set_buffers(
+        &self,
+        socket: SocketHandle,
+        send: Option<usize>,
+        recv: Option<usize>,
+    ) -> Result<(), WsaError>;
 
     /// The local address, if bound.
     fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError>;

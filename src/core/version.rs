@@ -29,7 +29,10 @@ impl Version {
 
     /// Decodes a `WORD` made by `MAKEWORD(major, minor)`.
     pub const fn from_word(word: u16) -> Self {
-        Version { major: (word & 0xFF) as u8, minor: (word >> 8) as u8 }
+        Version {
+            major: (word & 0xFF) as u8,
+            minor: (word >> 8) as u8,
+        }
     }
 
     /// Encodes as `MAKEWORD(major, minor)`.
@@ -55,7 +58,10 @@ pub struct VersionRange {
 
 impl Default for VersionRange {
     fn default() -> Self {
-        VersionRange { lowest: Version::new(2, 0), highest: Version::new(2, 2) }
+        VersionRange {
+            lowest: Version::new(2, 0),
+            highest: Version::new(2, 2),
+        }
     }
 }
 
@@ -82,6 +88,9 @@ impl VersionRange {
         if requested < self.lowest {
             return Err(WsaError::VersionNotSupported);
         }
-        Ok(Negotiated { version: requested.min(self.highest), high_version: self.highest })
+        Ok(Negotiated {
+            version: requested.min(self.highest),
+            high_version: self.highest,
+        })
     }
 }

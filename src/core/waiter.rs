@@ -31,7 +31,8 @@ pub trait Waiter: Send + Sync {
     /// Blocks until `ready()` is true or `now() >= deadline`. The core calls this
     /// holding no lock; `ready` takes the locks it needs. An implementation must
     /// re-check `ready` after every [`wake_all`](Waiter::wake_all).
-    fn wait_until(&self, deadline: Option<Duration>, ready: &mut dyn FnMut() -> bool) -> WaitResult;
+    fn wait_until(&self, deadline: Option<Duration>, ready: &mut dyn FnMut() -> bool)
+    -> WaitResult;
 
     /// Something changed: every blocked [`wait_until`](Waiter::wait_until)
     /// re-checks its condition.

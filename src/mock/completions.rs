@@ -117,8 +117,15 @@ impl NetState {
                         Completed::Failed(WsaError::Shutdown)
                     } else if !c.recv_buf.is_empty() {
                         let n = r.max.min(c.recv_buf.len());
-                        let data = if r.peek { copy_front(&c.recv_buf, n) } else { take_front(&mut c.recv_buf, n) };
-                        Completed::Received(Received { data, ..Received::default() })
+                        let data = if r.peek {
+                            copy_front(&c.recv_buf, n)
+                        } else {
+                            take_front(&mut c.recv_buf, n)
+                        };
+                        Completed::Received(Received {
+                            data,
+                            ..Received::default()
+                        })
                     } else if c.fin_received {
                         Completed::Received(Received::default())
                     } else {
@@ -134,7 +141,13 @@ impl NetState {
                         Completed::Failed(WsaError::Shutdown)
                     } else if r.peek && !d.queue.is_empty() {
                         let f = &d.queue[0];
-                        Completed::Received(cut(Message { data: f.data.clone(), from: f.from }, r.max))
+                        Completed::Received(cut(
+                            Message {
+                                data: f.data.clone(),
+                                from: f.from,
+                            },
+                            r.max,
+                        ))
                     } else if let Some(m) = d.queue.pop_front() {
                         d.queued_bytes -= m.data.len();
                         Completed::Received(cut(m, r.max))

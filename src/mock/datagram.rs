@@ -122,7 +122,11 @@ impl NetState {
         match wait {
             Wait::No => Ok(Io::WouldBlock),
             Wait::Later(op) => {
-                ep.recvs.push_back(PendingRecv { op, max, peek: flags.contains(MsgFlags::PEEK) });
+                ep.recvs.push_back(PendingRecv {
+                    op,
+                    max,
+                    peek: flags.contains(MsgFlags::PEEK),
+                });
                 Ok(Io::Pending)
             }
         }

@@ -279,7 +279,11 @@ impl NetState {
         match wait {
             Wait::No => Ok(Io::WouldBlock),
             Wait::Later(op) => {
-                recvs.push_back(PendingRecv { op, max, peek: flags.contains(MsgFlags::PEEK) });
+                recvs.push_back(PendingRecv {
+                    op,
+                    max,
+                    peek: flags.contains(MsgFlags::PEEK),
+                });
                 Ok(Io::Pending)
             }
         }

@@ -134,9 +134,16 @@ impl Action {
             6..=11 => {
                 let sock = b();
                 let len = u16::from_le_bytes([b(), b() % 64]);
-                Action::Send { sock, len: len.max(1), how: how(b()) }
+                Action::Send {
+                    sock,
+                    len: len.max(1),
+                    how: how(b()),
+                }
             }
-            12..=14 => Action::Recv { sock: b(), how: how(b()) },
+            12..=14 => Action::Recv {
+                sock: b(),
+                how: how(b()),
+            },
             15..=17 => {
                 let sock = b();
                 let linger = match b() % 4 {
@@ -146,11 +153,20 @@ impl Action {
                 };
                 Action::Close { sock, linger }
             }
-            18 => Action::Shutdown { sock: b(), how: b() % 4 },
-            19 => Action::NonBlocking { sock: b(), on: b() % 2 == 0 },
+            18 => Action::Shutdown {
+                sock: b(),
+                how: b() % 4,
+            },
+            19 => Action::NonBlocking {
+                sock: b(),
+                on: b() % 2 == 0,
+            },
             20 | 21 => Action::Poll { op: b() },
             22..=26 => Action::Run { steps: b() },
-            27 | 28 => Action::Stall { sock: b(), on: b() % 3 != 0 },
+            27 | 28 => Action::Stall {
+                sock: b(),
+                on: b() % 3 != 0,
+            },
             29 => Action::NetworkDown(b() % 4 == 0),
             _ => Action::UseStale { idx: b() },
         })
@@ -197,7 +213,11 @@ pub struct SeededBytes {
 impl SeededBytes {
     /// A stream of bytes determined by `seed`.
     pub fn new(seed: u64) -> Self {
-        SeededBytes { state: seed, word: 0, left: 0 }
+        SeededBytes {
+            state: seed,
+            word: 0,
+            left: 0,
+        }
     }
 }
 

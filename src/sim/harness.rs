@@ -15,9 +15,11 @@
 //!   peer, across final cleanups (S6e, S6g, S7).
 
 use super::action::{Action, How, LingerChoice};
-use crate::core::op::{OpState, Overlapped};
-use crate::mock::{MockTransport, MockWaiter, Network, NodeId, Record, RecordingNotifier, ServiceId};
 use crate::Transport as _;
+use crate::core::op::{OpState, Overlapped};
+use crate::mock::{
+    MockTransport, MockWaiter, Network, NodeId, Record, RecordingNotifier, ServiceId,
+};
 use crate::{
     CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OpId, OverlappedRequest, PortKey,
     Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
@@ -122,7 +124,10 @@ impl Harness {
     pub fn new(seed: u64, log: bool) -> Self {
         let net = Network::new(seed);
         let node: NodeId = net.add_node(Ipv4Addr::new(10, 0, 0, 1));
-        let config = ProviderConfig { max_sockets: 4096, ..ProviderConfig::default() };
+        let config = ProviderConfig {
+            max_sockets: 4096,
+            ..ProviderConfig::default()
+        };
         let provider = Provider::new(config, net.transport(node), MockWaiter::new(&net));
         MockWaiter::set_current_thread(APP_THREAD);
         Harness {
@@ -166,7 +171,13 @@ impl Harness {
 
     fn say(&mut self, line: impl AsRef<str>) {
         if let Some(log) = &mut self.log {
-            let _ = writeln!(log, "{:>6} [{:>9.3}ms] {}", self.stats.actions, self.net.now().as_secs_f64() * 1e3, line.as_ref());
+            let _ = writeln!(
+                log,
+                "{:>6} [{:>9.3}ms] {}",
+                self.stats.actions,
+                self.net.now().as_secs_f64() * 1e3,
+                line.as_ref()
+            );
         }
     }
 
@@ -176,9 +187,20 @@ impl Harness {
         self.failures.push(line);
     }
 
-    fn expect<T: std::fmt::Debug>(&mut self, rule: &str, call: &str, got: &Result<T, WsaError>, want: WsaError) {
+    fn expect<T: std::fmt::Debug>(
+        &mut self,
+        rule: &str,
+        call: &str,
+        got: &Result<T, WsaError>,
+        want: WsaError,
+    ) {
         if got.as_ref().err() != Some(&want) {
-            self.fail(format!("{rule}: {call} returned {}, expected {} ({})", show(got), want.name(), want.code()));
+            self.fail(format!(
+                "{rule}: {call} returned {}, expected {} ({})",
+                show(got),
+                want.name(),
+                want.code()
+            ));
         }
     }
 
@@ -214,8 +236,13 @@ impl Harness {
                 if let Some(i) = self.pick(sock) {
                     let s = &mut self.sockets[i];
                     s.stalled = on;
-                    self.net.set_read_rate(s.service, if on { Some(0) } else { None });
-                    let line = format!("peer of {} {}", s.h, if on { "stops reading" } else { "reads again" });
+                    self.net
+                        .set_read_rate(s.service, if on { Some(0) } else { None });
+                    let line = format!(
+                        "peer of {} {}",
+                        s.h,
+                        if on { "stops reading" } else { "reads again" }
+                    );
                     self.say(line);
                 }
             }
@@ -237,7 +264,11 @@ impl Harness {
                     let h = self.stale[usize::from(idx) % self.stale.len()];
                     let r = self.provider.send(h, b"x", MsgFlags::empty(), None);
                     self.say(format!("WSPSend(stale {h}) -> {}", show(&r)));
-                    let want = if self.count == 0 { WsaError::NotInitialised } else { WsaError::NotSocket };
+                    let want = if self.count == 0 {
+                        WsaError::NotInitialised
+                    } else {
+                        WsaError::NotSocket
+                    };
                     self.expect("S6h/S13 stale handle", "send", &r, want);
                 }
             }
@@ -254,20 +285,32 @@ impl Harness {
         let r = self.provider.startup(v, Arc::new(self.notes.clone()));
         self.say(format!("WSPStartup({v}) -> {}", show(&r)));
         if v < Version::new(2, 0) {
-            self.expect("S2 version below the lowest", "startup", &r, WsaError::VersionNotSupported);
+            self.expect(
+                "S2 version below the lowest",
+                "startup",
+                &r,
+                WsaError::VersionNotSupported,
+            );
             if self.provider.startup_count() != before {
                 self.fail("S1: a failed startup changed the count".into());
             }
             return;
         }
         match r {
-            Ok(n) if n.version == v.min(Version::new(2, 2)) && n.high_version == Version::new(2, 2) => {
+            Ok(n)
+                if n.version == v.min(Version::new(2, 2))
+                    && n.high_version == Version::new(2, 2) =>
+            {
                 self.count += 1;
             }
             other => self.fail(format!("S2: startup({v}) returned {other:?}")),
         }
         if self.provider.startup_count() != self.count {
-            self.fail(format!("S1: count {} but the model says {}", self.provider.startup_count(), self.count));
+            self.fail(format!(
+                "S1: count {} but the model says {}",
+                self.provider.startup_count(),
+                self.count
+            ));
         }
     }
 
@@ -286,8 +329,12 @@ impl Harness {
                 self.count -= 1;
             }
             (1, Ok(CleanupOutcome::Final(_))) => self.after_final_cleanup(),
-            (1, Err(e)) if e.error == WsaError::NetworkDown && self.net_down => self.after_final_cleanup(),
-            (n, other) => self.fail(format!("S1/S5/S6: cleanup with count {n} returned {other:?}")),
+            (1, Err(e)) if e.error == WsaError::NetworkDown && self.net_down => {
+                self.after_final_cleanup()
+            }
+            (n, other) => self.fail(format!(
+                "S1/S5/S6: cleanup with count {n} returned {other:?}"
+            )),
         }
     }
 
@@ -303,24 +350,38 @@ impl Harness {
         }
         for op in self.ops.clone() {
             if op.pending_at_final_cleanup && op.ov.state() != OpState::AbortedSilent {
-                self.fail(format!("S6c: {} was pending at the final cleanup but is {:?}", op.id, op.ov.state()));
+                self.fail(format!(
+                    "S6c: {} was pending at the final cleanup but is {:?}",
+                    op.id,
+                    op.ov.state()
+                ));
             }
             if op.pending_at_final_cleanup
                 && op.ov.outcome().and_then(|o| o.error) != Some(WsaError::OperationAborted)
             {
-                self.fail(format!("S6c: {} does not read WSA_OPERATION_ABORTED", op.id));
+                self.fail(format!(
+                    "S6c: {} does not read WSA_OPERATION_ABORTED",
+                    op.id
+                ));
             }
         }
     }
 
     fn socket(&mut self, echo: bool) {
-        let r = self.provider.socket(SocketKind::Stream, SocketFlags::OVERLAPPED);
+        let r = self
+            .provider
+            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED);
         self.say(format!("WSPSocket(stream, overlapped) -> {}", show(&r)));
         let h = match r {
             Ok(h) => h,
             Err(e) => {
                 if self.count == 0 {
-                    self.expect("S4 gate", "socket", &Err::<(), _>(e), WsaError::NotInitialised);
+                    self.expect(
+                        "S4 gate",
+                        "socket",
+                        &Err::<(), _>(e),
+                        WsaError::NotInitialised,
+                    );
                 } else if !(self.net_down && e == WsaError::NetworkDown) {
                     self.fail(format!("socket failed: {e}"));
                 }
@@ -332,10 +393,17 @@ impl Harness {
         }
         self.next_port = self.next_port.wrapping_add(1).max(1000);
         let addr = SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), self.next_port);
-        let service =
-            if echo { self.net.add_echo_service(addr) } else { self.net.add_discard_service(addr, None) };
+        let service = if echo {
+            self.net.add_echo_service(addr)
+        } else {
+            self.net.add_discard_service(addr, None)
+        };
         let c = self.provider.connect(h, addr);
-        self.say(format!("WSPConnect({h}, {addr} {}) -> {}", if echo { "echo" } else { "discard" }, show(&c)));
+        self.say(format!(
+            "WSPConnect({h}, {addr} {}) -> {}",
+            if echo { "echo" } else { "discard" },
+            show(&c)
+        ));
         if c.is_err() {
             let _ = self.provider.close_socket(h);
             self.stale.push(h);
@@ -361,17 +429,30 @@ impl Harness {
         let mode = match how {
             How::Plain => return None,
             How::Event => CompletionMode::Event(EventKey(7)),
-            How::Routine => CompletionMode::Routine { thread: APP_THREAD, routine: 0xC0DE },
-            How::Port => CompletionMode::Port { port: PortKey(3), key: 11 },
+            How::Routine => CompletionMode::Routine {
+                thread: APP_THREAD,
+                routine: 0xC0DE,
+            },
+            How::Port => CompletionMode::Port {
+                port: PortKey(3),
+                key: 11,
+            },
             How::Polling => CompletionMode::Polling,
         };
-        Some(OverlappedRequest { overlapped: Overlapped::new(), mode, user: 0 })
+        Some(OverlappedRequest {
+            overlapped: Overlapped::new(),
+            mode,
+            user: 0,
+        })
     }
 
     fn send(&mut self, sock: u8, len: u16, how: How) {
         let Some(i) = self.pick(sock) else { return };
         let s = &self.sockets[i];
-        if how == How::Plain && !s.nonblocking && (s.echo || s.stalled || s.shut_send || self.net_down) {
+        if how == How::Plain
+            && !s.nonblocking
+            && (s.echo || s.stalled || s.shut_send || self.net_down)
+        {
             // A blocking send that nothing would ever finish: the single
             // application thread would wait forever. Not a provider question.
             return;
@@ -399,9 +480,17 @@ impl Harness {
         let req = self.request(how);
         let ov = req.as_ref().map(|r| r.overlapped.clone());
         let r = self.provider.recv(h, 4096, MsgFlags::empty(), req);
-        self.say(format!("WSPRecv({h}, 4096, {how}) -> {}", show(&r.as_ref().map(|x| x.data.len()).map_err(|e| *e))));
+        self.say(format!(
+            "WSPRecv({h}, 4096, {how}) -> {}",
+            show(&r.as_ref().map(|x| x.data.len()).map_err(|e| *e))
+        ));
         if shut {
-            self.expect("S8 receive after SD_RECEIVE", "recv", &r, WsaError::Shutdown);
+            self.expect(
+                "S8 receive after SD_RECEIVE",
+                "recv",
+                &r,
+                WsaError::Shutdown,
+            );
             return;
         }
         self.track(i, ov, &r.map(|x| x.data.len() as u64), false);
@@ -424,20 +513,38 @@ impl Harness {
                 }
                 let id = ov.op().expect("an accepted operation has an id");
                 if ov.state() != OpState::Delivered {
-                    self.fail(format!("S9: {id} completed at once but is {:?}", ov.state()));
+                    self.fail(format!(
+                        "S9: {id} completed at once but is {:?}",
+                        ov.state()
+                    ));
                 }
-                self.ops.push(TrackedOp { ov, id, send, counted: true, pending_at_final_cleanup: false });
+                self.ops.push(TrackedOp {
+                    ov,
+                    id,
+                    send,
+                    counted: true,
+                    pending_at_final_cleanup: false,
+                });
             }
             (Some(ov), Err(WsaError::IoPending)) => {
                 self.stats.ops_accepted += 1;
                 let id = ov.op().expect("an accepted operation has an id");
                 // Counted when it completes (see `check`).
-                self.ops.push(TrackedOp { ov, id, send, counted: false, pending_at_final_cleanup: false });
+                self.ops.push(TrackedOp {
+                    ov,
+                    id,
+                    send,
+                    counted: false,
+                    pending_at_final_cleanup: false,
+                });
             }
             (Some(ov), Err(_)) => {
                 // S9: any other error starts nothing.
                 if ov.state() != OpState::Idle {
-                    self.fail(format!("S9: a rejected call left its record {:?}", ov.state()));
+                    self.fail(format!(
+                        "S9: a rejected call left its record {:?}",
+                        ov.state()
+                    ));
                 }
             }
         }
@@ -447,19 +554,35 @@ impl Harness {
         let Some(i) = self.pick(sock) else { return };
         let h = self.sockets[i].h;
         let l = match linger {
-            LingerChoice::Off => Linger { on: false, seconds: 0 },
-            LingerChoice::Abortive => Linger { on: true, seconds: 0 },
-            LingerChoice::Timed(s) => Linger { on: true, seconds: s },
+            LingerChoice::Off => Linger {
+                on: false,
+                seconds: 0,
+            },
+            LingerChoice::Abortive => Linger {
+                on: true,
+                seconds: 0,
+            },
+            LingerChoice::Timed(s) => Linger {
+                on: true,
+                seconds: s,
+            },
         };
         if let Err(e) = self.provider.set_linger(h, l) {
             self.fail(format!("set_linger on an open socket failed: {e}"));
             return;
         }
         let unsent = self.provider.transport().unsent(h);
-        let mine: Vec<TrackedOp> =
-            self.ops.iter().filter(|o| o.id.socket == h && o.ov.state() == OpState::Pending).cloned().collect();
+        let mine: Vec<TrackedOp> = self
+            .ops
+            .iter()
+            .filter(|o| o.id.socket == h && o.ov.state() == OpState::Pending)
+            .cloned()
+            .collect();
         let r = self.provider.close_socket(h);
-        self.say(format!("WSPCloseSocket({h}, {linger}, {unsent} bytes unsent) -> {}", show(&r)));
+        self.say(format!(
+            "WSPCloseSocket({h}, {linger}, {unsent} bytes unsent) -> {}",
+            show(&r)
+        ));
         let s = &self.sockets[i];
         if matches!(linger, LingerChoice::Timed(_)) && s.nonblocking && unsent > 0 {
             // S7: the socket stays open and valid.
@@ -476,14 +599,23 @@ impl Harness {
         for op in &mine {
             // S7: aborted, and the abort notified (checked in `check`).
             if op.ov.state() != OpState::AbortedNotified {
-                self.fail(format!("S7: {} pending at close is {:?}", op.id, op.ov.state()));
+                self.fail(format!(
+                    "S7: {} pending at close is {:?}",
+                    op.id,
+                    op.ov.state()
+                ));
             }
         }
         let s = self.sockets.remove(i);
         self.stale.push(s.h);
         if !s.echo {
             let exact = s.exact && linger == LingerChoice::Off && !mine.iter().any(|o| o.send);
-            self.closed.push(Closed { service: s.service, h: s.h, sent: s.sent, exact });
+            self.closed.push(Closed {
+                service: s.service,
+                h: s.h,
+                sent: s.sent,
+                exact,
+            });
         }
     }
 
@@ -521,8 +653,14 @@ impl Harness {
             return;
         }
         let t = &all[usize::from(op) % all.len()];
-        let r = self.provider.get_overlapped_result(t.id.socket, &t.ov, false);
-        self.say(format!("WSPGetOverlappedResult({}, wait=false) -> {}", t.id, show(&r)));
+        let r = self
+            .provider
+            .get_overlapped_result(t.id.socket, &t.ov, false);
+        self.say(format!(
+            "WSPGetOverlappedResult({}, wait=false) -> {}",
+            t.id,
+            show(&r)
+        ));
         let open = self.sockets.iter().any(|s| s.h == t.id.socket);
         let want = if self.count == 0 {
             Err(WsaError::NotInitialised)
@@ -535,7 +673,10 @@ impl Harness {
             }
         };
         if r != want {
-            self.fail(format!("get_overlapped_result of {} returned {r:?}, the record says {want:?}", t.id));
+            self.fail(format!(
+                "get_overlapped_result of {} returned {r:?}, the record says {want:?}",
+                t.id
+            ));
         }
     }
 
@@ -546,7 +687,9 @@ impl Harness {
             if let Record::RoutineQueued { thread, op, .. } = rec
                 && thread != APP_THREAD
             {
-                self.fail(format!("{op}: routine queued to {thread:?}, not the initiating thread"));
+                self.fail(format!(
+                    "{op}: routine queued to {thread:?}, not the initiating thread"
+                ));
             }
             let id = rec.op();
             self.seen.entry(id).or_default().0 += 1;
@@ -570,7 +713,10 @@ impl Harness {
                 OpState::Idle | OpState::Completing => false,
             };
             if !ok {
-                self.fail(format!("S10: {} is {state:?} with {d} notifications and {s} suppressions", op.id));
+                self.fail(format!(
+                    "S10: {} is {state:?} with {d} notifications and {s} suppressions",
+                    op.id
+                ));
             }
             if state == OpState::Pending {
                 still.push(op);
@@ -601,7 +747,11 @@ impl Harness {
             let extra = self.stale.len() - STALE_KEPT;
             self.stale.drain(..extra);
         }
-        let want = if self.count == 0 { WsaError::NotInitialised } else { WsaError::NotSocket };
+        let want = if self.count == 0 {
+            WsaError::NotInitialised
+        } else {
+            WsaError::NotSocket
+        };
         for h in self.stale.clone() {
             let r = self.provider.socket_kind(h);
             if r != Err(want) {
@@ -630,10 +780,16 @@ impl Harness {
                 self.stats.sockets_checked += 1;
                 self.stats.bytes_checked += c.sent;
                 if got != c.sent {
-                    self.fail(format!("S6e/S6g/S7: {} closed gracefully with {} bytes sent, peer got {got}", c.h, c.sent));
+                    self.fail(format!(
+                        "S6e/S6g/S7: {} closed gracefully with {} bytes sent, peer got {got}",
+                        c.h, c.sent
+                    ));
                 }
             } else if got > c.sent + 65_535 * 64 {
-                self.fail(format!("{}: peer got {got} bytes, more than was ever sent", c.h));
+                self.fail(format!(
+                    "{}: peer got {got} bytes, more than was ever sent",
+                    c.h
+                ));
             }
         }
         self.check();
@@ -648,8 +804,13 @@ fn describe(r: &Record) -> String {
     };
     match r {
         Record::EventSet { event, .. } => format!("event {} set, {status}", event.0),
-        Record::RoutineQueued { thread, routine, .. } => {
-            format!("routine {routine:#x} queued to thread {}, {status}", thread.0)
+        Record::RoutineQueued {
+            thread, routine, ..
+        } => {
+            format!(
+                "routine {routine:#x} queued to thread {}, {status}",
+                thread.0
+            )
         }
         Record::PortPosted { port, key, .. } => format!("port {} key {key}, {status}", port.0),
         Record::PolledOnly { .. } => format!("status recorded for polling, {status}"),

@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, NodeId, RecordingNotifier};
 use winsock_provider::{
-    CompletionMode, MsgFlags, OverlappedRequest, Provider, ProviderConfig, SocketFlags, SocketHandle,
-    SocketKind, ThreadKey, Version,
+    CompletionMode, MsgFlags, OverlappedRequest, Provider, ProviderConfig, SocketFlags,
+    SocketHandle, SocketKind, ThreadKey, Version,
 };
 
 /// The provider type every test drives.
@@ -27,12 +27,16 @@ pub struct Proc {
 impl Proc {
     /// `WSPStartup(2.2)` with this process's notifier.
     pub fn start(&self) {
-        self.p.startup(Version::new(2, 2), Arc::new(self.notes.clone())).expect("startup");
+        self.p
+            .startup(Version::new(2, 2), Arc::new(self.notes.clone()))
+            .expect("startup");
     }
 
     /// An overlapped stream socket.
     pub fn stream(&self) -> SocketHandle {
-        self.p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED).expect("socket")
+        self.p
+            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .expect("socket")
     }
 }
 
@@ -50,7 +54,12 @@ impl World {
         let proc_at = |ip: Ipv4Addr, config: ProviderConfig| {
             let node = net.add_node(ip);
             let p = Provider::new(config, net.transport(node), MockWaiter::new(&net));
-            Proc { node, ip, p, notes: RecordingNotifier::new() }
+            Proc {
+                node,
+                ip,
+                p,
+                notes: RecordingNotifier::new(),
+            }
         };
         let a = proc_at(Ipv4Addr::new(10, 0, 0, 1), config);
         let b = proc_at(Ipv4Addr::new(10, 0, 0, 2), ProviderConfig::default());
@@ -74,10 +83,18 @@ impl World {
     /// blocking.
     pub fn pair(&self) -> (SocketHandle, SocketHandle) {
         let listener = self.b.stream();
-        let port = self.b.p.bind(listener, SocketAddrV4::new(self.b.ip, 0)).expect("bind").port();
+        let port = self
+            .b
+            .p
+            .bind(listener, SocketAddrV4::new(self.b.ip, 0))
+            .expect("bind")
+            .port();
         self.b.p.listen(listener, 4).expect("listen");
         let s = self.a.stream();
-        self.a.p.connect(s, SocketAddrV4::new(self.b.ip, port)).expect("connect");
+        self.a
+            .p
+            .connect(s, SocketAddrV4::new(self.b.ip, port))
+            .expect("connect");
         let (t, _) = self.b.p.accept(listener).expect("accept");
         self.b.p.close_socket(listener).expect("close listener");
         (s, t)
@@ -85,7 +102,11 @@ impl World {
 
     /// A stream on `a` connected to a network-resident discard service at
     /// 10.0.0.9:`port` reading `rate` bytes per ms (`Some(0)`: not reading).
-    pub fn to_discard(&self, port: u16, rate: Option<usize>) -> (SocketHandle, winsock_provider::mock::ServiceId) {
+    pub fn to_discard(
+        &self,
+        port: u16,
+        rate: Option<usize>,
+    ) -> (SocketHandle, winsock_provider::mock::ServiceId) {
         let at = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), port);
         let svc = self.net.add_discard_service(at, rate);
         let s = self.a.stream();
@@ -116,7 +137,11 @@ pub fn ov(mode: CompletionMode) -> OverlappedRequest {
 /// Reads everything `s` on `p` has until end of stream (non-blocking,
 /// settling the network between reads). Returns the bytes, or the error that
 /// ended the stream.
-pub fn drain(net: &Network, p: &MockProvider, s: SocketHandle) -> Result<Vec<u8>, winsock_provider::WsaError> {
+pub fn drain(
+    net: &Network,
+    p: &MockProvider,
+    s: SocketHandle,
+) -> Result<Vec<u8>, winsock_provider::WsaError> {
     p.set_nonblocking(s, true).expect("FIONBIO");
     let mut out = Vec::new();
     loop {
