@@ -128,8 +128,7 @@ impl Action {
                 2 => Action::Startup(3, 1),
                 _ => Action::Startup(2, 2),
             },
-            1 => Action::Cleanup,
-            2 => Action::UseStale { idx: b() },
+            1 | 2 => Action::Cleanup,
             3..=5 => Action::Socket { echo: b() % 3 == 0 },
             6..=11 => {
                 let sock = b();
