@@ -16,20 +16,16 @@
 
 mod common;
 
-use common::{APP, MockProvider, World, ov};
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
-use winsock_provider::mock::{MockWaiter, Record};
+use common::{APP, World, finish, in_thread, ov};
+use std::net::SocketAddrV4;
+use std::time::Duration;
+use winsock_provider::mock::Record;
 use winsock_provider::{
     CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OpState, Overlapped, OverlappedRequest,
-    PortKey, SocketFlags, SocketHandle, SocketKind, ThreadKey, Transport as _, WsaError,
+    PortKey, SocketHandle, SocketKind, ThreadKey, Transport as _, WsaError,
 };
 
 const NONE: MsgFlags = MsgFlags::empty();
-
-/// How long a test waits (real time) for another OS thread before failing.
-const THREAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 const DONTLINGER: Linger = Linger {
     on: false,
@@ -57,80 +53,6 @@ fn pattern(len: usize, salt: u8) -> Vec<u8> {
 /// How many times `s` was given back.
 fn released(w: &World, s: SocketHandle) -> usize {
     w.a.notes.released().iter().filter(|&&h| h == s).count()
-}
-
-/// Runs `f` on a new OS thread that plays simulated thread `key`.
-fn in_thread<T: Send + 'static>(
-    key: ThreadKey,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Receiver<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        MockWaiter::set_current_thread(key);
-        let _ = tx.send(f());
-    });
-    rx
-}
-
-/// The result of an [`in_thread`] call, waiting a bounded real time for it.
-fn finish<T>(rx: &Receiver<T>, what: &str) -> T {
-    match rx.recv_timeout(THREAD_TIMEOUT) {
-        Ok(v) => v,
-        Err(RecvTimeoutError::Timeout) => panic!("{what}: still blocked after {THREAD_TIMEOUT:?}"),
-        Err(RecvTimeoutError::Disconnected) => panic!("{what}: the thread panicked"),
-    }
-}
-
-/// Watches how many operations a provider registers (see the same helper in
-/// `tests/overlapped.rs`): each probe is a 0-byte overlapped send on its own
-/// connection, accepted and finished at once (S9), whose sequence number comes
-/// from the provider-wide counter every blocking call also draws from.
-struct Probe {
-    p: MockProvider,
-    s: SocketHandle,
-    last: u64,
-}
-
-impl Probe {
-    fn new(w: &World, port: u16) -> Probe {
-        let at = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), port);
-        w.net.add_discard_service(at, None);
-        let p = w.a.p.clone();
-        let s = p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
-            .expect("probe socket");
-        p.connect(s, at).expect("probe connect");
-        let mut probe = Probe { p, s, last: 0 };
-        probe.last = probe.seq();
-        probe
-    }
-
-    fn seq(&self) -> u64 {
-        let (r, rec) = req(CompletionMode::Polling);
-        assert_eq!(self.p.send(self.s, &[], NONE, Some(r)), Ok(0), "probe");
-        rec.op().expect("probe accepted").seq
-    }
-
-    /// Waits (bounded real time) until `n` operations were registered by other
-    /// threads since the last probe.
-    fn wait_for(&mut self, n: u64, what: &str) {
-        let deadline = Instant::now() + THREAD_TIMEOUT;
-        let mut seen = 0;
-        loop {
-            let now = self.seq();
-            seen += now - self.last - 1;
-            self.last = now;
-            if seen >= n {
-                assert_eq!(seen, n, "{what}: more operations than expected");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: only {seen} of {n} operations registered"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 // ------------------------------------------------ SO_DONTLINGER (default) ---
@@ -494,7 +416,6 @@ fn s7_calls_blocked_on_the_socket_in_other_threads_return_wsaeintr() {
         .bind(listener, SocketAddrV4::new(w.a.ip, 0))
         .expect("bind");
     w.a.p.listen(listener, 4).unwrap();
-    let mut probe = Probe::new(&w, 7011);
     let count = w.a.p.socket_count();
     let p = w.a.p.clone();
     let receiver = in_thread(ThreadKey(41), move || {
@@ -504,7 +425,7 @@ fn s7_calls_blocked_on_the_socket_in_other_threads_return_wsaeintr() {
     let sender = in_thread(ThreadKey(42), move || p.send(a, &[9; 4096], NONE, None));
     let p = w.a.p.clone();
     let acceptor = in_thread(ThreadKey(43), move || p.accept(listener).map(|(h, _)| h));
-    probe.wait_for(3, "the three blocking calls");
+    common::wait_pending(&w.a.p, &[a, listener], 3, "the three blocking calls");
     assert_eq!(w.a.p.close_socket(a), Ok(()));
     assert_eq!(finish(&receiver, "recv"), Err(WsaError::Interrupted));
     assert_eq!(finish(&sender, "send"), Err(WsaError::Interrupted));

@@ -23,18 +23,6 @@ fn final_report(p: &MockProvider) -> winsock_provider::FinalCleanupReport {
     }
 }
 
-/// Waits (in real time, bounded) until `cond` holds: for synchronising with
-/// another OS thread, never for simulated time.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..2000 {
-        if cond() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    panic!("timed out waiting for: {what}");
-}
-
 /// A notifier that, while the final cleanup suppresses a completion (S6c),
 /// tries to get into the provider, and records what it was told.
 struct GateProbe {
@@ -101,7 +89,7 @@ fn s6b_blocked_call_returns_wsaeintr_without_notification() {
         MockWaiter::set_current_thread(ThreadKey(2));
         p.recv(s, 100, MsgFlags::empty(), None)
     });
-    eventually("the receive blocks", || thread_is_blocked(&blocked));
+    common::wait_pending(&w.a.p, &[s], 1, "the blocking receive");
     let report = final_report(&w.a.p);
     assert_eq!(blocked.join().unwrap(), Err(WsaError::Interrupted));
     assert_eq!(report.blocked_calls_interrupted, 1);
@@ -109,13 +97,6 @@ fn s6b_blocked_call_returns_wsaeintr_without_notification() {
         w.a.notes.delivered().is_empty(),
         "no notification for a blocking call"
     );
-}
-
-fn thread_is_blocked<T>(h: &thread::JoinHandle<T>) -> bool {
-    // Give the other thread time to reach its wait; the assertion that it was
-    // really blocked is the WSAEINTR it returns.
-    thread::sleep(Duration::from_millis(20));
-    !h.is_finished()
 }
 
 /// S6b: event-select registrations are dropped without setting their event

@@ -406,103 +406,6 @@ fn s3_non_final_cleanup_keeps_the_newest_notifier() {
 
 // ---------------------------------------------------------------- S4
 
-/// Calls every gated entry point with `s` (and `l` as a listener) and returns each result.
-fn every_entry_point(
-    p: &MockProvider,
-    s: SocketHandle,
-    l: SocketHandle,
-    rec: &Overlapped,
-) -> Vec<(&'static str, Result<(), WsaError>)> {
-    let to = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
-    let with = || OverlappedRequest {
-        overlapped: rec.clone(),
-        mode: CompletionMode::Event(EventKey(9)),
-        user: 7,
-    };
-    vec![
-        (
-            "socket",
-            p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
-                .map(drop),
-        ),
-        (
-            "socket(dgram)",
-            p.socket(SocketKind::Datagram, SocketFlags::empty())
-                .map(drop),
-        ),
-        (
-            "bind",
-            p.bind(s, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 0))
-                .map(drop),
-        ),
-        ("listen", p.listen(l, 4)),
-        ("connect", p.connect(s, to)),
-        ("accept", p.accept(l).map(drop)),
-        ("send", p.send(s, b"x", MsgFlags::empty(), None).map(drop)),
-        (
-            "send(overlapped)",
-            p.send(s, b"x", MsgFlags::empty(), Some(with())).map(drop),
-        ),
-        (
-            "send_to",
-            p.send_to(s, b"x", to, MsgFlags::empty(), None).map(drop),
-        ),
-        (
-            "send_to(overlapped)",
-            p.send_to(s, b"x", to, MsgFlags::empty(), Some(with()))
-                .map(drop),
-        ),
-        ("recv", p.recv(s, 10, MsgFlags::empty(), None).map(drop)),
-        (
-            "recv(overlapped)",
-            p.recv(s, 10, MsgFlags::empty(), Some(with())).map(drop),
-        ),
-        (
-            "recv_from",
-            p.recv_from(s, 10, MsgFlags::empty(), None).map(drop),
-        ),
-        (
-            "recv_from(overlapped)",
-            p.recv_from(s, 10, MsgFlags::empty(), Some(with()))
-                .map(drop),
-        ),
-        ("shutdown", p.shutdown(s, 2)),
-        (
-            "set_linger",
-            p.set_linger(
-                s,
-                Linger {
-                    on: true,
-                    seconds: 0,
-                },
-            ),
-        ),
-        ("linger", p.linger(s).map(drop)),
-        ("set_nonblocking", p.set_nonblocking(s, true)),
-        ("is_nonblocking", p.is_nonblocking(s).map(drop)),
-        ("set_buffers", p.set_buffers(s, Some(1), Some(1))),
-        ("socket_kind", p.socket_kind(s).map(drop)),
-        (
-            "get_overlapped_result",
-            p.get_overlapped_result(s, rec, false).map(drop),
-        ),
-        (
-            "get_overlapped_result(wait)",
-            p.get_overlapped_result(s, rec, true).map(drop),
-        ),
-        (
-            "event_select",
-            p.event_select(s, EventKey(5), FdEvents::READ | FdEvents::CLOSE),
-        ),
-        ("enum_network_events", p.enum_network_events(s).map(drop)),
-        ("cancel_blocking_call", p.cancel_blocking_call()),
-        ("local_addr", p.local_addr(s).map(drop)),
-        ("peer_addr", p.peer_addr(s).map(drop)),
-        ("close_socket", p.close_socket(s)),
-        ("close_socket(listener)", p.close_socket(l)),
-    ]
-}
-
 fn assert_all_not_initialised(results: Vec<(&'static str, Result<(), WsaError>)>) {
     let wrong: Vec<_> = results
         .iter()
@@ -523,7 +426,7 @@ fn s4_every_entry_point_before_any_startup_is_wsanotinitialised() {
     // Handles that the provider will issue once started, and some that it never will.
     for raw in [1u64 << 24 | 1, 1 << 24 | 2, 0, u64::MAX] {
         let h = SocketHandle::from_raw(raw);
-        assert_all_not_initialised(every_entry_point(&p, h, h, &rec));
+        assert_all_not_initialised(common::every_entry_point(&p, h, h, &rec));
     }
     assert_eq!(p.startup_count(), 0);
     assert_eq!(p.socket_count(), 0);
@@ -565,9 +468,9 @@ fn s4_every_entry_point_after_the_last_cleanup_is_wsanotinitialised() {
     let notes_before = seen(&w.a.notes);
     let peer_notes = seen(&w.b.notes);
     for h in [s, l, d] {
-        assert_all_not_initialised(every_entry_point(&w.a.p, h, l, &rec));
+        assert_all_not_initialised(common::every_entry_point(&w.a.p, h, l, &rec));
     }
-    assert_all_not_initialised(every_entry_point(
+    assert_all_not_initialised(common::every_entry_point(
         &w.a.p,
         SocketHandle::from_raw(0xdead),
         l,

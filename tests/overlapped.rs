@@ -18,10 +18,10 @@
 
 mod common;
 
-use common::{APP, MockProvider, World, ov};
+use common::{APP, World, finish, in_thread, ov};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use winsock_provider::mock::{MockWaiter, PortPacket, QueuedRoutine, Record, RecordingNotifier};
 use winsock_provider::{
     CompletionMode, EventKey, MsgFlags, Notification, OpState, Outcome, Overlapped,
@@ -30,9 +30,6 @@ use winsock_provider::{
 };
 
 const NONE: MsgFlags = MsgFlags::empty();
-
-/// How long a test waits (real time) for another OS thread before failing.
-const THREAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request and a second handle on its record, to read the status later.
 fn req(mode: CompletionMode) -> (OverlappedRequest, Overlapped) {
@@ -87,29 +84,6 @@ fn the_notification(notes: &RecordingNotifier, rec: &Overlapped) -> Notification
     found.remove(0)
 }
 
-/// Runs `f` on a new OS thread that plays simulated thread `key`; the result
-/// comes back through the channel (see [`finish`]).
-fn in_thread<T: Send + 'static>(
-    key: ThreadKey,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Receiver<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        MockWaiter::set_current_thread(key);
-        let _ = tx.send(f());
-    });
-    rx
-}
-
-/// The result of an [`in_thread`] call, waiting a bounded real time for it.
-fn finish<T>(rx: &Receiver<T>, what: &str) -> T {
-    match rx.recv_timeout(THREAD_TIMEOUT) {
-        Ok(v) => v,
-        Err(RecvTimeoutError::Timeout) => panic!("{what}: still blocked after {THREAD_TIMEOUT:?}"),
-        Err(RecvTimeoutError::Disconnected) => panic!("{what}: the thread panicked"),
-    }
-}
-
 /// Whether an [`in_thread`] call is still running after a short real-time
 /// grace period (used only to show that a call blocks).
 fn still_blocked<T>(rx: &Receiver<T>) -> bool {
@@ -117,69 +91,6 @@ fn still_blocked<T>(rx: &Receiver<T>) -> bool {
         rx.recv_timeout(Duration::from_millis(50)),
         Err(RecvTimeoutError::Timeout)
     )
-}
-
-/// Watches how many operations a provider registers, without touching the
-/// socket under test. Each probe is a 0-byte overlapped send with polling
-/// completion on a connection of its own: it is accepted and finished at once
-/// (S9), and its `OpId::seq` comes from the provider-wide counter that every
-/// registered operation (blocking call, overlapped call, lingering close)
-/// draws from. A gap between two probes is an operation of another thread.
-struct Probe {
-    p: MockProvider,
-    s: SocketHandle,
-    last: u64,
-}
-
-impl Probe {
-    fn new(w: &World, p: &MockProvider, port: u16) -> Probe {
-        let at = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), port);
-        w.net.add_discard_service(at, None);
-        let s = p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
-            .expect("probe socket");
-        p.connect(s, at).expect("probe connect");
-        let mut probe = Probe {
-            p: p.clone(),
-            s,
-            last: 0,
-        };
-        probe.last = probe.seq();
-        probe
-    }
-
-    fn seq(&self) -> u64 {
-        let (r, rec) = req(CompletionMode::Polling);
-        assert_eq!(self.p.send(self.s, &[], NONE, Some(r)), Ok(0), "probe");
-        rec.op().expect("probe accepted").seq
-    }
-
-    /// Operations registered by others since the last probe.
-    fn registered_since(&mut self) -> u64 {
-        let now = self.seq();
-        let n = now - self.last - 1;
-        self.last = now;
-        n
-    }
-
-    /// Waits (bounded real time) until `n` operations were registered by other
-    /// threads since the last probe.
-    fn wait_for(&mut self, n: u64, what: &str) {
-        let deadline = Instant::now() + THREAD_TIMEOUT;
-        let mut seen = 0;
-        loop {
-            seen += self.registered_since();
-            if seen >= n {
-                assert_eq!(seen, n, "{what}: more operations than expected");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: only {seen} of {n} operations registered"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 // ---------------------------------------------------------------- S9 ----
@@ -920,10 +831,9 @@ fn s10_blocking_recv_in_another_thread_returns_the_data_and_is_never_notified() 
     const T1: ThreadKey = ThreadKey(31);
     let w = World::new(1501);
     let (a, b) = w.pair();
-    let mut probe = Probe::new(&w, &w.a.p, 1501);
     let p = w.a.p.clone();
     let blocked = in_thread(T1, move || p.recv(a, 100, NONE, None).map(|r| r.data));
-    probe.wait_for(1, "T1's blocking receive");
+    common::wait_pending(&w.a.p, &[a], 1, "T1's blocking receive");
     assert!(still_blocked(&blocked), "no data: T1 waits");
     // The peer sends; nobody here steps the network: T1's waiter does.
     w.b.p.send(b, b"wake up", NONE, None).unwrap();
@@ -941,10 +851,9 @@ fn s7_blocking_recv_is_interrupted_by_a_close_in_another_thread() {
     const T1: ThreadKey = ThreadKey(32);
     let w = World::new(1502);
     let (a, _b) = w.pair();
-    let mut probe = Probe::new(&w, &w.a.p, 1502);
     let p = w.a.p.clone();
     let blocked = in_thread(T1, move || p.recv(a, 100, NONE, None).map(|r| r.data));
-    probe.wait_for(1, "T1's blocking receive");
+    common::wait_pending(&w.a.p, &[a], 1, "T1's blocking receive");
     w.a.p.close_socket(a).unwrap();
     assert_eq!(
         finish(&blocked, "blocking recv"),
@@ -969,10 +878,9 @@ fn s10_cancel_blocking_call_on_the_blocked_thread_interrupts_its_recv() {
     const T1: ThreadKey = ThreadKey(33);
     let w = World::new(1503);
     let (a, b) = w.pair();
-    let mut probe = Probe::new(&w, &w.a.p, 1503);
     let p = w.a.p.clone();
     let blocked = in_thread(T1, move || p.recv(a, 100, NONE, None).map(|r| r.data));
-    probe.wait_for(1, "T1's blocking receive");
+    common::wait_pending(&w.a.p, &[a], 1, "T1's blocking receive");
     // APP (this thread's own key) has nothing blocked: nothing to cancel.
     assert_eq!(w.a.p.cancel_blocking_call(), Err(WsaError::InvalidArgument));
     assert!(
@@ -1030,13 +938,16 @@ fn s13_cancel_blocking_call_with_nothing_to_cancel_is_wsaeinval() {
 fn s9_nonblocking_recv_with_nothing_is_wsaewouldblock_and_registers_nothing() {
     let w = World::new(1505);
     let (a, b) = w.pair();
-    let mut probe = Probe::new(&w, &w.a.p, 1505);
     w.a.p.set_nonblocking(a, true).unwrap();
     assert_eq!(
         w.a.p.recv(a, 100, NONE, None).map(|r| r.data),
         Err(WsaError::WouldBlock)
     );
-    assert_eq!(probe.registered_since(), 0, "no operation was registered");
+    assert_eq!(
+        w.a.p.pending_operations(a),
+        Ok(0),
+        "no operation was registered"
+    );
     w.b.p.send(b, b"for later", NONE, None).unwrap();
     w.settle();
     assert!(told_on(&w.a.notes, a).is_empty());
@@ -1059,14 +970,13 @@ fn s9_nonblocking_recv_with_nothing_is_wsaewouldblock_and_registers_nothing() {
 fn s14_an_unnamed_thread_never_shares_the_id_of_a_named_one() {
     let w = World::new(1601);
     let (a, _b) = w.pair();
-    let mut probe = Probe::new(&w, &w.a.p, 1601);
     let p = w.a.p.clone();
     let (tx, blocked) = mpsc::channel();
     // An OS thread that does not call set_current_thread: the waiter names it.
     std::thread::spawn(move || {
         let _ = tx.send(p.recv(a, 100, NONE, None).map(|r| r.data));
     });
-    probe.wait_for(1, "the unnamed thread's blocking receive");
+    common::wait_pending(&w.a.p, &[a], 1, "the unnamed thread's blocking receive");
     // This thread is APP and has nothing blocked.
     let cancelled = w.a.p.cancel_blocking_call();
     let other_thread = blocked.recv_timeout(Duration::from_millis(200));
@@ -1085,12 +995,11 @@ fn spec5_a_blocking_peek_that_waits_leaves_the_data_for_the_next_receive() {
     const T1: ThreadKey = ThreadKey(34);
     let w = World::new(1602);
     let (a, b) = w.pair();
-    let mut probe = Probe::new(&w, &w.a.p, 1602);
     let p = w.a.p.clone();
     let peeked = in_thread(T1, move || {
         p.recv(a, 100, MsgFlags::PEEK, None).map(|r| r.data)
     });
-    probe.wait_for(1, "T1's blocking peek");
+    common::wait_pending(&w.a.p, &[a], 1, "T1's blocking peek");
     w.b.p.send(b, b"peek me", NONE, None).unwrap();
     assert_eq!(finish(&peeked, "blocking peek"), Ok(b"peek me".to_vec()));
     w.a.p.set_nonblocking(a, true).unwrap();

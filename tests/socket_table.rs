@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex};
 use winsock_provider::core::op::Overlapped;
 use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
 use winsock_provider::{
-    CleanupOutcome, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OverlappedRequest,
-    Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version, WsaError,
+    CleanupOutcome, MsgFlags, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
+    Version, WsaError,
 };
 
 /// A provider on its own network, created but not started.
@@ -63,65 +63,7 @@ fn every_handle_call(
     p: &MockProvider,
     h: SocketHandle,
 ) -> Vec<(&'static str, Result<(), WsaError>)> {
-    let to = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
-    let req = || OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
-    vec![
-        (
-            "bind",
-            p.bind(h, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 0))
-                .map(drop),
-        ),
-        ("listen", p.listen(h, 4)),
-        ("connect", p.connect(h, to)),
-        ("accept", p.accept(h).map(drop)),
-        ("send", p.send(h, b"x", MsgFlags::empty(), None).map(drop)),
-        (
-            "send(overlapped)",
-            p.send(h, b"x", MsgFlags::empty(), Some(req())).map(drop),
-        ),
-        (
-            "send_to",
-            p.send_to(h, b"x", to, MsgFlags::empty(), None).map(drop),
-        ),
-        ("recv", p.recv(h, 10, MsgFlags::empty(), None).map(drop)),
-        (
-            "recv(overlapped)",
-            p.recv(h, 10, MsgFlags::empty(), Some(req())).map(drop),
-        ),
-        (
-            "recv_from",
-            p.recv_from(h, 10, MsgFlags::empty(), None).map(drop),
-        ),
-        ("shutdown", p.shutdown(h, 1)),
-        (
-            "set_linger",
-            p.set_linger(
-                h,
-                Linger {
-                    on: true,
-                    seconds: 1,
-                },
-            ),
-        ),
-        ("linger", p.linger(h).map(drop)),
-        ("set_nonblocking", p.set_nonblocking(h, true)),
-        ("is_nonblocking", p.is_nonblocking(h).map(drop)),
-        ("set_buffers", p.set_buffers(h, Some(100), None)),
-        ("socket_kind", p.socket_kind(h).map(drop)),
-        ("local_addr", p.local_addr(h).map(drop)),
-        ("peer_addr", p.peer_addr(h).map(drop)),
-        (
-            "event_select",
-            p.event_select(h, EventKey(2), FdEvents::READ),
-        ),
-        ("enum_network_events", p.enum_network_events(h).map(drop)),
-        (
-            "get_overlapped_result",
-            p.get_overlapped_result(h, &Overlapped::new(), false)
-                .map(drop),
-        ),
-        ("close_socket", p.close_socket(h)),
-    ]
+    common::every_handle_call(p, h, h, &Overlapped::new())
 }
 
 fn assert_not_socket_everywhere(p: &MockProvider, h: SocketHandle) {

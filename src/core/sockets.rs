@@ -91,6 +91,15 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     pub fn accept(&self, s: SocketHandle) -> WsaResult<(SocketHandle, SocketAddrV4)> {
         let _call = self.enter()?;
         let inner = &self.inner;
+        // The handle is checked before a slot is taken for the new socket, so
+        // a bad handle is WSAENOTSOCK even when the table is full (S13).
+        inner.table.with(s, |sock| {
+            if sock.closing {
+                Err(WsaError::NotSocket)
+            } else {
+                Ok(())
+            }
+        })??;
         let new = inner.table.reserve()?;
         let thread = inner.waiter.current_thread();
         let started = inner.table.with(s, |sock| -> WsaResult<_> {
@@ -199,6 +208,14 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         recv: Option<usize>,
     ) -> WsaResult<()> {
         self.with_open(s, |_| self.inner.transport.set_buffers(s, send, recv))
+    }
+
+    /// Operations pending on `s` now: overlapped ones and blocking calls
+    /// waiting inside the provider (a lingering close counts as one). For
+    /// hosts and tests that must know a call has started waiting.
+    pub fn pending_operations(&self, s: SocketHandle) -> WsaResult<usize> {
+        let _call = self.enter()?;
+        self.inner.table.with(s, |sock| sock.pending.len())
     }
 
     /// `SO_TYPE`: the socket's kind.

@@ -4,10 +4,12 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, NodeId, RecordingNotifier};
 use winsock_provider::{
-    CompletionMode, MsgFlags, OverlappedRequest, Provider, ProviderConfig, SocketFlags,
-    SocketHandle, SocketKind, ThreadKey, Version,
+    CompletionMode, EventKey, FdEvents, Linger, MsgFlags, Overlapped, OverlappedRequest, Provider,
+    ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
 };
 
 /// The provider type every test drives.
@@ -157,4 +159,163 @@ pub fn drain(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// How long a test waits (real time) for another OS thread before failing.
+pub const THREAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `f` on a new OS thread that plays simulated thread `key`.
+pub fn in_thread<T: Send + 'static>(
+    key: ThreadKey,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Receiver<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        MockWaiter::set_current_thread(key);
+        let _ = tx.send(f());
+    });
+    rx
+}
+
+/// The result of an [`in_thread`] call, waiting a bounded real time for it.
+pub fn finish<T>(rx: &Receiver<T>, what: &str) -> T {
+    match rx.recv_timeout(THREAD_TIMEOUT) {
+        Ok(v) => v,
+        Err(RecvTimeoutError::Timeout) => panic!("{what}: still blocked after {THREAD_TIMEOUT:?}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: the thread panicked"),
+    }
+}
+
+/// Waits (bounded real time) until exactly `n` operations are pending on
+/// `sockets` together: how a test knows another thread's blocking call has
+/// started waiting inside the provider.
+pub fn wait_pending(p: &MockProvider, sockets: &[SocketHandle], n: usize, what: &str) {
+    let deadline = Instant::now() + THREAD_TIMEOUT;
+    loop {
+        let now: usize = sockets
+            .iter()
+            .map(|s| p.pending_operations(*s).unwrap_or(0))
+            .sum();
+        if now == n {
+            return;
+        }
+        assert!(now < n, "{what}: {now} operations pending, expected {n}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: only {now} of {n} operations pending"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Calls every gated entry point: the ones that take no handle, then
+/// [`every_handle_call`]; returns each result.
+pub fn every_entry_point(
+    p: &MockProvider,
+    s: SocketHandle,
+    l: SocketHandle,
+    rec: &Overlapped,
+) -> Vec<(&'static str, Result<(), WsaError>)> {
+    let mut all = vec![
+        (
+            "socket",
+            p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+                .map(drop),
+        ),
+        (
+            "socket(dgram)",
+            p.socket(SocketKind::Datagram, SocketFlags::empty())
+                .map(drop),
+        ),
+        ("cancel_blocking_call", p.cancel_blocking_call()),
+    ];
+    all.extend(every_handle_call(p, s, l, rec));
+    all
+}
+
+/// Calls every entry point that takes a handle with `s` (and `l` as a
+/// listener); returns each result.
+pub fn every_handle_call(
+    p: &MockProvider,
+    s: SocketHandle,
+    l: SocketHandle,
+    rec: &Overlapped,
+) -> Vec<(&'static str, Result<(), WsaError>)> {
+    let to = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
+    let with = || OverlappedRequest {
+        overlapped: rec.clone(),
+        mode: CompletionMode::Event(EventKey(9)),
+        user: 7,
+    };
+    vec![
+        (
+            "bind",
+            p.bind(s, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 0))
+                .map(drop),
+        ),
+        ("listen", p.listen(l, 4)),
+        ("connect", p.connect(s, to)),
+        ("accept", p.accept(l).map(drop)),
+        ("send", p.send(s, b"x", MsgFlags::empty(), None).map(drop)),
+        (
+            "send(overlapped)",
+            p.send(s, b"x", MsgFlags::empty(), Some(with())).map(drop),
+        ),
+        (
+            "send_to",
+            p.send_to(s, b"x", to, MsgFlags::empty(), None).map(drop),
+        ),
+        (
+            "send_to(overlapped)",
+            p.send_to(s, b"x", to, MsgFlags::empty(), Some(with()))
+                .map(drop),
+        ),
+        ("recv", p.recv(s, 10, MsgFlags::empty(), None).map(drop)),
+        (
+            "recv(overlapped)",
+            p.recv(s, 10, MsgFlags::empty(), Some(with())).map(drop),
+        ),
+        (
+            "recv_from",
+            p.recv_from(s, 10, MsgFlags::empty(), None).map(drop),
+        ),
+        (
+            "recv_from(overlapped)",
+            p.recv_from(s, 10, MsgFlags::empty(), Some(with()))
+                .map(drop),
+        ),
+        ("shutdown", p.shutdown(s, 2)),
+        (
+            "set_linger",
+            p.set_linger(
+                s,
+                Linger {
+                    on: true,
+                    seconds: 0,
+                },
+            ),
+        ),
+        ("linger", p.linger(s).map(drop)),
+        ("set_nonblocking", p.set_nonblocking(s, true)),
+        ("is_nonblocking", p.is_nonblocking(s).map(drop)),
+        ("set_buffers", p.set_buffers(s, Some(1), Some(1))),
+        ("socket_kind", p.socket_kind(s).map(drop)),
+        (
+            "get_overlapped_result",
+            p.get_overlapped_result(s, rec, false).map(drop),
+        ),
+        (
+            "get_overlapped_result(wait)",
+            p.get_overlapped_result(s, rec, true).map(drop),
+        ),
+        (
+            "event_select",
+            p.event_select(s, EventKey(5), FdEvents::READ | FdEvents::CLOSE),
+        ),
+        ("enum_network_events", p.enum_network_events(s).map(drop)),
+        ("local_addr", p.local_addr(s).map(drop)),
+        ("peer_addr", p.peer_addr(s).map(drop)),
+        ("close_socket", p.close_socket(s)),
+        ("close_socket(listener)", p.close_socket(l)),
+    ]
 }
