@@ -164,6 +164,28 @@ impl Script {
         sent
     }
 
+    /// A non-blocking socket on A connected to a discard service at `port`
+    /// that does not read, filled until nothing more is taken.
+    fn stalled(&mut self, port: u16) -> (ServiceId, SocketHandle, usize) {
+        let (svc, at) = self.discard(port, Some(0));
+        let a = self
+            .a
+            .p
+            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .expect("socket");
+        let _ = self.a.p.connect(a, at);
+        self.a.p.set_nonblocking(a, true).expect("FIONBIO");
+        let sent = self.fill(a);
+        (svc, a, sent)
+    }
+
+    /// Closes both ends of a pair and lets the network settle.
+    fn close_pair(&mut self, a: SocketHandle, b: SocketHandle) {
+        let _ = self.a.p.close_socket(a);
+        let _ = self.b.p.close_socket(b);
+        self.settle();
+    }
+
     fn discard(&mut self, port: u16, rate: Option<usize>) -> (ServiceId, SocketAddrV4) {
         let at = addr([10, 0, 0, 3], port);
         (self.net.add_discard_service(at, rate), at)
@@ -310,9 +332,7 @@ fn overlapped_event(s: &mut Script, listener: SocketHandle) {
         r == Ok(1000) && d == 1 && ov.state() == OpState::Delivered,
         "completed at once: returns 0 and still sets the event",
     );
-    let _ = s.a.p.close_socket(a);
-    let _ = s.b.p.close_socket(b);
-    s.settle();
+    s.close_pair(a, b);
 }
 
 fn completion_routine(s: &mut Script, listener: SocketHandle) {
@@ -343,9 +363,7 @@ fn completion_routine(s: &mut Script, listener: SocketHandle) {
         queued.len() == 1 && queued[0].outcome.bytes == 4,
         "one routine, queued to the initiating thread, 4 bytes",
     );
-    let _ = s.a.p.close_socket(a);
-    let _ = s.b.p.close_socket(b);
-    s.settle();
+    s.close_pair(a, b);
 }
 
 fn linger_modes(s: &mut Script, listener: SocketHandle) {
@@ -392,14 +410,7 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
     let _ = s.b.p.close_socket(b);
 
     // b. SO_LINGER {on, 0}: abortive.
-    let (svc, at) = s.discard(9, Some(0));
-    let a =
-        s.a.p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
-            .expect("socket");
-    let _ = s.a.p.connect(a, at);
-    s.a.p.set_nonblocking(a, true).expect("FIONBIO");
-    let sent = s.fill(a);
+    let (svc, a, sent) = s.stalled(9);
     s.line(format!(
         "A: {sent} bytes queued to a peer that does not read ({} unsent)",
         s.a.p.transport().unsent(a)
@@ -427,14 +438,7 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
     );
 
     // c. SO_LINGER {on, 2 s}, blocking socket, peer not reading.
-    let (svc, at) = s.discard(10, Some(0));
-    let a =
-        s.a.p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
-            .expect("socket");
-    let _ = s.a.p.connect(a, at);
-    s.a.p.set_nonblocking(a, true).expect("FIONBIO");
-    s.fill(a);
+    let (svc, a, _) = s.stalled(10);
     s.a.p.set_nonblocking(a, false).expect("FIONBIO");
     s.a.p
         .set_linger(
@@ -464,14 +468,7 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
     );
 
     // d. SO_LINGER {on, 2 s}, non-blocking socket with unsent data.
-    let (svc, at) = s.discard(11, Some(0));
-    let a =
-        s.a.p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
-            .expect("socket");
-    let _ = s.a.p.connect(a, at);
-    s.a.p.set_nonblocking(a, true).expect("FIONBIO");
-    s.fill(a);
+    let (svc, a, _) = s.stalled(11);
     s.a.p
         .set_linger(
             a,
