@@ -18,7 +18,7 @@ use winsock_provider::{
     CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused, Io, MsgFlags,
     Notification, Notifier, OpId, OverlappedRequest, Provider, ProviderConfig, Received,
     ShutdownHow, SocketFlags, SocketHandle, SocketKind, ThreadWaiter, Transport, Version, Wait,
-    WsaError,
+    WindowKey, WsaError,
 };
 
 /// A transport that finishes everything at once and keeps no state: what is
@@ -99,6 +99,15 @@ impl Notifier for Quiet {
         black_box(n);
     }
     fn network_event(&self, _: SocketHandle, _: EventKey, _: FdEvents, _: Option<WsaError>) {}
+    fn post_message(
+        &self,
+        _: SocketHandle,
+        _: WindowKey,
+        _: u32,
+        _: FdEvents,
+        _: Option<WsaError>,
+    ) {
+    }
 }
 
 fn started(sockets: usize) -> (Provider<Instant, ThreadWaiter>, Vec<SocketHandle>) {

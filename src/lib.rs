@@ -10,6 +10,7 @@ pub use crate::core::flags::{FdEvents, MsgFlags, ProviderFlags, ServiceFlags, So
 pub use crate::core::handle::{OpId, SocketHandle};
 pub use crate::core::notifier::{
     CompletionMode, EventKey, Notification, Notifier, Outcome, PortKey, Suppressed, ThreadKey,
+    WindowKey,
 };
 pub use crate::core::op::{OpState, Overlapped};
 pub use crate::core::transport::{

@@ -13,7 +13,7 @@ use winsock_provider::{
     CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused,
     Io, MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider, ProviderConfig,
     Received, ShutdownHow, SocketFlags, SocketHandle, SocketKind, Suppressed, ThreadKey, Transport,
-    Version, Wait, WsaError,
+    Version, Wait, WindowKey, WsaError,
 };
 
 fn final_report(p: &MockProvider) -> winsock_provider::FinalCleanupReport {
@@ -46,6 +46,16 @@ impl Notifier for GateProbe {
     }
     fn network_event(&self, s: SocketHandle, e: EventKey, ev: FdEvents, err: Option<WsaError>) {
         self.inner.network_event(s, e, ev, err)
+    }
+    fn post_message(
+        &self,
+        s: SocketHandle,
+        w: WindowKey,
+        m: u32,
+        ev: FdEvents,
+        err: Option<WsaError>,
+    ) {
+        self.inner.post_message(s, w, m, ev, err)
     }
 }
 
@@ -123,6 +133,33 @@ fn s6b_registrations_dropped_without_a_signal() {
         w.a.notes.network_events().len(),
         1,
         "nothing after the final cleanup, no FD_CLOSE"
+    );
+}
+
+/// S6b: `WSPAsyncSelect` registrations are dropped without posting a message
+/// (no final FD_CLOSE).
+#[test]
+fn s6b_async_select_registration_dropped_without_a_message() {
+    let w = World::new(76);
+    let (s, t) = w.pair();
+    w.a.p
+        .async_select(s, WindowKey(0x99), 0x400, FdEvents::READ | FdEvents::CLOSE)
+        .unwrap();
+    w.b.p.send(t, b"x", MsgFlags::empty(), None).unwrap();
+    w.settle();
+    assert_eq!(
+        w.a.notes.posted_messages().len(),
+        1,
+        "FD_READ posted while registered"
+    );
+    let report = final_report(&w.a.p);
+    assert_eq!(report.registrations_dropped, 1);
+    w.b.p.close_socket(t).unwrap();
+    w.settle();
+    assert_eq!(
+        w.a.notes.posted_messages().len(),
+        1,
+        "no message after the final cleanup"
     );
 }
 

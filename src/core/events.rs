@@ -1,27 +1,44 @@
-//! `WSPEventSelect` and `WSPEnumNetworkEvents`.
+//! `WSPEventSelect`, `WSPAsyncSelect` and `WSPEnumNetworkEvents`.
 
 use super::error::WsaResult;
 use super::flags::FdEvents;
 use super::handle::SocketHandle;
-use super::notifier::EventKey;
+use super::notifier::{EventKey, WindowKey};
 use super::provider::Provider;
-use super::socket::NetworkEvents;
+use super::socket::{NetworkEvents, Select};
 use super::transport::Transport;
 use super::waiter::Waiter;
 
 impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// `WSPEventSelect`: from now on, `events` on `s` set `event`. Replaces an
-    /// earlier registration, clears the record and makes the socket
-    /// non-blocking. Empty `events` cancels the registration.
+    /// earlier registration (of either kind), clears the record and makes the
+    /// socket non-blocking. Empty `events` cancels the registration.
     pub fn event_select(
         &self,
         s: SocketHandle,
         event: EventKey,
         events: FdEvents,
     ) -> WsaResult<()> {
+        self.register(s, Select::Event(event), events)
+    }
+
+    /// `WSPAsyncSelect`: from now on, `events` on `s` post `msg` to `window`.
+    /// Replaces an earlier registration (of either kind), clears the record
+    /// and makes the socket non-blocking. Empty `events` cancels it.
+    pub fn async_select(
+        &self,
+        s: SocketHandle,
+        window: WindowKey,
+        msg: u32,
+        events: FdEvents,
+    ) -> WsaResult<()> {
+        self.register(s, Select::Window { window, msg }, events)
+    }
+
+    fn register(&self, s: SocketHandle, to: Select, events: FdEvents) -> WsaResult<()> {
         self.with_open(s, |sock| {
             sock.record = NetworkEvents::default();
-            sock.select = (!events.is_empty()).then_some((event, events));
+            sock.select = (!events.is_empty()).then_some((to, events));
             sock.nonblocking = true;
             Ok(())
         })

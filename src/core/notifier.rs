@@ -19,6 +19,10 @@ pub struct ThreadKey(pub u64);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct EventKey(pub u64);
 
+/// A window (`HWND`), as the host names it, for `WSPAsyncSelect`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct WindowKey(pub u64);
+
 /// A completion port, as the host names it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct PortKey(pub u64);
@@ -130,6 +134,17 @@ pub trait Notifier: Send + Sync {
         &self,
         socket: SocketHandle,
         event: EventKey,
+        events: FdEvents,
+        error: Option<WsaError>,
+    );
+
+    /// A `WSPAsyncSelect` registration saw `events`: post `msg` to `window`
+    /// (`WPUPostMessage`, `wParam` the socket, `lParam` the event and error).
+    fn post_message(
+        &self,
+        socket: SocketHandle,
+        window: WindowKey,
+        msg: u32,
         events: FdEvents,
         error: Option<WsaError>,
     );

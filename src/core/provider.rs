@@ -16,9 +16,9 @@ use super::error::{WsaError, WsaResult};
 use super::flags::FdEvents;
 use super::gate::{Gate, my_stripe};
 use super::handle::{OpId, SocketHandle};
-use super::notifier::{EventKey, Notification, Notifier, Outcome, Suppressed};
+use super::notifier::{EventKey, Notification, Notifier, Outcome, Suppressed, WindowKey};
 use super::op::{OpState, Overlapped};
-use super::socket::{OpKind, PendingOp, Socket};
+use super::socket::{OpKind, PendingOp, Select, Socket};
 use super::table::Table;
 use super::transport::{CloseKind, Completed, CompletionSink, Transport};
 use super::version::{Negotiated, Version, VersionRange};
@@ -86,6 +86,15 @@ struct NoNotifier;
 impl Notifier for NoNotifier {
     fn deliver(&self, _: &Notification) {}
     fn network_event(&self, _: SocketHandle, _: EventKey, _: FdEvents, _: Option<WsaError>) {}
+    fn post_message(
+        &self,
+        _: SocketHandle,
+        _: WindowKey,
+        _: u32,
+        _: FdEvents,
+        _: Option<WsaError>,
+    ) {
+    }
 }
 
 pub(crate) struct Inner<T, W> {
@@ -432,18 +441,23 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     fn on_network_event(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
         let Ok(_call) = self.enter() else { return };
         let signal = self.table.with(socket, |sock| {
-            let (event, mask) = sock.select?;
+            let (to, mask) = sock.select?;
             let hit = events & mask;
             if hit.is_empty() {
                 return None;
             }
             sock.record.add(hit, error);
-            Some((event, hit))
+            Some((to, hit))
         });
-        if let Ok(Some((event, hit))) = signal
+        if let Ok(Some((to, hit))) = signal
             && !self.abandoned.load(Ordering::Acquire)
         {
-            self.notifier().network_event(socket, event, hit, error);
+            match to {
+                Select::Event(event) => self.notifier().network_event(socket, event, hit, error),
+                Select::Window { window, msg } => self
+                    .notifier()
+                    .post_message(socket, window, msg, hit, error),
+            }
         }
         self.waiter.wake_all();
     }

@@ -3,7 +3,7 @@
 use super::error::WsaError;
 use super::flags::{FdEvents, SocketFlags};
 use super::handle::{OpId, SocketHandle};
-use super::notifier::{CompletionMode, EventKey, ThreadKey};
+use super::notifier::{CompletionMode, EventKey, ThreadKey, WindowKey};
 use super::op::Overlapped;
 use super::transport::SocketKind;
 
@@ -36,6 +36,13 @@ impl NetworkEvents {
         }
         self.events |= events;
     }
+}
+
+/// Where a socket's network events go (`WSPEventSelect` or `WSPAsyncSelect`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Select {
+    Event(EventKey),
+    Window { window: WindowKey, msg: u32 },
 }
 
 /// What an operation is, for aborting it the right way.
@@ -83,7 +90,7 @@ pub(crate) struct Socket {
     /// A close is under way (lingering); the handle already reads as closed.
     pub(crate) closing: bool,
     pub(crate) pending: Vec<PendingOp>,
-    pub(crate) select: Option<(EventKey, FdEvents)>,
+    pub(crate) select: Option<(Select, FdEvents)>,
     pub(crate) record: NetworkEvents,
 }
 

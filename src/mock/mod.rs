@@ -66,7 +66,8 @@ pub use config::{EPHEMERAL_FIRST, MAX_DATAGRAM, NetworkConfig};
 pub use ids::{InstanceId, NodeId, ServiceId};
 pub use network::Network;
 pub use recorder::{
-    NetworkEventRecord, PortPacket, QueuedRoutine, Record, RecordingNotifier, SuppressedRecord,
+    NetworkEventRecord, PortPacket, PostedMessage, QueuedRoutine, Record, RecordingNotifier,
+    SuppressedRecord,
 };
 pub use stats::NetworkStats;
 pub use transport::MockTransport;

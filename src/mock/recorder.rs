@@ -9,6 +9,7 @@ use crate::core::flags::FdEvents;
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::notifier::{
     CompletionMode, EventKey, Notification, Notifier, Outcome, PortKey, Suppressed, ThreadKey,
+    WindowKey,
 };
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
@@ -151,6 +152,21 @@ pub struct NetworkEventRecord {
     pub error: Option<WsaError>,
 }
 
+/// A window message posted for network events (`WSPAsyncSelect`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostedMessage {
+    /// The socket (`wParam`).
+    pub socket: SocketHandle,
+    /// The window.
+    pub window: WindowKey,
+    /// The message number given to `WSPAsyncSelect`.
+    pub msg: u32,
+    /// The events (`WSAGETSELECTEVENT(lParam)`).
+    pub events: FdEvents,
+    /// The error (`WSAGETSELECTERROR(lParam)`).
+    pub error: Option<WsaError>,
+}
+
 /// An unbounded channel kept whole, so either end can be cloned out of the
 /// map and used without the map's lock.
 struct Queue<T> {
@@ -170,6 +186,7 @@ struct Log {
     delivered: Vec<Notification>,
     suppressed: Vec<SuppressedRecord>,
     events: Vec<NetworkEventRecord>,
+    messages: Vec<PostedMessage>,
     released: Vec<SocketHandle>,
 }
 
@@ -243,6 +260,11 @@ impl RecordingNotifier {
     /// Every event object set for network events, in order.
     pub fn network_events(&self) -> Vec<NetworkEventRecord> {
         lock(&self.inner.log).events.clone()
+    }
+
+    /// Every window message posted for network events (`WSPAsyncSelect`), in order.
+    pub fn posted_messages(&self) -> Vec<PostedMessage> {
+        lock(&self.inner.log).messages.clone()
     }
 
     /// Every handle given back, in order.
@@ -334,6 +356,23 @@ impl Notifier for RecordingNotifier {
         lock(&self.inner.log).events.push(NetworkEventRecord {
             socket,
             event,
+            events,
+            error,
+        });
+    }
+
+    fn post_message(
+        &self,
+        socket: SocketHandle,
+        window: WindowKey,
+        msg: u32,
+        events: FdEvents,
+        error: Option<WsaError>,
+    ) {
+        lock(&self.inner.log).messages.push(PostedMessage {
+            socket,
+            window,
+            msg,
             events,
             error,
         });
