@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod core;
+pub mod ffi;
 pub mod mock;
 pub mod sim;
 

@@ -16,7 +16,9 @@ use winsock_provider::{
     Version, Wait, WindowKey, WsaError,
 };
 
-fn final_report(p: &MockProvider) -> winsock_provider::FinalCleanupReport {
+fn final_report<W: winsock_provider::Waiter>(
+    p: &Provider<MockTransport, W>,
+) -> winsock_provider::FinalCleanupReport {
     match p.cleanup() {
         Ok(CleanupOutcome::Final(r)) => r,
         other => panic!("expected a final cleanup, got {other:?}"),
@@ -602,4 +604,218 @@ fn s5_then_s6_only_the_last_cleanup_touches_operations() {
     assert_eq!(w.a.p.socket_kind(s), Ok(SocketKind::Stream));
     final_report(&w.a.p);
     assert_eq!(rec.state(), OpState::AbortedSilent);
+}
+
+/// A waiter that parks one simulated thread the first time it asks who it
+/// is, which every call does just after entering the gate: it holds that
+/// call inside the provider, before the call touches its socket.
+struct HoldAtEntry {
+    inner: MockWaiter,
+    hold: ThreadKey,
+    held: Mutex<Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>>,
+    /// Told when the held thread first waits (its call registered a blocking
+    /// operation).
+    waiting: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+impl winsock_provider::Waiter for HoldAtEntry {
+    fn now(&self) -> Duration {
+        self.inner.now()
+    }
+    fn current_thread(&self) -> ThreadKey {
+        let me = self.inner.current_thread();
+        if me == self.hold {
+            let taken = self.held.lock().unwrap().take();
+            if let Some((entered, release)) = taken {
+                entered.send(()).unwrap();
+                release.recv().unwrap();
+            }
+        }
+        me
+    }
+    fn wait_until(
+        &self,
+        deadline: Option<Duration>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> winsock_provider::WaitResult {
+        if self.inner.current_thread() == self.hold
+            && let Some(waiting) = self.waiting.lock().unwrap().take()
+        {
+            waiting.send(()).unwrap();
+        }
+        self.inner.wait_until(deadline, ready)
+    }
+    fn wake_all(&self) {
+        self.inner.wake_all()
+    }
+}
+
+/// A provider on a fresh network whose thread `hold` is parked at its next
+/// entry until the returned sender releases it.
+fn held_provider(
+    seed: u64,
+    hold: ThreadKey,
+) -> (
+    Network,
+    Provider<MockTransport, HoldAtEntry>,
+    RecordingNotifier,
+    mpsc::Receiver<()>,
+    mpsc::Sender<()>,
+    mpsc::Receiver<()>,
+) {
+    let net = Network::new(seed);
+    let node = net.add_node("10.0.0.1".parse().unwrap());
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let (waiting_tx, waiting) = mpsc::channel();
+    let waiter = HoldAtEntry {
+        inner: MockWaiter::new(&net),
+        hold,
+        held: Mutex::new(Some((entered_tx, release_rx))),
+        waiting: Mutex::new(Some(waiting_tx)),
+    };
+    let p = Provider::new(ProviderConfig::default(), net.transport(node), waiter);
+    let notes = RecordingNotifier::new();
+    p.startup(Version::new(2, 2), Arc::new(notes.clone()))
+        .unwrap();
+    (net, p, notes, entered, release, waiting)
+}
+
+/// Lets a held call go during step (c) of the final cleanup, and waits until
+/// it has started its operation, before the cleanup goes on.
+struct ReleaseOnSuppress {
+    inner: RecordingNotifier,
+    release: Mutex<Option<mpsc::Sender<()>>>,
+    started: Mutex<Option<mpsc::Receiver<()>>>,
+}
+impl Notifier for ReleaseOnSuppress {
+    fn deliver(&self, n: &Notification) {
+        self.inner.deliver(n)
+    }
+    fn suppressed(&self, n: &Notification, why: Suppressed) {
+        // During step (c): let the held call start its operation now.
+        if let Some(release) = self.release.lock().unwrap().take() {
+            release.send(()).unwrap();
+            let started = self.started.lock().unwrap().take().unwrap();
+            started.recv().unwrap();
+        }
+        Notifier::suppressed(&self.inner, n, why)
+    }
+    fn network_event(&self, s: SocketHandle, e: EventKey, ev: FdEvents, err: Option<WsaError>) {
+        self.inner.network_event(s, e, ev, err)
+    }
+    fn post_message(
+        &self,
+        s: SocketHandle,
+        w: WindowKey,
+        m: u32,
+        ev: FdEvents,
+        err: Option<WsaError>,
+    ) {
+        self.inner.post_message(s, w, m, ev, err)
+    }
+}
+
+/// S6c, S6d: an overlapped operation started by a call still inside, after
+/// the cleanup aborted the others but before it reset the socket, is aborted
+/// silently with the socket, not lost as pending.
+#[test]
+fn s6c_operation_started_during_the_sweep_is_aborted_with_its_socket() {
+    let (net, p, _, entered, release, _) = held_provider(78, ThreadKey(6));
+    let (started_tx, started) = mpsc::channel();
+    let notes = RecordingNotifier::new();
+    let notifier = Arc::new(ReleaseOnSuppress {
+        inner: notes.clone(),
+        release: Mutex::new(Some(release)),
+        started: Mutex::new(Some(started)),
+    });
+    p.startup(Version::new(2, 2), notifier).unwrap();
+    p.cleanup().unwrap(); // one startup left, with the new notifier
+    let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
+    net.add_discard_service(at, None);
+    let s = p
+        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .unwrap();
+    p.connect(s, at).unwrap();
+    let first = ov(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        p.recv(s, 10, MsgFlags::empty(), Some(first)).unwrap_err(),
+        WsaError::IoPending
+    );
+    let late = ov(CompletionMode::Event(EventKey(2)));
+    let late_record = late.overlapped.clone();
+    let worker = {
+        let p = p.clone();
+        thread::spawn(move || {
+            MockWaiter::set_current_thread(ThreadKey(6));
+            let r = p.recv(s, 10, MsgFlags::empty(), Some(late));
+            started_tx.send(()).unwrap();
+            r
+        })
+    };
+    entered.recv().unwrap();
+    let report = final_report(&p);
+    assert_eq!(
+        worker.join().unwrap().unwrap_err(),
+        WsaError::IoPending,
+        "accepted while the cleanup ran"
+    );
+    assert_eq!(
+        late_record.state(),
+        OpState::AbortedSilent,
+        "not left pending"
+    );
+    assert_eq!(report.operations_aborted, 2);
+    assert!(notes.delivered().is_empty());
+    assert_eq!(notes.suppressed().len(), 2);
+}
+
+/// S6b, S6d, S6f: a call still inside registers a blocking receive after the
+/// cleanup interrupted the others but before it reset the socket: the reset
+/// interrupts it too, so the rundown ends and the call returns WSAEINTR.
+#[test]
+fn s6f_a_call_blocking_during_the_sweep_does_not_hold_up_the_rundown() {
+    let (net, p, _, entered, release, waiting) = held_provider(79, ThreadKey(7));
+    let notes = RecordingNotifier::new();
+    let notifier = Arc::new(ReleaseOnSuppress {
+        inner: notes.clone(),
+        release: Mutex::new(Some(release)),
+        started: Mutex::new(Some(waiting)),
+    });
+    p.startup(Version::new(2, 2), notifier).unwrap();
+    p.cleanup().unwrap();
+    let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
+    net.add_discard_service(at, None);
+    let s = p
+        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .unwrap();
+    p.connect(s, at).unwrap();
+    let first = ov(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        p.recv(s, 10, MsgFlags::empty(), Some(first)).unwrap_err(),
+        WsaError::IoPending
+    );
+    let worker = {
+        let p = p.clone();
+        thread::spawn(move || {
+            MockWaiter::set_current_thread(ThreadKey(7));
+            p.recv(s, 10, MsgFlags::empty(), None)
+        })
+    };
+    entered.recv().unwrap();
+    let (done_tx, done) = mpsc::channel();
+    let cleaner = {
+        let p = p.clone();
+        thread::spawn(move || done_tx.send(p.cleanup()).unwrap())
+    };
+    let cleaned = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the rundown waited forever");
+    cleaner.join().unwrap();
+    assert!(
+        matches!(cleaned, Ok(CleanupOutcome::Final(_))),
+        "{cleaned:?}"
+    );
+    assert_eq!(worker.join().unwrap().unwrap_err(), WsaError::Interrupted);
+    assert!(notes.delivered().is_empty());
 }

@@ -153,7 +153,17 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         inner.waiter.wake_all();
         // d. Open sockets are reset and their handles given back.
         for &h in &handles {
-            if inner.table.remove(h).is_some() {
+            if let Some(sock) = inner.table.remove(h) {
+                // A call still inside may have started an operation since
+                // (c): it ends with the socket, as (b) and (c) would end it.
+                for op in sock.pending {
+                    if op.is_blocking() {
+                        report.blocked_calls_interrupted += 1;
+                    } else {
+                        report.operations_aborted += 1;
+                    }
+                    inner.abort_op(op, true);
+                }
                 inner.transport.close(h, CloseKind::Abortive);
                 inner.notifier().handle_released(h);
                 report.sockets_reset += 1;

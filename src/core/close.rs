@@ -76,8 +76,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             Plan::Now(how) => how,
             Plan::Linger(timeout, record) => {
                 let deadline = inner.waiter.now() + timeout;
-                let waited = inner.waiter.wait_until(Some(deadline), &mut || {
-                    record.state().is_terminal() || inner.transport.unsent(s) == 0
+                let waited = inner.wait_op(&record, Some(deadline), &mut || {
+                    inner.transport.unsent(s) == 0
                 });
                 let op = record.op();
                 let _ = inner

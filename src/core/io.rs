@@ -176,9 +176,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if !matches!(overlapped.mode(), Some(CompletionMode::Event(_))) {
                 return Err(WsaError::InvalidArgument);
             }
-            self.inner
-                .waiter
-                .wait_until(None, &mut || overlapped.state().is_terminal());
+            self.inner.wait_op(overlapped, None, &mut || false);
         }
         let outcome = overlapped.outcome().ok_or(WsaError::IoIncomplete)?;
         match outcome.error {
@@ -304,9 +302,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             Started::Now(t) => Ok(t),
             Started::Waiting(_) if is_overlapped => Err(WsaError::IoPending),
             Started::Waiting(record) => {
-                inner
-                    .waiter
-                    .wait_until(None, &mut || record.state().is_terminal());
+                inner.wait_op(&record, None, &mut || false);
                 let outcome = record.outcome().ok_or(WsaError::Interrupted)?;
                 if let Some(e) = outcome.error {
                     return Err(e);

@@ -22,7 +22,7 @@ use super::socket::{OpKind, PendingOp, Select, Socket};
 use super::table::Table;
 use super::transport::{CloseKind, Completed, CompletionSink, Transport};
 use super::version::{Negotiated, Version, VersionRange};
-use super::waiter::Waiter;
+use super::waiter::{WaitResult, Waiter};
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -376,13 +376,49 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             user: op.user,
         };
         if silent {
-            self.notifier().suppressed(&note, Suppressed::FinalCleanup);
+            let why = if self.abandoned.load(Ordering::Acquire) {
+                Suppressed::ProcessGone
+            } else {
+                Suppressed::FinalCleanup
+            };
+            self.notifier().suppressed(&note, why);
             return None;
         }
         Some(Pending {
             note,
             record: op.record,
         })
+    }
+
+    /// Waits until the operation of `record` ends, or `also()` holds, or the
+    /// deadline passes. If the gate closes first (a final cleanup, an unload,
+    /// a crash), the operation is ended here the way the cleanup ends it
+    /// (S6b, S6c): a call waiting inside the provider must never hold up a
+    /// rundown (S6f), and after an unload nobody else would end it (S11).
+    pub(crate) fn wait_op(
+        &self,
+        record: &Overlapped,
+        deadline: Option<Duration>,
+        also: &mut dyn FnMut() -> bool,
+    ) -> WaitResult {
+        let waited = self.waiter.wait_until(deadline, &mut || {
+            record.state().is_terminal() || also() || !self.gate.is_open()
+        });
+        if record.state().is_terminal() || self.gate.is_open() {
+            return waited;
+        }
+        let Some(id) = record.op() else { return waited };
+        match self.table.with(id.socket, |sock| sock.take_op(id)) {
+            Ok(Some(op)) => {
+                self.abort_op(op, true);
+            }
+            // Another thread took it out and is about to end it.
+            _ => {
+                self.waiter
+                    .wait_until(None, &mut || record.state().is_terminal());
+            }
+        }
+        WaitResult::Ready
     }
 
     /// A completion from the transport. Ignored when the operation is no

@@ -143,9 +143,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let peer = match started {
             Ok(Ok((Started::Now(peer), flags))) => Ok((peer, flags)),
             Ok(Ok((Started::Waiting(record), flags))) => {
-                inner
-                    .waiter
-                    .wait_until(None, &mut || record.state().is_terminal());
+                inner.wait_op(&record, None, &mut || false);
                 match record.outcome().and_then(|o| o.error) {
                     Some(e) => Err(e),
                     None => record

@@ -1,0 +1,64 @@
+//! The ws2spi.h types the shim speaks, and compile-time checks that their
+//! layouts are the ones the SPI fixes (spec §8).
+
+pub use windows_sys::Win32::Networking::WinSock::{
+    INVALID_SOCKET, LINGER, LPWSPSTARTUP, SOCKET, SOCKET_ERROR, WSABUF, WSANETWORKEVENTS,
+    WSAPROTOCOL_INFOW, WSAPROTOCOLCHAIN, WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
+};
+pub use windows_sys::Win32::System::IO::OVERLAPPED as WSAOVERLAPPED;
+
+use core::mem::{align_of, offset_of, size_of};
+
+/// `P` of the spec: the size of a pointer.
+const P: usize = size_of::<usize>();
+
+/// `WSS_OPERATION_IN_PROGRESS`: `Internal` of a pending `WSAOVERLAPPED`.
+pub const WSS_OPERATION_IN_PROGRESS: usize = 0x103;
+
+// WSPDATA: 516 bytes, align 2; szDescription at 4.
+const _: () = assert!(size_of::<WSPDATA>() == 516 && align_of::<WSPDATA>() == 2);
+const _: () = assert!(offset_of!(WSPDATA, szDescription) == 4);
+// WSAPROTOCOL_INFOW: 628 bytes, align 4.
+const _: () =
+    assert!(size_of::<WSAPROTOCOL_INFOW>() == 628 && align_of::<WSAPROTOCOL_INFOW>() == 4);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, ProviderId) == 20);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, dwCatalogEntryId) == 36);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, ProtocolChain) == 40);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, iVersion) == 72);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, iAddressFamily) == 76);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, iSocketType) == 88);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, iProtocol) == 92);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, dwMessageSize) == 108);
+const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, szProtocol) == 116);
+const _: () = assert!(size_of::<WSAPROTOCOLCHAIN>() == 32);
+// The tables: 30 and 15 function pointers, none optional in layout.
+const _: () = assert!(size_of::<WSPPROC_TABLE>() == 30 * P);
+const _: () = assert!(size_of::<WSPUPCALLTABLE>() == 15 * P);
+// WSAOVERLAPPED: Internal @0, InternalHigh @P, Offset @2P, OffsetHigh @2P+4, hEvent @2P+8.
+const _: () = assert!(size_of::<WSAOVERLAPPED>() == 2 * P + 8 + P);
+const _: () = assert!(offset_of!(WSAOVERLAPPED, Internal) == 0);
+const _: () = assert!(offset_of!(WSAOVERLAPPED, InternalHigh) == P);
+const _: () = assert!(offset_of!(WSAOVERLAPPED, Anonymous) == 2 * P);
+const _: () = assert!(offset_of!(WSAOVERLAPPED, hEvent) == 2 * P + 8);
+// Small structs.
+const _: () = assert!(size_of::<WSATHREADID>() == 2 * P);
+const _: () = assert!(size_of::<WSABUF>() == if P == 8 { 16 } else { 8 });
+const _: () = assert!(size_of::<LINGER>() == 4);
+const _: () = assert!(size_of::<WSANETWORKEVENTS>() == 44);
+const _: () = assert!(size_of::<SOCKET>() == P);
+
+/// The `WSPStartup` signature the export must have: `UpcallTable` by
+/// value, `lpWSPData` declared `*const` although it is written (a quirk of
+/// the Windows metadata the spec notes).
+pub type WspStartupFn = unsafe extern "system" fn(
+    u16,
+    *const WSPDATA,
+    *const WSAPROTOCOL_INFOW,
+    WSPUPCALLTABLE,
+    *mut WSPPROC_TABLE,
+) -> i32;
+
+/// Checks at compile time that a function has the `LPWSPSTARTUP` type.
+pub const fn assert_wsp_startup(f: WspStartupFn) -> LPWSPSTARTUP {
+    Some(f)
+}
