@@ -652,17 +652,19 @@ impl winsock_provider::Waiter for HoldAtEntry {
 
 /// A provider on a fresh network whose thread `hold` is parked at its next
 /// entry until the returned sender releases it.
-fn held_provider(
-    seed: u64,
-    hold: ThreadKey,
-) -> (
-    Network,
-    Provider<MockTransport, HoldAtEntry>,
-    RecordingNotifier,
-    mpsc::Receiver<()>,
-    mpsc::Sender<()>,
-    mpsc::Receiver<()>,
-) {
+/// What [`held_provider`] sets up.
+struct Held {
+    net: Network,
+    p: Provider<MockTransport, HoldAtEntry>,
+    /// Told when the held thread reaches its entry.
+    entered: mpsc::Receiver<()>,
+    /// Lets the held thread go on.
+    release: mpsc::Sender<()>,
+    /// Told when the held thread first waits.
+    waiting: mpsc::Receiver<()>,
+}
+
+fn held_provider(seed: u64, hold: ThreadKey) -> Held {
     let net = Network::new(seed);
     let node = net.add_node("10.0.0.1".parse().unwrap());
     let (entered_tx, entered) = mpsc::channel();
@@ -675,10 +677,15 @@ fn held_provider(
         waiting: Mutex::new(Some(waiting_tx)),
     };
     let p = Provider::new(ProviderConfig::default(), net.transport(node), waiter);
-    let notes = RecordingNotifier::new();
-    p.startup(Version::new(2, 2), Arc::new(notes.clone()))
+    p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))
         .unwrap();
-    (net, p, notes, entered, release, waiting)
+    Held {
+        net,
+        p,
+        entered,
+        release,
+        waiting,
+    }
 }
 
 /// Lets a held call go during step (c) of the final cleanup, and waits until
@@ -721,7 +728,13 @@ impl Notifier for ReleaseOnSuppress {
 /// silently with the socket, not lost as pending.
 #[test]
 fn s6c_operation_started_during_the_sweep_is_aborted_with_its_socket() {
-    let (net, p, _, entered, release, _) = held_provider(78, ThreadKey(6));
+    let Held {
+        net,
+        p,
+        entered,
+        release,
+        ..
+    } = held_provider(78, ThreadKey(6));
     let (started_tx, started) = mpsc::channel();
     let notes = RecordingNotifier::new();
     let notifier = Arc::new(ReleaseOnSuppress {
@@ -775,7 +788,13 @@ fn s6c_operation_started_during_the_sweep_is_aborted_with_its_socket() {
 /// interrupts it too, so the rundown ends and the call returns WSAEINTR.
 #[test]
 fn s6f_a_call_blocking_during_the_sweep_does_not_hold_up_the_rundown() {
-    let (net, p, _, entered, release, waiting) = held_provider(79, ThreadKey(7));
+    let Held {
+        net,
+        p,
+        entered,
+        release,
+        waiting,
+    } = held_provider(79, ThreadKey(7));
     let notes = RecordingNotifier::new();
     let notifier = Arc::new(ReleaseOnSuppress {
         inner: notes.clone(),
