@@ -6,13 +6,16 @@
 
 use std::fmt;
 
+/// Bits a raw handle may use: a pointer's worth, so that the ABI shim can
+/// hand a handle to ws2_32 as a `DWORD_PTR` socket context on every target.
+const HANDLE_BITS: u32 = if usize::BITS >= 64 { 64 } else { 32 };
 /// Bits of a raw handle that hold the slot index (plus one, so 0 is never valid).
-pub(crate) const INDEX_BITS: u32 = 24;
+pub(crate) const INDEX_BITS: u32 = if HANDLE_BITS == 64 { 24 } else { 16 };
 /// The largest slot count a table can have.
 pub(crate) const MAX_SLOTS: usize = (1 << INDEX_BITS) - 2;
 /// The last generation a slot may carry; a slot that reaches it is retired, so a
-/// raw handle never equals `INVALID_SOCKET` (`!0`) and never repeats.
-pub(crate) const MAX_GENERATION: u64 = (1 << (64 - INDEX_BITS)) - 1;
+/// raw handle never equals `INVALID_SOCKET` (all ones) and never repeats.
+pub(crate) const MAX_GENERATION: u64 = (1 << (HANDLE_BITS - INDEX_BITS)) - 1;
 
 /// The provider's name for a socket: what `WSPSocket` returns (or what the ABI
 /// shim registers as the context of a `WPUCreateSocketHandle` handle).
@@ -100,11 +103,15 @@ mod tests {
         assert_eq!(SocketHandle::from_raw(0).index(), None);
     }
 
-    /// S6h: the largest handle a table can issue is still not INVALID_SOCKET.
+    /// S6h: the largest handle a table can issue is still not INVALID_SOCKET,
+    /// and every handle fits a pointer-sized socket context.
     #[test]
     fn s6h_no_handle_equals_invalid_socket() {
         let h = SocketHandle::new(MAX_SLOTS - 1, MAX_GENERATION - 1);
-        assert_ne!(h.to_raw(), u64::MAX);
+        assert_ne!(h.to_raw(), usize::MAX as u64);
         assert_ne!(h.to_raw(), 0);
+        assert!(usize::try_from(h.to_raw()).is_ok());
+        let first = SocketHandle::new(0, 1);
+        assert!(usize::try_from(first.to_raw()).is_ok());
     }
 }
