@@ -118,6 +118,24 @@ impl fmt::Display for Suppressed {
 /// Delivers what the core decided to deliver. Called from any thread, never
 /// with a core lock held, so an implementation may take its own locks; it must
 /// not call back into the provider synchronously.
+///
+/// A host that only counts completions:
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use winsock_provider::{EventKey, FdEvents, Notification, Notifier, SocketHandle, WindowKey, WsaError};
+///
+/// #[derive(Default)]
+/// struct Counting(AtomicUsize);
+///
+/// impl Notifier for Counting {
+///     fn deliver(&self, _: &Notification) {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///     }
+///     fn network_event(&self, _: SocketHandle, _: EventKey, _: FdEvents, _: Option<WsaError>) {}
+///     fn post_message(&self, _: SocketHandle, _: WindowKey, _: u32, _: FdEvents, _: Option<WsaError>) {}
+/// }
+/// ```
 pub trait Notifier: Send + Sync {
     /// Deliver a completion: set the event, queue the routine, post to the port.
     fn deliver(&self, notification: &Notification);

@@ -154,6 +154,10 @@ pub trait CompletionSink: Send + Sync {
 
 /// The data plane under a provider. See the module docs for the locking rule.
 ///
+/// Two implementations to read: [`MockTransport`](crate::mock::MockTransport)
+/// (a whole in-memory network) and, in `benches/core.rs`, a transport that
+/// finishes every call at once and keeps no state.
+///
 /// Every method takes the socket's handle. A handle the transport does not
 /// know is a bug in the core, and the transport may answer `WSAENOTSOCK`.
 pub trait Transport: Send + Sync {
