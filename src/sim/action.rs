@@ -101,6 +101,8 @@ pub enum Action {
     },
     /// The network goes down or comes back.
     NetworkDown(bool),
+    /// The process crashes (S11) and a new one starts on the same node.
+    Crash,
     /// Use a handle that was closed (or freed by a final cleanup).
     UseStale {
         /// Which stale handle.
@@ -167,7 +169,10 @@ impl Action {
                 on: b() % 3 != 0,
             },
             29 => Action::NetworkDown(b() % 4 == 0),
-            _ => Action::UseStale { idx: b() },
+            _ => match b() % 8 {
+                0 => Action::Crash,
+                idx => Action::UseStale { idx },
+            },
         })
     }
 

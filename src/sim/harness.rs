@@ -12,7 +12,9 @@
 //! - calls whose result the model knows return exactly that (S1, S2, S4, S5, S8);
 //! - completion routines are queued to the initiating thread;
 //! - at the end, every byte of every gracefully closed socket has reached its
-//!   peer, across final cleanups (S6e, S6g, S7).
+//!   peer, across final cleanups (S6e, S6g, S7);
+//! - a crashed process is never told of anything again, and the peers of its
+//!   open sockets see a reset (S11).
 
 use super::action::{Action, How, LingerChoice};
 use crate::Transport as _;
@@ -95,6 +97,11 @@ pub struct RunStats {
 /// The harness. See the module docs for what it checks.
 pub struct Harness {
     net: Network,
+    node: NodeId,
+    /// The notifiers of crashed processes: never to hear of anything again (S11).
+    crashed: Vec<RecordingNotifier>,
+    /// Services whose connection a crash must reset, and the resets they had.
+    reset_expected: Vec<(ServiceId, usize)>,
     provider: MockProvider,
     notes: RecordingNotifier,
     count: u32,
@@ -132,6 +139,9 @@ impl Harness {
         MockWaiter::set_current_thread(APP_THREAD);
         Harness {
             net,
+            node,
+            crashed: Vec::new(),
+            reset_expected: Vec::new(),
             provider,
             notes: RecordingNotifier::new(),
             count: 0,
@@ -251,6 +261,7 @@ impl Harness {
                 self.net_down = down;
                 self.say(format!("network {}", if down { "DOWN" } else { "up" }));
             }
+            Action::Crash => self.crash(),
             Action::UseStale { idx } => {
                 if !self.stale.is_empty() {
                     let h = self.stale[usize::from(idx) % self.stale.len()];
@@ -364,6 +375,41 @@ impl Harness {
                 ));
             }
         }
+    }
+
+    /// S11: the process dies without cleanup; the network resets its
+    /// connections; a new process (a new provider) starts on the node.
+    fn crash(&mut self) {
+        self.say("process crashes; a new one starts");
+        // A peer that already saw our FIN (SD_SEND) has closed its end; the
+        // others must see the reset.
+        for s in self.sockets.iter().filter(|s| !s.shut_send) {
+            let before = self.net.service_resets(s.service);
+            self.reset_expected.push((s.service, before));
+        }
+        self.provider.crash();
+        self.net.crash(self.provider.transport());
+        let config = self.provider.config().clone();
+        self.provider = Provider::new(
+            config,
+            self.net.transport(self.node),
+            MockWaiter::new(&self.net),
+        );
+        // Operations and handles are per process: the new one starts afresh,
+        // with its own notifier; the old one must stay silent.
+        self.crashed
+            .push(std::mem::replace(&mut self.notes, RecordingNotifier::new()));
+        self.seen.clear();
+        self.ops.clear();
+        self.finished.clear();
+        self.sockets.clear();
+        // Handles belong to a process: the new one may issue the same values.
+        self.stale.clear();
+        // Data of closed sockets still in the dead process's buffers is gone.
+        for c in &mut self.closed {
+            c.exact = false;
+        }
+        self.count = 0;
     }
 
     fn socket(&mut self, echo: bool) {
@@ -731,6 +777,10 @@ impl Harness {
             self.finished.push(op);
         }
         self.ops = still;
+        let told: usize = self.crashed.iter().map(|n| n.delivered().len()).sum();
+        if told > 0 {
+            self.fail(format!("S11: crashed processes were notified {told} times"));
+        }
         if self.finished.len() > FINISHED_KEPT {
             let extra = self.finished.len() - FINISHED_KEPT;
             self.finished.drain(..extra);
@@ -773,6 +823,13 @@ impl Harness {
         }
         let steps = self.net.run_until_idle(10_000_000);
         self.say(format!("network settled after {steps} steps"));
+        for (svc, before) in std::mem::take(&mut self.reset_expected) {
+            if self.net.service_resets(svc) <= before {
+                self.fail(format!(
+                    "S11: a peer of a crashed process saw no reset ({svc:?})"
+                ));
+            }
+        }
         for c in std::mem::take(&mut self.closed) {
             let got = self.net.service_received(c.service);
             if c.exact {
