@@ -169,8 +169,9 @@ impl Action {
                 on: b() % 3 != 0,
             },
             29 => Action::NetworkDown(b() % 4 == 0),
-            _ => match b() % 8 {
-                0 => Action::Crash,
+            // A crash ends everything the process owns: keep it rare.
+            _ => match b() {
+                0..=7 => Action::Crash,
                 idx => Action::UseStale { idx },
             },
         })
