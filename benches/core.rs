@@ -69,6 +69,9 @@ impl Transport for Instant {
     fn shutdown(&self, _: SocketHandle, _: ShutdownHow) -> Result<(), WsaError> {
         Ok(())
     }
+    fn readiness(&self, _: SocketHandle) -> FdEvents {
+        FdEvents::WRITE
+    }
     fn unsent(&self, _: SocketHandle) -> usize {
         0
     }

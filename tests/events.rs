@@ -130,3 +130,65 @@ fn s4_async_select_before_startup_is_wsanotinitialised() {
         Err(WsaError::NotInitialised)
     );
 }
+
+/// Spec §6: a registration made after data arrived records FD_READ at once
+/// and sets the event, as `WSAEventSelect` does; so does room to send.
+#[test]
+fn registration_records_what_already_holds() {
+    let w = World::new(206);
+    let (s, t) = w.pair();
+    w.b.p.send(t, b"early", MsgFlags::empty(), None).unwrap();
+    w.settle();
+    w.a.p
+        .event_select(s, EventKey(5), FdEvents::READ | FdEvents::WRITE)
+        .unwrap();
+    let ev = w.a.notes.network_events();
+    assert_eq!(ev.len(), 1, "signalled at registration");
+    assert_eq!(ev[0].events, FdEvents::READ | FdEvents::WRITE);
+    let rec = w.a.p.enum_network_events(s).unwrap();
+    assert_eq!(rec.events, FdEvents::READ | FdEvents::WRITE);
+}
+
+/// Spec §6: an accepted socket registered after its data arrived does not
+/// miss the data's FD_READ.
+#[test]
+fn accepted_socket_registered_late_sees_waiting_data() {
+    let w = World::new(207);
+    let (a, b) = w.pair();
+    w.a.p
+        .send(
+            a,
+            b"before the accept was registered",
+            MsgFlags::empty(),
+            None,
+        )
+        .unwrap();
+    w.settle();
+    w.b.p.event_select(b, EventKey(6), FdEvents::READ).unwrap();
+    let ev = w.b.notes.network_events();
+    assert_eq!((ev.len(), ev[0].events), (1, FdEvents::READ));
+}
+
+/// Spec §6: a listener registered for FD_ACCEPT with a connection waiting is
+/// signalled at once.
+#[test]
+fn listener_with_a_waiting_connection_records_fd_accept() {
+    let w = World::new(208);
+    let l = w.b.stream();
+    let port =
+        w.b.p
+            .bind(l, std::net::SocketAddrV4::new(w.b.ip, 0))
+            .unwrap()
+            .port();
+    w.b.p.listen(l, 2).unwrap();
+    let s = w.a.stream();
+    w.a.p
+        .connect(s, std::net::SocketAddrV4::new(w.b.ip, port))
+        .unwrap();
+    w.settle();
+    w.b.p
+        .event_select(l, EventKey(7), FdEvents::ACCEPT)
+        .unwrap();
+    let ev = w.b.notes.network_events();
+    assert_eq!((ev.len(), ev[0].events), (1, FdEvents::ACCEPT));
+}

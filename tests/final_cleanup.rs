@@ -504,6 +504,9 @@ impl Transport for Parking {
     fn shutdown(&self, s: SocketHandle, h: ShutdownHow) -> Result<(), WsaError> {
         self.inner.shutdown(s, h)
     }
+    fn readiness(&self, s: SocketHandle) -> FdEvents {
+        self.inner.readiness(s)
+    }
     fn unsent(&self, s: SocketHandle) -> usize {
         self.inner.unsent(s)
     }

@@ -35,13 +35,21 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         self.register(s, Select::Window { window, msg }, events)
     }
 
+    /// Registers, clears the record, and records at once what already holds
+    /// (data waiting: `FD_READ`, room to send: `FD_WRITE`, ...), signalling it
+    /// like any later event: a registration made after the data arrived must
+    /// not miss it.
     fn register(&self, s: SocketHandle, to: Select, events: FdEvents) -> WsaResult<()> {
-        self.with_open(s, |sock| {
+        let ready = self.with_open(s, |sock| {
             sock.record = NetworkEvents::default();
             sock.select = (!events.is_empty()).then_some((to, events));
             sock.nonblocking = true;
-            Ok(())
-        })
+            Ok(self.inner.transport.readiness(s) & events)
+        })?;
+        if !ready.is_empty() {
+            self.inner.on_network_event(s, ready, None);
+        }
+        Ok(())
     }
 
     /// `WSPEnumNetworkEvents`: the events recorded since the last call, and

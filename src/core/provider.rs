@@ -474,7 +474,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     }
 
     /// Network events from the transport, for `WSPEventSelect` registrations.
-    fn on_network_event(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
+    pub(crate) fn on_network_event(
+        &self,
+        socket: SocketHandle,
+        events: FdEvents,
+        error: Option<WsaError>,
+    ) {
         let Ok(_call) = self.enter() else { return };
         let signal = self.table.with(socket, |sock| {
             let (to, mask) = sock.select?;

@@ -214,6 +214,13 @@ pub trait Transport: Send + Sync {
     /// Ends one or both directions; never blocks (S8).
     fn shutdown(&self, socket: SocketHandle, how: ShutdownHow) -> Result<(), WsaError>;
 
+    /// The network events that hold for the socket right now: `FD_READ` when
+    /// data (or end of stream) waits, `FD_WRITE` when a send would take
+    /// bytes, `FD_ACCEPT` when a connection waits, `FD_CLOSE` after the
+    /// peer's FIN or reset. A new event-select registration records these at
+    /// once, as `WSPEventSelect` does.
+    fn readiness(&self, socket: SocketHandle) -> FdEvents;
+
     /// Bytes accepted by earlier sends that have not left this node yet.
     fn unsent(&self, socket: SocketHandle) -> usize;
 

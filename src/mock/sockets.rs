@@ -9,7 +9,7 @@ use super::endpoint::{Body, Endpoint, Owner, Proto};
 use super::ids::{EpId, InstanceId};
 use super::state::NetState;
 use crate::core::error::WsaError;
-use crate::core::flags::MsgFlags;
+use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
     CloseKind, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Wait,
@@ -172,6 +172,37 @@ impl NetState {
     }
 
     /// Unsent bytes of a socket; 0 once it is gone (drained, reset, handed off).
+    /// What holds for a socket now (see `Transport::readiness`).
+    pub(crate) fn readiness(&self, inst: InstanceId, h: SocketHandle) -> FdEvents {
+        let Ok(id) = self.ep_of(inst, h) else {
+            return FdEvents::empty();
+        };
+        let ep = self.ep(id);
+        let mut ready = FdEvents::empty();
+        match &ep.body {
+            Body::Connected(c) => {
+                if c.reset || c.fin_received {
+                    ready |= FdEvents::CLOSE;
+                }
+                if !c.recv_buf.is_empty() {
+                    ready |= FdEvents::READ;
+                }
+                if !c.reset && !ep.shut_send && c.send_buf.len() < self.eff(ep.send_cap) {
+                    ready |= FdEvents::WRITE;
+                }
+            }
+            Body::Listening(l) if !l.queue.is_empty() => ready |= FdEvents::ACCEPT,
+            Body::Datagram(d) => {
+                ready |= FdEvents::WRITE;
+                if !d.queue.is_empty() {
+                    ready |= FdEvents::READ;
+                }
+            }
+            Body::Listening(_) | Body::Idle => {}
+        }
+        ready
+    }
+
     pub(crate) fn unsent(&self, inst: InstanceId, h: SocketHandle) -> usize {
         self.ep_of(inst, h).map_or(0, |id| self.ep(id).unsent())
     }

@@ -4,7 +4,7 @@
 use super::ids::{InstanceId, NodeId};
 use super::network::Network;
 use crate::core::error::WsaError;
-use crate::core::flags::MsgFlags;
+use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
     CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Transport,
@@ -149,6 +149,10 @@ impl Transport for MockTransport {
 
     fn shutdown(&self, socket: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
         self.net().mutate(|st| st.shutdown(self.id(), socket, how))
+    }
+
+    fn readiness(&self, socket: SocketHandle) -> FdEvents {
+        self.net().lock().readiness(self.id(), socket)
     }
 
     fn unsent(&self, socket: SocketHandle) -> usize {
