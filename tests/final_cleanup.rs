@@ -111,57 +111,54 @@ fn s6b_blocked_call_returns_wsaeintr_without_notification() {
     );
 }
 
-/// S6b: event-select registrations are dropped without setting their event
-/// (no final FD_CLOSE).
-#[test]
-fn s6b_registrations_dropped_without_a_signal() {
-    let w = World::new(63);
+/// S6b: a registration (made by `register`) signals FD_READ while it lives;
+/// the final cleanup drops it without a signal, so no final FD_CLOSE is told
+/// (`signals` counts what the notifier saw).
+fn registration_dropped_silently(
+    seed: u64,
+    register: impl Fn(&MockProvider, SocketHandle),
+    signals: impl Fn(&RecordingNotifier) -> usize,
+) {
+    let w = World::new(seed);
     let (s, t) = w.pair();
-    w.a.p
-        .event_select(s, EventKey(9), FdEvents::READ | FdEvents::CLOSE)
-        .unwrap();
+    register(&w.a.p, s);
     w.b.p.send(t, b"x", MsgFlags::empty(), None).unwrap();
     w.settle();
-    assert_eq!(
-        w.a.notes.network_events().len(),
-        1,
-        "FD_READ signalled while registered"
-    );
+    assert_eq!(signals(&w.a.notes), 1, "FD_READ signalled while registered");
     let report = final_report(&w.a.p);
     assert_eq!(report.registrations_dropped, 1);
     w.b.p.close_socket(t).unwrap();
     w.settle();
     assert_eq!(
-        w.a.notes.network_events().len(),
+        signals(&w.a.notes),
         1,
         "nothing after the final cleanup, no FD_CLOSE"
     );
 }
 
-/// S6b: `WSPAsyncSelect` registrations are dropped without posting a message
-/// (no final FD_CLOSE).
+/// S6b: event-select registrations are dropped without setting their event.
+#[test]
+fn s6b_registrations_dropped_without_a_signal() {
+    registration_dropped_silently(
+        63,
+        |p, s| {
+            p.event_select(s, EventKey(9), FdEvents::READ | FdEvents::CLOSE)
+                .unwrap()
+        },
+        |n| n.network_events().len(),
+    );
+}
+
+/// S6b: `WSPAsyncSelect` registrations are dropped without posting a message.
 #[test]
 fn s6b_async_select_registration_dropped_without_a_message() {
-    let w = World::new(76);
-    let (s, t) = w.pair();
-    w.a.p
-        .async_select(s, WindowKey(0x99), 0x400, FdEvents::READ | FdEvents::CLOSE)
-        .unwrap();
-    w.b.p.send(t, b"x", MsgFlags::empty(), None).unwrap();
-    w.settle();
-    assert_eq!(
-        w.a.notes.posted_messages().len(),
-        1,
-        "FD_READ posted while registered"
-    );
-    let report = final_report(&w.a.p);
-    assert_eq!(report.registrations_dropped, 1);
-    w.b.p.close_socket(t).unwrap();
-    w.settle();
-    assert_eq!(
-        w.a.notes.posted_messages().len(),
-        1,
-        "no message after the final cleanup"
+    registration_dropped_silently(
+        76,
+        |p, s| {
+            p.async_select(s, WindowKey(0x99), 0x400, FdEvents::READ | FdEvents::CLOSE)
+                .unwrap()
+        },
+        |n| n.posted_messages().len(),
     );
 }
 
