@@ -25,25 +25,20 @@ fn final_report<W: winsock_provider::Waiter>(
     }
 }
 
-/// A notifier that, while the final cleanup suppresses a completion (S6c),
-/// tries to get into the provider, and records what it was told.
-struct GateProbe {
+/// A recording notifier that runs `hook` each time a completion is
+/// suppressed, that is from inside step (c) of the final cleanup: a window
+/// onto the cleanup while it runs.
+struct OnSuppress<F: Fn() + Send + Sync> {
     inner: RecordingNotifier,
-    provider: OnceLock<MockProvider>,
-    probes: Mutex<Vec<Result<SocketHandle, WsaError>>>,
+    hook: F,
 }
 
-impl Notifier for GateProbe {
+impl<F: Fn() + Send + Sync> Notifier for OnSuppress<F> {
     fn deliver(&self, n: &Notification) {
         self.inner.deliver(n)
     }
     fn suppressed(&self, n: &Notification, why: Suppressed) {
-        if let Some(p) = self.provider.get() {
-            self.probes
-                .lock()
-                .unwrap()
-                .push(p.socket(SocketKind::Stream, SocketFlags::empty()));
-        }
+        (self.hook)();
         Notifier::suppressed(&self.inner, n, why)
     }
     fn network_event(&self, s: SocketHandle, e: EventKey, ev: FdEvents, err: Option<WsaError>) {
@@ -61,17 +56,47 @@ impl Notifier for GateProbe {
     }
 }
 
+/// An [`OnSuppress`] that, the first time, lets a held call go and waits
+/// until it has started its operation, before the cleanup goes on.
+fn release_on_suppress(
+    notes: RecordingNotifier,
+    release: mpsc::Sender<()>,
+    started: mpsc::Receiver<()>,
+) -> Arc<dyn Notifier> {
+    let once = Mutex::new(Some((release, started)));
+    Arc::new(OnSuppress {
+        inner: notes,
+        hook: move || {
+            if let Some((release, started)) = once.lock().unwrap().take() {
+                release.send(()).unwrap();
+                started.recv().unwrap();
+            }
+        },
+    })
+}
+
 /// S6a: while the final cleanup runs, a new call is turned away with
 /// WSANOTINITIALISED.
 #[test]
 fn s6a_gate_is_closed_while_the_final_cleanup_runs() {
     let w = World::new(61);
-    let probe = Arc::new(GateProbe {
-        inner: RecordingNotifier::new(),
-        provider: OnceLock::new(),
-        probes: Mutex::new(Vec::new()),
-    });
-    let _ = probe.provider.set(w.a.p.clone());
+    let provider: Arc<OnceLock<MockProvider>> = Arc::new(OnceLock::new());
+    let probes = Arc::new(Mutex::new(Vec::new()));
+    let probe = {
+        let (provider, probes) = (provider.clone(), probes.clone());
+        Arc::new(OnSuppress {
+            inner: RecordingNotifier::new(),
+            hook: move || {
+                if let Some(p) = provider.get() {
+                    probes
+                        .lock()
+                        .unwrap()
+                        .push(p.socket(SocketKind::Stream, SocketFlags::empty()));
+                }
+            },
+        })
+    };
+    let _ = provider.set(w.a.p.clone());
     w.a.p.startup(Version::new(2, 2), probe.clone()).unwrap();
     w.a.p.cleanup().unwrap(); // back to one startup, with the probe as the newest notifier
     let (s, _) = w.pair();
@@ -83,10 +108,7 @@ fn s6a_gate_is_closed_while_the_final_cleanup_runs() {
     );
     assert_eq!(r.unwrap_err(), WsaError::IoPending);
     final_report(&w.a.p);
-    assert_eq!(
-        *probe.probes.lock().unwrap(),
-        vec![Err(WsaError::NotInitialised)]
-    );
+    assert_eq!(*probes.lock().unwrap(), vec![Err(WsaError::NotInitialised)]);
     assert_eq!(w.a.p.socket_count(), 0, "the probe's call created nothing");
 }
 
@@ -688,41 +710,6 @@ fn held_provider(seed: u64, hold: ThreadKey) -> Held {
     }
 }
 
-/// Lets a held call go during step (c) of the final cleanup, and waits until
-/// it has started its operation, before the cleanup goes on.
-struct ReleaseOnSuppress {
-    inner: RecordingNotifier,
-    release: Mutex<Option<mpsc::Sender<()>>>,
-    started: Mutex<Option<mpsc::Receiver<()>>>,
-}
-impl Notifier for ReleaseOnSuppress {
-    fn deliver(&self, n: &Notification) {
-        self.inner.deliver(n)
-    }
-    fn suppressed(&self, n: &Notification, why: Suppressed) {
-        // During step (c): let the held call start its operation now.
-        if let Some(release) = self.release.lock().unwrap().take() {
-            release.send(()).unwrap();
-            let started = self.started.lock().unwrap().take().unwrap();
-            started.recv().unwrap();
-        }
-        Notifier::suppressed(&self.inner, n, why)
-    }
-    fn network_event(&self, s: SocketHandle, e: EventKey, ev: FdEvents, err: Option<WsaError>) {
-        self.inner.network_event(s, e, ev, err)
-    }
-    fn post_message(
-        &self,
-        s: SocketHandle,
-        w: WindowKey,
-        m: u32,
-        ev: FdEvents,
-        err: Option<WsaError>,
-    ) {
-        self.inner.post_message(s, w, m, ev, err)
-    }
-}
-
 /// S6c, S6d: an overlapped operation started by a call still inside, after
 /// the cleanup aborted the others but before it reset the socket, is aborted
 /// silently with the socket, not lost as pending.
@@ -737,11 +724,7 @@ fn s6c_operation_started_during_the_sweep_is_aborted_with_its_socket() {
     } = held_provider(78, ThreadKey(6));
     let (started_tx, started) = mpsc::channel();
     let notes = RecordingNotifier::new();
-    let notifier = Arc::new(ReleaseOnSuppress {
-        inner: notes.clone(),
-        release: Mutex::new(Some(release)),
-        started: Mutex::new(Some(started)),
-    });
+    let notifier = release_on_suppress(notes.clone(), release, started);
     p.startup(Version::new(2, 2), notifier).unwrap();
     p.cleanup().unwrap(); // one startup left, with the new notifier
     let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
@@ -796,11 +779,7 @@ fn s6f_a_call_blocking_during_the_sweep_does_not_hold_up_the_rundown() {
         waiting,
     } = held_provider(79, ThreadKey(7));
     let notes = RecordingNotifier::new();
-    let notifier = Arc::new(ReleaseOnSuppress {
-        inner: notes.clone(),
-        release: Mutex::new(Some(release)),
-        started: Mutex::new(Some(waiting)),
-    });
+    let notifier = release_on_suppress(notes.clone(), release, waiting);
     p.startup(Version::new(2, 2), notifier).unwrap();
     p.cleanup().unwrap();
     let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
