@@ -7,9 +7,11 @@
 //! export ([`guard`]), and the layouts the spec fixes, checked at compile
 //! time ([`abi`]).
 //!
-//! This module is being built in steps (issue 3): the ABI types and the
-//! boundary come first; the thunks of the `WSPPROC_TABLE`, the upcall
-//! notifier and the export macro build on them.
+//! This module is being built in steps (issue 3): the ABI types, the
+//! boundary and the upcall table ([`upcalls`]: the newest wins, S3) come
+//! first; the thunks of the `WSPPROC_TABLE`, the upcall notifier and the
+//! export macro build on them.
 
 pub mod abi;
 pub mod guard;
+pub mod upcalls;

@@ -1,0 +1,213 @@
+//! The upcall table `ws2_32.dll` passes to every `WSPStartup`, and checked
+//! calls into it.
+//!
+//! Each startup passes a `WSPUPCALLTABLE` by value; the newest is used from
+//! then on (S3). The table is swapped atomically, so a completion delivered
+//! on another thread while a startup runs uses either table, never a torn
+//! one. A missing entry is the host's contract broken: the call fails with
+//! `WSASYSCALLFAILURE` instead of jumping through a null pointer.
+
+use super::abi::{INVALID_SOCKET, SOCKET, WSATHREADID, WSPUPCALLTABLE};
+use crate::WsaError;
+use arc_swap::ArcSwapOption;
+use std::sync::Arc;
+
+/// A user-mode APC routine, as `WPUQueueApc` runs it.
+pub type ApcRoutine = unsafe extern "system" fn(context: usize);
+
+/// The newest upcall table (S3).
+#[derive(Default)]
+pub struct Upcalls {
+    table: ArcSwapOption<WSPUPCALLTABLE>,
+}
+
+impl std::fmt::Debug for Upcalls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upcalls")
+            .field("installed", &self.table.load().is_some())
+            .finish()
+    }
+}
+
+/// The error an upcall reported in its `lpErrno`, or `fallback` when it
+/// wrote nothing the core knows.
+fn upcall_error(errno: i32, fallback: WsaError) -> WsaError {
+    WsaError::from_code(errno).unwrap_or(fallback)
+}
+
+impl Upcalls {
+    /// No table yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A startup's table replaces the one before it (S3).
+    pub fn replace(&self, table: WSPUPCALLTABLE) {
+        self.table.store(Some(Arc::new(table)));
+    }
+
+    fn current(&self) -> Result<Arc<WSPUPCALLTABLE>, WsaError> {
+        self.table.load_full().ok_or(WsaError::NotInitialised)
+    }
+
+    /// `WPUCreateSocketHandle`: a non-IFS handle whose context is `context`.
+    pub fn create_socket_handle(
+        &self,
+        catalog_entry: u32,
+        context: usize,
+    ) -> Result<SOCKET, WsaError> {
+        let table = self.current()?;
+        let f = table
+            .lpWPUCreateSocketHandle
+            .ok_or(WsaError::SystemCallFailure)?;
+        let mut errno = 0;
+        // SAFETY: the entry came from the host's WSPStartup, which promises a
+        // function of this signature valid while the provider is loaded;
+        // `errno` is a live local.
+        let s = unsafe { f(catalog_entry, context, &mut errno) };
+        if s == INVALID_SOCKET {
+            Err(upcall_error(errno, WsaError::NoBufferSpace))
+        } else {
+            Ok(s)
+        }
+    }
+
+    /// `WPUCloseSocketHandle`: gives a handle back to the host.
+    pub fn close_socket_handle(&self, s: SOCKET) -> Result<(), WsaError> {
+        let table = self.current()?;
+        let f = table
+            .lpWPUCloseSocketHandle
+            .ok_or(WsaError::SystemCallFailure)?;
+        let mut errno = 0;
+        // SAFETY: as in `create_socket_handle`.
+        let r = unsafe { f(s, &mut errno) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(upcall_error(errno, WsaError::NotSocket))
+        }
+    }
+
+    /// `WPUQueueApc`: queues `routine(context)` to the thread `thread` names
+    /// (a copy of the caller's `WSATHREADID`).
+    pub fn queue_apc(
+        &self,
+        thread: &WSATHREADID,
+        routine: ApcRoutine,
+        context: usize,
+    ) -> Result<(), WsaError> {
+        let table = self.current()?;
+        let f = table.lpWPUQueueApc.ok_or(WsaError::SystemCallFailure)?;
+        let mut errno = 0;
+        // SAFETY: as in `create_socket_handle`; `thread` is a live reference
+        // for the whole call, as WPUQueueApc requires.
+        let r = unsafe { f(thread, Some(routine), context, &mut errno) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(upcall_error(errno, WsaError::Fault))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// What the fake host saw, in order.
+    static CALLS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    fn calls() -> Vec<String> {
+        std::mem::take(&mut *CALLS.lock().unwrap())
+    }
+
+    unsafe extern "system" fn create_a(catalog: u32, context: usize, _: *mut i32) -> SOCKET {
+        CALLS
+            .lock()
+            .unwrap()
+            .push(format!("A create {catalog} {context:#x}"));
+        0x100 + context
+    }
+
+    unsafe extern "system" fn create_b(catalog: u32, context: usize, _: *mut i32) -> SOCKET {
+        CALLS
+            .lock()
+            .unwrap()
+            .push(format!("B create {catalog} {context:#x}"));
+        0x200 + context
+    }
+
+    unsafe extern "system" fn create_fails(_: u32, _: usize, errno: *mut i32) -> SOCKET {
+        // SAFETY: the shim passes a live local.
+        unsafe { errno.write(WsaError::TooManySockets.code()) };
+        INVALID_SOCKET
+    }
+
+    unsafe extern "system" fn queue(
+        thread: *const WSATHREADID,
+        apc: Option<ApcRoutine>,
+        ctx: usize,
+        _: *mut i32,
+    ) -> i32 {
+        // SAFETY: the shim passes a live reference.
+        let t = unsafe { &*thread };
+        CALLS.lock().unwrap().push(format!(
+            "apc to {:#x}/{}",
+            t.ThreadHandle as usize, t.Reserved
+        ));
+        // The host runs the routine when the thread waits alertably; here, now.
+        // SAFETY: the routine the shim passed.
+        unsafe { apc.unwrap()(ctx) };
+        0
+    }
+
+    unsafe extern "system" fn routine(ctx: usize) {
+        CALLS.lock().unwrap().push(format!("routine {ctx}"));
+    }
+
+    fn table(create: unsafe extern "system" fn(u32, usize, *mut i32) -> SOCKET) -> WSPUPCALLTABLE {
+        WSPUPCALLTABLE {
+            lpWPUCreateSocketHandle: Some(create),
+            lpWPUQueueApc: Some(queue),
+            ..Default::default()
+        }
+    }
+
+    /// S3: each startup's table replaces the one before; the newest is used;
+    /// missing entries fail instead of jumping through null; errors come
+    /// back from `lpErrno`.
+    #[test]
+    fn s3_the_newest_upcall_table_is_used() {
+        let u = Upcalls::new();
+        assert_eq!(u.create_socket_handle(1, 2), Err(WsaError::NotInitialised));
+        u.replace(table(create_a));
+        assert_eq!(u.create_socket_handle(7, 0x10), Ok(0x110));
+        u.replace(table(create_b));
+        assert_eq!(u.create_socket_handle(7, 0x10), Ok(0x210));
+        assert_eq!(
+            u.close_socket_handle(0x210),
+            Err(WsaError::SystemCallFailure),
+            "no entry: no jump"
+        );
+        u.replace(table(create_fails));
+        assert_eq!(
+            u.create_socket_handle(7, 0x10),
+            Err(WsaError::TooManySockets)
+        );
+        let thread = WSATHREADID {
+            ThreadHandle: 0x44 as _,
+            Reserved: 9,
+        };
+        u.queue_apc(&thread, routine, 5).unwrap();
+        assert_eq!(
+            calls(),
+            [
+                "A create 7 0x10",
+                "B create 7 0x10",
+                "apc to 0x44/9",
+                "routine 5"
+            ]
+        );
+    }
+}
