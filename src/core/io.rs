@@ -93,7 +93,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             Ok(())
         };
-        let r = self.submit(s, OpKind::Send, overlapped, check, |sock_kind, wait| {
+        let r = self.submit(s, OpKind::Transfer, overlapped, check, |sock_kind, wait| {
             let to = if sock_kind == SocketKind::Stream {
                 None
             } else {
@@ -130,7 +130,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             Ok(())
         };
-        let r = self.submit(s, OpKind::Recv, overlapped, check, |_, wait| {
+        let r = self.submit(s, OpKind::Transfer, overlapped, check, |_, wait| {
             Ok(transport.recv(s, max, flags, wait)?.map(Transfer::received))
         })?;
         Ok(r.received)
@@ -193,20 +193,17 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let thread = inner.waiter.current_thread();
         for h in inner.table.live_handles() {
             let found = inner.table.with(h, |sock| {
-                let mut ops = sock.take_ops(|p| p.is_blocking() && p.thread == thread);
-                let op = ops.pop();
-                sock.pending.extend(ops);
-                if matches!(
-                    op,
-                    Some(PendingOp {
-                        kind: OpKind::Linger,
-                        ..
-                    })
-                ) {
+                // A thread blocks in one call at a time: one operation at most.
+                let i = sock
+                    .pending
+                    .iter()
+                    .position(|p| p.is_blocking() && p.thread == thread)?;
+                let op = sock.pending.remove(i);
+                if op.kind == OpKind::Linger {
                     // An interrupted lingering close leaves the socket open.
                     sock.closing = false;
                 }
-                op
+                Some(op)
             });
             if let Ok(Some(op)) = found {
                 inner.abort_op(op, false);

@@ -48,12 +48,10 @@ pub(crate) enum Select {
 /// What an operation is, for aborting it the right way.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum OpKind {
-    Send,
-    Recv,
+    /// A send or a receive: aborting it needs nothing beyond cancelling it.
+    Transfer,
     /// A blocking accept; `into` is the reserved handle of the new socket.
-    Accept {
-        into: SocketHandle,
-    },
+    Accept { into: SocketHandle },
     /// A blocking close waiting out its linger time.
     Linger,
 }
