@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::Duration;
-use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier};
+use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier, ServiceId};
 use winsock_provider::{
     CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused,
     Io, MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider, ProviderConfig,
@@ -322,18 +322,26 @@ fn s6e_closed_socket_keeps_sending_after_the_final_cleanup() {
     assert_eq!(w.net.service_closed_gracefully(svc), 1);
 }
 
+/// A socket to a discard service reading `rate` bytes per ms, that took
+/// `bytes` in one send and was closed gracefully with most of them unsent.
+fn closed_while_sending(w: &World, rate: usize, bytes: usize) -> (SocketHandle, ServiceId) {
+    let (s, svc) = w.to_discard(9, Some(rate));
+    w.a.p.set_buffers(s, Some(1 << 16), None).unwrap();
+    assert_eq!(
+        w.a.p.send(s, &vec![1u8; bytes], MsgFlags::empty(), None),
+        Ok(bytes)
+    );
+    w.a.p.close_socket(s).unwrap();
+    (s, svc)
+}
+
 /// S6e: the sweep of open sockets leaves closed ones alone (they are not
 /// reset), even when the transport must be waited for.
 #[test]
 fn s6e_closed_socket_is_not_reset() {
     let w = World::new(68);
     w.net.set_hand_off_supported(false);
-    let (s, svc) = w.to_discard(9, Some(50));
-    w.a.p.set_buffers(s, Some(1 << 16), None).unwrap();
-    w.a.p
-        .send(s, &[1u8; 20_000], MsgFlags::empty(), None)
-        .unwrap();
-    w.a.p.close_socket(s).unwrap();
+    let (_, svc) = closed_while_sending(&w, 50, 20_000);
     let report = final_report(&w.a.p);
     assert_eq!(report.sockets_reset, 0);
     w.settle();
@@ -347,12 +355,7 @@ fn s6e_closed_socket_is_not_reset() {
 fn s6g_cleanup_waits_for_closed_sockets_to_drain() {
     let w = World::new(69);
     w.net.set_hand_off_supported(false);
-    let (s, _svc) = w.to_discard(9, Some(10));
-    w.a.p.set_buffers(s, Some(1 << 16), None).unwrap();
-    w.a.p
-        .send(s, &[1u8; 30_000], MsgFlags::empty(), None)
-        .unwrap();
-    w.a.p.close_socket(s).unwrap();
+    let (s, _svc) = closed_while_sending(&w, 10, 30_000);
     let before = w.net.now();
     let report = final_report(&w.a.p);
     assert_eq!(report.draining_finished, 1);
