@@ -87,6 +87,12 @@ impl Transport for Instant {
     ) -> Result<(), WsaError> {
         Ok(())
     }
+    fn buffers(&self, _: SocketHandle) -> Result<(usize, usize), WsaError> {
+        Ok((8192, 8192))
+    }
+    fn available(&self, _: SocketHandle) -> Result<usize, WsaError> {
+        Ok(0)
+    }
     fn local_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
         Err(WsaError::InvalidArgument)
     }

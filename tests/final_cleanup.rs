@@ -546,6 +546,12 @@ impl Transport for Parking {
     ) -> Result<(), WsaError> {
         self.inner.set_buffers(s, a, b)
     }
+    fn buffers(&self, s: SocketHandle) -> Result<(usize, usize), WsaError> {
+        self.inner.buffers(s)
+    }
+    fn available(&self, s: SocketHandle) -> Result<usize, WsaError> {
+        self.inner.available(s)
+    }
     fn local_addr(&self, s: SocketHandle) -> Result<SocketAddrV4, WsaError> {
         self.inner.local_addr(s)
     }

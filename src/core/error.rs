@@ -73,6 +73,8 @@ wsa_errors! {
     MessageSize = 10040, "WSAEMSGSIZE", "message too long";
     /// The protocol does not support this socket type.
     ProtocolType = 10041, "WSAEPROTOTYPE", "protocol wrong type for socket";
+    /// An unknown or unsupported option or level (`WSPGetSockOpt`, `WSPSetSockOpt`).
+    ProtocolOption = 10042, "WSAENOPROTOOPT", "bad protocol option";
     /// The protocol is not supported.
     ProtocolNotSupported = 10043, "WSAEPROTONOSUPPORT", "protocol not supported";
     /// The socket type is not supported.

@@ -208,6 +208,16 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         self.with_open(s, |_| self.inner.transport.set_buffers(s, send, recv))
     }
 
+    /// `SO_SNDBUF` and `SO_RCVBUF` as the transport has them.
+    pub fn buffers(&self, s: SocketHandle) -> WsaResult<(usize, usize)> {
+        self.with_open(s, |_| self.inner.transport.buffers(s))
+    }
+
+    /// `FIONREAD`: bytes a receive could take now without waiting.
+    pub fn available(&self, s: SocketHandle) -> WsaResult<usize> {
+        self.with_open(s, |_| self.inner.transport.available(s))
+    }
+
     /// Operations pending on `s` now: overlapped ones and blocking calls
     /// waiting inside the provider (a lingering close counts as one). For
     /// hosts and tests that must know a call has started waiting.

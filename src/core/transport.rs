@@ -240,6 +240,14 @@ pub trait Transport: Send + Sync {
         recv: Option<usize>,
     ) -> Result<(), WsaError>;
 
+    /// The send and receive buffer sizes now in force (`SO_SNDBUF`,
+    /// `SO_RCVBUF`).
+    fn buffers(&self, socket: SocketHandle) -> Result<(usize, usize), WsaError>;
+
+    /// Bytes a receive could take now without waiting (`FIONREAD`): all the
+    /// buffered bytes of a stream, the size of the next datagram.
+    fn available(&self, socket: SocketHandle) -> Result<usize, WsaError>;
+
     /// The local address, if bound.
     fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError>;
 

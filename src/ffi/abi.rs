@@ -2,10 +2,45 @@
 //! layouts are the ones the SPI fixes (spec §8).
 
 pub use windows_sys::Win32::Networking::WinSock::{
-    INVALID_SOCKET, LINGER, LPWSPSTARTUP, SOCKET, SOCKET_ERROR, WSABUF, WSANETWORKEVENTS,
-    WSAPROTOCOL_INFOW, WSAPROTOCOLCHAIN, WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
+    AF_INET, FIONBIO, FIONREAD, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP, LINGER, LPCONDITIONPROC,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE, LPWSPSTARTUP, QOS, SO_DONTLINGER, SO_ERROR, SO_LINGER,
+    SO_RCVBUF, SO_SNDBUF, SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOCKADDR, SOCKADDR_IN, SOCKET,
+    SOCKET_ERROR, SOL_SOCKET, WSABUF, WSANETWORKEVENTS, WSAPROTOCOL_INFOW, WSAPROTOCOLCHAIN,
+    WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
 };
 pub use windows_sys::Win32::System::IO::OVERLAPPED as WSAOVERLAPPED;
+
+/// `FROM_PROTOCOL_INFO`: take the address family, type or protocol from the
+/// `WSAPROTOCOL_INFOW` passed to `WSPSocket`.
+pub const FROM_PROTOCOL_INFO: i32 = -1;
+
+/// `WPUCompleteOverlappedRequest`, which `ws2_32.dll` exports (it is not in
+/// the upcall table). A host that is not ws2_32 hands one to the DLL through
+/// its `WSPSetCompletionUpcall` export.
+pub type CompleteOverlappedFn = unsafe extern "system" fn(
+    s: SOCKET,
+    overlapped: *mut WSAOVERLAPPED,
+    error: u32,
+    transferred: u32,
+    errno: *mut i32,
+) -> i32;
+
+/// A completion routine (`LPWSAOVERLAPPED_COMPLETION_ROUTINE` without the
+/// `Option`).
+pub type CompletionRoutine = unsafe extern "system" fn(
+    error: u32,
+    transferred: u32,
+    overlapped: *mut WSAOVERLAPPED,
+    flags: u32,
+);
+
+/// `STATUS_SUCCESS`, `STATUS_CANCELLED` and `STATUS_UNSUCCESSFUL`: the
+/// `Internal` of a finished `WSAOVERLAPPED` when the shim writes it itself.
+pub const STATUS_SUCCESS: usize = 0;
+/// See [`STATUS_SUCCESS`].
+pub const STATUS_CANCELLED: usize = 0xC000_0120;
+/// See [`STATUS_SUCCESS`].
+pub const STATUS_UNSUCCESSFUL: usize = 0xC000_0001;
 
 use core::mem::{align_of, offset_of, size_of};
 
@@ -46,6 +81,7 @@ const _: () = assert!(size_of::<WSABUF>() == if P == 8 { 16 } else { 8 });
 const _: () = assert!(size_of::<LINGER>() == 4);
 const _: () = assert!(size_of::<WSANETWORKEVENTS>() == 44);
 const _: () = assert!(size_of::<SOCKET>() == P);
+const _: () = assert!(size_of::<SOCKADDR_IN>() == 16 && size_of::<SOCKADDR>() == 16);
 
 /// The `WSPStartup` signature the export must have: `UpcallTable` by
 /// value, `lpWSPData` declared `*const` although it is written (a quirk of

@@ -11,6 +11,9 @@ use super::abi::{INVALID_SOCKET, SOCKET, WSATHREADID, WSPUPCALLTABLE};
 use crate::WsaError;
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
+use windows_sys::Win32::Foundation::{HWND, LPARAM, WPARAM};
+use windows_sys::Win32::Networking::WinSock::WSAEVENT;
+use windows_sys::core::BOOL;
 
 /// A user-mode APC routine, as `WPUQueueApc` runs it.
 pub type ApcRoutine = unsafe extern "system" fn(context: usize);
@@ -46,8 +49,16 @@ impl Upcalls {
         self.table.store(Some(Arc::new(table)));
     }
 
-    fn current(&self) -> Result<Arc<WSPUPCALLTABLE>, WsaError> {
-        self.table.load_full().ok_or(WsaError::NotInitialised)
+    /// The newest table's entry `pick`: `WSANOTINITIALISED` before any
+    /// table, `WSASYSCALLFAILURE` when the host left the entry out. The
+    /// `Arc` keeps the table alive for the call.
+    fn entry<F>(
+        &self,
+        pick: impl FnOnce(&WSPUPCALLTABLE) -> Option<F>,
+    ) -> Result<(Arc<WSPUPCALLTABLE>, F), WsaError> {
+        let table = self.table.load_full().ok_or(WsaError::NotInitialised)?;
+        let f = pick(&table).ok_or(WsaError::SystemCallFailure)?;
+        Ok((table, f))
     }
 
     /// `WPUCreateSocketHandle`: a non-IFS handle whose context is `context`.
@@ -56,14 +67,11 @@ impl Upcalls {
         catalog_entry: u32,
         context: usize,
     ) -> Result<SOCKET, WsaError> {
-        let table = self.current()?;
-        let f = table
-            .lpWPUCreateSocketHandle
-            .ok_or(WsaError::SystemCallFailure)?;
+        let (_table, f) = self.entry(|t| t.lpWPUCreateSocketHandle)?;
         let mut errno = 0;
-        // SAFETY: the entry came from the host's WSPStartup, which promises a
-        // function of this signature valid while the provider is loaded;
-        // `errno` is a live local.
+        // SAFETY (here and in every upcall below): the entry came from the
+        // host's WSPStartup, which promises a function of this signature,
+        // valid while the provider is loaded; `errno` is a live local.
         let s = unsafe { f(catalog_entry, context, &mut errno) };
         if s == INVALID_SOCKET {
             Err(upcall_error(errno, WsaError::NoBufferSpace))
@@ -72,20 +80,22 @@ impl Upcalls {
         }
     }
 
+    /// `WPUQuerySocketHandleContext`: the context a handle was created with.
+    pub fn socket_handle_context(&self, s: SOCKET) -> Result<usize, WsaError> {
+        let (_table, f) = self.entry(|t| t.lpWPUQuerySocketHandleContext)?;
+        let (mut context, mut errno) = (0usize, 0);
+        // SAFETY: as above; `context` is a live local.
+        let r = unsafe { f(s, &mut context, &mut errno) };
+        ok_if_zero(r, errno, WsaError::NotSocket).map(|()| context)
+    }
+
     /// `WPUCloseSocketHandle`: gives a handle back to the host.
     pub fn close_socket_handle(&self, s: SOCKET) -> Result<(), WsaError> {
-        let table = self.current()?;
-        let f = table
-            .lpWPUCloseSocketHandle
-            .ok_or(WsaError::SystemCallFailure)?;
+        let (_table, f) = self.entry(|t| t.lpWPUCloseSocketHandle)?;
         let mut errno = 0;
-        // SAFETY: as in `create_socket_handle`.
+        // SAFETY: as above.
         let r = unsafe { f(s, &mut errno) };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(upcall_error(errno, WsaError::NotSocket))
-        }
+        ok_if_zero(r, errno, WsaError::NotSocket)
     }
 
     /// `WPUQueueApc`: queues `routine(context)` to the thread `thread` names
@@ -96,17 +106,61 @@ impl Upcalls {
         routine: ApcRoutine,
         context: usize,
     ) -> Result<(), WsaError> {
-        let table = self.current()?;
-        let f = table.lpWPUQueueApc.ok_or(WsaError::SystemCallFailure)?;
+        let (_table, f) = self.entry(|t| t.lpWPUQueueApc)?;
         let mut errno = 0;
-        // SAFETY: as in `create_socket_handle`; `thread` is a live reference
-        // for the whole call, as WPUQueueApc requires.
+        // SAFETY: as above; `thread` is a live reference for the whole
+        // call, as WPUQueueApc requires.
         let r = unsafe { f(thread, Some(routine), context, &mut errno) };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(upcall_error(errno, WsaError::Fault))
-        }
+        ok_if_zero(r, errno, WsaError::Fault)
+    }
+
+    /// `WPUSetEvent`.
+    pub fn set_event(&self, event: WSAEVENT) -> Result<(), WsaError> {
+        let (_table, f) = self.entry(|t| t.lpWPUSetEvent)?;
+        let mut errno = 0;
+        // SAFETY: as above.
+        let ok = unsafe { f(event, &mut errno) };
+        ok_if_true(ok, errno)
+    }
+
+    /// `WPUResetEvent`.
+    pub fn reset_event(&self, event: WSAEVENT) -> Result<(), WsaError> {
+        let (_table, f) = self.entry(|t| t.lpWPUResetEvent)?;
+        let mut errno = 0;
+        // SAFETY: as above.
+        let ok = unsafe { f(event, &mut errno) };
+        ok_if_true(ok, errno)
+    }
+
+    /// `WPUPostMessage` (`PostMessage`, WSOCK32-compatible) to the window
+    /// whose `HWND` is `window` (only passed on, never dereferenced).
+    pub fn post_message(
+        &self,
+        window: usize,
+        msg: u32,
+        wparam: WPARAM,
+        lparam: LPARAM,
+    ) -> Result<(), WsaError> {
+        let (_table, f) = self.entry(|t| t.lpWPUPostMessage)?;
+        // SAFETY: as above (no lpErrno here).
+        let ok = unsafe { f(window as HWND, msg, wparam, lparam) };
+        ok_if_true(ok, 0)
+    }
+}
+
+fn ok_if_zero(r: i32, errno: i32, fallback: WsaError) -> Result<(), WsaError> {
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(upcall_error(errno, fallback))
+    }
+}
+
+fn ok_if_true(ok: BOOL, errno: i32) -> Result<(), WsaError> {
+    if ok != 0 {
+        Ok(())
+    } else {
+        Err(upcall_error(errno, WsaError::InvalidHandle))
     }
 }
 

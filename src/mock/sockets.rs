@@ -284,6 +284,25 @@ impl NetState {
         Ok(())
     }
 
+    pub(crate) fn buffers(
+        &self,
+        inst: InstanceId,
+        h: SocketHandle,
+    ) -> Result<(usize, usize), WsaError> {
+        self.check(inst)?;
+        let ep = self.ep(self.ep_of(inst, h)?);
+        Ok((ep.send_cap, ep.recv_cap))
+    }
+
+    pub(crate) fn available(&self, inst: InstanceId, h: SocketHandle) -> Result<usize, WsaError> {
+        self.check(inst)?;
+        Ok(match &self.ep(self.ep_of(inst, h)?).body {
+            Body::Connected(c) => c.recv_buf.len(),
+            Body::Datagram(d) => d.queue.front().map_or(0, |m| m.data.len()),
+            Body::Listening(_) | Body::Idle => 0,
+        })
+    }
+
     pub(crate) fn local_addr(
         &self,
         inst: InstanceId,

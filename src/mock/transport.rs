@@ -177,6 +177,14 @@ impl Transport for MockTransport {
             .mutate(|st| st.set_buffers(self.id(), socket, send, recv))
     }
 
+    fn buffers(&self, socket: SocketHandle) -> Result<(usize, usize), WsaError> {
+        self.net().lock().buffers(self.id(), socket)
+    }
+
+    fn available(&self, socket: SocketHandle) -> Result<usize, WsaError> {
+        self.net().lock().available(self.id(), socket)
+    }
+
     fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError> {
         self.net().lock().local_addr(self.id(), socket)
     }

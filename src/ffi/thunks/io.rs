@@ -1,0 +1,449 @@
+//! Sends, receives, overlapped results and `WSPCancelBlockingCall` (S9, S10).
+//!
+//! An overlapped call is carried in the [`Registry`](super::super::inflight::Registry)
+//! from before it reaches the core (a completion may come on another thread
+//! before the call returns) until the core decides its end; the
+//! [`Host`](super::super::host::Host) then writes the results. A call the
+//! core refuses is taken back out and its `WSAOVERLAPPED` restored: no
+//! completion will ever come (S9).
+
+use super::super::abi::{
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAOVERLAPPED,
+    WSATHREADID, WSS_OPERATION_IN_PROGRESS,
+};
+use super::super::dll::{Dll, Exported};
+use super::super::guard::{checked, checked_mut};
+use super::super::host::{internal, mark_in_progress};
+use super::super::inflight::{InFlight, ReceiveInto};
+use super::super::sockaddr;
+use super::super::wsabuf::{Scatter, gather};
+use super::run;
+use crate::core::op::Overlapped;
+use crate::{
+    CompletionMode, EventKey, MsgFlags, OverlappedRequest, ServiceFlags, SocketHandle, Waiter,
+    WsaError, WsaResult,
+};
+use std::sync::atomic::Ordering;
+
+/// The three overlapped arguments of a send or receive.
+#[derive(Clone, Copy)]
+struct OverlappedArgs {
+    overlapped: *mut WSAOVERLAPPED,
+    routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+    thread: *const WSATHREADID,
+}
+
+/// An overlapped call in the registry, until the core accepts it.
+struct Carried<'a, D: Exported> {
+    dll: &'a Dll<D>,
+    overlapped: *mut WSAOVERLAPPED,
+    internal_before: usize,
+}
+
+impl<D: Exported> Carried<'_, D> {
+    /// The core refused the call: no completion will come (S9), so the
+    /// record is taken back and the `WSAOVERLAPPED` restored.
+    fn refuse(self) {
+        self.dll.host.inflight.remove(self.overlapped as usize);
+        // SAFETY: checked when carried; the call has not returned yet.
+        unsafe { internal(self.overlapped) }.store(self.internal_before, Ordering::Release);
+    }
+}
+
+/// `MSG_OOB` needs `XP1_EXPEDITED_DATA`.
+fn check_offered<D: Exported>(dll: &Dll<D>, flags: MsgFlags) -> WsaResult<()> {
+    if flags.contains(MsgFlags::OOB)
+        && !dll
+            .config
+            .service_flags
+            .contains(ServiceFlags::EXPEDITED_DATA)
+    {
+        return Err(WsaError::OperationNotSupported);
+    }
+    Ok(())
+}
+
+/// Starts carrying an overlapped call; `None` for a call that is not one.
+/// A routine without a record is `WSAEFAULT`, so is a routine without the
+/// caller's `WSATHREADID` (it is copied: the caller's may be gone when the
+/// routine is queued).
+///
+/// # Safety
+/// The pointers as the SPI documents them.
+unsafe fn carry<'a, D: Exported>(
+    dll: &'a Dll<D>,
+    s: SOCKET,
+    args: OverlappedArgs,
+    receive: Option<ReceiveInto>,
+) -> WsaResult<Option<(Carried<'a, D>, OverlappedRequest)>> {
+    if args.overlapped.is_null() {
+        return match args.routine {
+            Some(_) => Err(WsaError::Fault),
+            None => Ok(None),
+        };
+    }
+    // SAFETY: the caller's promise.
+    let ov = unsafe { checked_mut(args.overlapped) }?;
+    let record = Overlapped::new();
+    let (mode, routine) = match args.routine {
+        Some(routine) => {
+            // SAFETY: the caller's promise.
+            let thread = *unsafe { checked(args.thread) }?;
+            let mode = CompletionMode::Routine {
+                thread: dll.provider.waiter().current_thread(),
+                routine: routine as usize as u64,
+            };
+            (mode, Some((routine, thread)))
+        }
+        None => (
+            CompletionMode::Event(EventKey(ov.hEvent as usize as u64)),
+            None,
+        ),
+    };
+    let hevent = ov.hEvent;
+    dll.host.inflight.insert(InFlight {
+        socket: s,
+        overlapped: args.overlapped,
+        record: record.clone(),
+        receive,
+        routine,
+    })?;
+    // SAFETY: checked above.
+    let internal_before = unsafe { mark_in_progress(args.overlapped) };
+    if routine.is_none() && !hevent.is_null() {
+        // The SPI: the initiating call resets the event; completion sets it.
+        let _ = dll.host.upcalls.reset_event(hevent as _);
+    }
+    let request = OverlappedRequest {
+        overlapped: record,
+        mode,
+        user: args.overlapped as usize as u64,
+    };
+    let carried = Carried {
+        dll,
+        overlapped: args.overlapped,
+        internal_before,
+    };
+    Ok(Some((carried, request)))
+}
+
+/// Runs `call` with the overlapped request if there is one; takes the call
+/// back out of the registry when the core refuses it.
+fn submit<D: Exported, R>(
+    carried: Option<(Carried<'_, D>, OverlappedRequest)>,
+    call: impl FnOnce(Option<OverlappedRequest>) -> WsaResult<R>,
+) -> WsaResult<R> {
+    let (carried, request) = match carried {
+        Some((c, r)) => (Some(c), Some(r)),
+        None => (None, None),
+    };
+    let r = call(request);
+    if let (Err(e), Some(c)) = (&r, carried)
+        && *e != WsaError::IoPending
+    {
+        c.refuse();
+    }
+    r
+}
+
+/// The byte-count out-pointer: required for a call that is not overlapped.
+///
+/// # Safety
+/// `count` null or writable.
+unsafe fn count_out<'a>(count: *mut u32, overlapped: bool) -> WsaResult<Option<&'a mut u32>> {
+    if count.is_null() && overlapped {
+        return Ok(None);
+    }
+    // SAFETY: the caller's promise.
+    unsafe { checked_mut(count) }.map(Some)
+}
+
+/// The shared body of `WSPSend` and `WSPSendTo`.
+#[allow(clippy::too_many_arguments)] // The SPI's arguments, passed through.
+///
+/// # Safety
+/// As the SPI documents the arguments.
+unsafe fn send_impl<D: Exported>(
+    dll: &Dll<D>,
+    s: SOCKET,
+    buffers: *const WSABUF,
+    count: u32,
+    sent: *mut u32,
+    flags: u32,
+    to: Option<(*const SOCKADDR, i32)>,
+    args: OverlappedArgs,
+) -> WsaResult<i32> {
+    let h = dll.handle(s)?;
+    let to = match to {
+        // SAFETY: the caller's promise.
+        Some((name, len)) => Some(unsafe { sockaddr::read(name, len) }?),
+        None => None,
+    };
+    let flags = MsgFlags::from_bits_retain(flags);
+    check_offered(dll, flags)?;
+    // SAFETY (whole block): the caller's promise.
+    let data = unsafe { gather(buffers, count) }?;
+    let sent = unsafe { count_out(sent, !args.overlapped.is_null()) }?;
+    let carried = unsafe { carry(dll, s, args, None) }?;
+    let n = submit(carried, |ov| match to {
+        Some(to) => dll.provider.send_to(h, &data, to, flags, ov),
+        None => dll.provider.send(h, &data, flags, ov),
+    })?;
+    if let Some(sent) = sent {
+        *sent = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    Ok(0)
+}
+
+/// The shared body of `WSPRecv` and `WSPRecvFrom`.
+///
+/// # Safety
+/// As the SPI documents the arguments.
+#[allow(clippy::too_many_arguments)] // The SPI's arguments, passed through.
+unsafe fn recv_impl<D: Exported>(
+    dll: &Dll<D>,
+    s: SOCKET,
+    buffers: *const WSABUF,
+    count: u32,
+    received: *mut u32,
+    lp_flags: *mut u32,
+    from: Option<(*mut SOCKADDR, *mut i32)>,
+    args: OverlappedArgs,
+) -> WsaResult<i32> {
+    let h: SocketHandle = dll.handle(s)?;
+    // SAFETY (whole block): the caller's promise.
+    let flags_io = unsafe { checked_mut(lp_flags) }?;
+    let flags = MsgFlags::from_bits_retain(*flags_io);
+    check_offered(dll, flags)?;
+    let scatter = unsafe { Scatter::capture(buffers, count) }?;
+    let overlapped = !args.overlapped.is_null();
+    let received = unsafe { count_out(received, overlapped) }?;
+    if let Some((_, len)) = from
+        && *unsafe { checked_mut(len) }? < 16
+    {
+        return Err(WsaError::Fault);
+    }
+    let max = scatter.capacity();
+    if overlapped {
+        let into = ReceiveInto {
+            buffers: scatter,
+            from,
+        };
+        let carried = unsafe { carry(dll, s, args, Some(into)) }?;
+        // The data was copied into the buffers by the completion, which
+        // for an operation that finished at once has already run (S9).
+        let r = submit(carried, |ov| dll.provider.recv_from(h, max, flags, ov))?;
+        if let Some(received) = received {
+            *received = u32::try_from(r.data.len()).unwrap_or(u32::MAX);
+        }
+        *flags_io = r.flags.bits();
+        return Ok(0);
+    }
+    let r = dll.provider.recv_from(h, max, flags, None)?;
+    let n = unsafe { scatter.fill(&r.data) };
+    if let (Some((name, len)), Some(addr)) = (from, r.from) {
+        unsafe { sockaddr::write(addr, name, len) }?;
+    }
+    if let Some(received) = received {
+        *received = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    *flags_io = r.flags.bits();
+    Ok(0)
+}
+
+/// `WSPSend`: blocking, non-blocking or overlapped (S9).
+///
+/// # Safety
+/// As the SPI documents the arguments.
+#[allow(clippy::too_many_arguments)] // The SPI's signature.
+pub unsafe extern "system" fn send<D: Exported>(
+    s: SOCKET,
+    buffers: *const WSABUF,
+    count: u32,
+    sent: *mut u32,
+    flags: u32,
+    overlapped: *mut WSAOVERLAPPED,
+    routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+    thread: *const WSATHREADID,
+    lp_errno: *mut i32,
+) -> i32 {
+    let args = OverlappedArgs {
+        overlapped,
+        routine,
+        thread,
+    };
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPSend", lp_errno, SOCKET_ERROR, |dll| {
+            send_impl(dll, s, buffers, count, sent, flags, None, args)
+        })
+    }
+}
+
+/// `WSPSendTo`: `lpTo` is used by datagram sockets and ignored by stream
+/// sockets; null sends to the connected peer.
+///
+/// # Safety
+/// As the SPI documents the arguments.
+#[allow(clippy::too_many_arguments)] // The SPI's signature.
+pub unsafe extern "system" fn send_to<D: Exported>(
+    s: SOCKET,
+    buffers: *const WSABUF,
+    count: u32,
+    sent: *mut u32,
+    flags: u32,
+    to: *const SOCKADDR,
+    tolen: i32,
+    overlapped: *mut WSAOVERLAPPED,
+    routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+    thread: *const WSATHREADID,
+    lp_errno: *mut i32,
+) -> i32 {
+    let args = OverlappedArgs {
+        overlapped,
+        routine,
+        thread,
+    };
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPSendTo", lp_errno, SOCKET_ERROR, |dll| {
+            let to = (!to.is_null()).then_some((to, tolen));
+            send_impl(dll, s, buffers, count, sent, flags, to, args)
+        })
+    }
+}
+
+/// `WSPRecv`. Note `lpErrno` is declared `*const` in the metadata, yet the
+/// SPI writes it, as every entry's.
+///
+/// # Safety
+/// As the SPI documents the arguments.
+#[allow(clippy::too_many_arguments)] // The SPI's signature.
+pub unsafe extern "system" fn recv<D: Exported>(
+    s: SOCKET,
+    buffers: *const WSABUF,
+    count: u32,
+    received: *mut u32,
+    flags: *mut u32,
+    overlapped: *mut WSAOVERLAPPED,
+    routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+    thread: *const WSATHREADID,
+    lp_errno: *const i32,
+) -> i32 {
+    let args = OverlappedArgs {
+        overlapped,
+        routine,
+        thread,
+    };
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPRecv", lp_errno.cast_mut(), SOCKET_ERROR, |dll| {
+            recv_impl(dll, s, buffers, count, received, flags, None, args)
+        })
+    }
+}
+
+/// `WSPRecvFrom`: the sender goes to `lpFrom` (for an overlapped call, at
+/// completion).
+///
+/// # Safety
+/// As the SPI documents the arguments.
+#[allow(clippy::too_many_arguments)] // The SPI's signature.
+pub unsafe extern "system" fn recv_from<D: Exported>(
+    s: SOCKET,
+    buffers: *const WSABUF,
+    count: u32,
+    received: *mut u32,
+    flags: *mut u32,
+    from: *mut SOCKADDR,
+    fromlen: *mut i32,
+    overlapped: *mut WSAOVERLAPPED,
+    routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+    thread: *const WSATHREADID,
+    lp_errno: *mut i32,
+) -> i32 {
+    let args = OverlappedArgs {
+        overlapped,
+        routine,
+        thread,
+    };
+    let from = (!from.is_null()).then_some((from, fromlen));
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPRecvFrom", lp_errno, SOCKET_ERROR, |dll| {
+            recv_impl(dll, s, buffers, count, received, flags, from, args)
+        })
+    }
+}
+
+/// `WSPGetOverlappedResult`, read from the `WSAOVERLAPPED` as the SPI
+/// documents: `Internal == 0x103` is in progress (`WSA_IO_INCOMPLETE`, or
+/// with `fWait` a wait, allowed for event completion only); otherwise bytes
+/// from `InternalHigh`, flags from `Offset`, the error from `OffsetHigh`.
+/// `*lpcbTransfer` is written only on success.
+///
+/// # Safety
+/// As the SPI documents the arguments.
+pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
+    s: SOCKET,
+    overlapped: *const WSAOVERLAPPED,
+    transferred: *mut u32,
+    wait: i32,
+    flags: *mut u32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPGetOverlappedResult", lp_errno, 0, |dll| {
+            let h = dll.handle(s)?;
+            let ov = checked(overlapped)?;
+            let transferred = checked_mut(transferred)?;
+            let flags = checked_mut(flags)?;
+            let key = overlapped as usize;
+            if internal(overlapped.cast_mut()).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS
+            {
+                if wait == 0 {
+                    return Err(WsaError::IoIncomplete);
+                }
+                // Waiting goes through the core's record: the host's write of
+                // the WSAOVERLAPPED may lag behind the core's decision.
+                let record = dll
+                    .host
+                    .inflight
+                    .record(key)
+                    .ok_or(WsaError::IoIncomplete)?;
+                let outcome = dll.provider.get_overlapped_result(h, &record, true)?;
+                *transferred = u32::try_from(outcome.bytes).unwrap_or(u32::MAX);
+                *flags = outcome.flags.bits();
+                return Ok(1);
+            }
+            // SAFETY: the union's two words are plain integers.
+            let (offset, error) = (
+                ov.Anonymous.Anonymous.Offset,
+                ov.Anonymous.Anonymous.OffsetHigh,
+            );
+            *flags = offset;
+            if error != 0 {
+                return Err(
+                    WsaError::from_code(error as i32).unwrap_or(WsaError::SystemCallFailure)
+                );
+            }
+            *transferred = ov.InternalHigh as u32;
+            Ok(1)
+        })
+    }
+}
+
+/// `WSPCancelBlockingCall`: the calling thread's blocking call returns
+/// `WSAEINTR`; `WSAEINVAL` when it has none.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn cancel_blocking_call<D: Exported>(lp_errno: *mut i32) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPCancelBlockingCall", lp_errno, SOCKET_ERROR, |dll| {
+            dll.provider.cancel_blocking_call().map(|()| 0)
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! `WSPStartup` (exported by [`export_provider!`](crate::export_provider))
+//! and `WSPCleanup`.
+
+use super::super::abi::{SOCKET_ERROR, WSAPROTOCOL_INFOW, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE};
+use super::super::dll::Exported;
+use super::super::guard::{self, checked, checked_mut};
+use super::{proc_table, run};
+use crate::{Version, WsaError};
+use std::sync::Arc;
+
+/// `WSPStartup`. Returns 0 or the error itself (it has no `lpErrno`):
+/// `WSAEFAULT` for a null `lpWSPData`, `lpProtocolInfo` or `lpProcTable`,
+/// `WSAVERNOTSUPPORTED` below the lowest version (S2),
+/// `WSAEPROVIDERFAILEDINIT` for a caught panic (S12). A failed startup
+/// changes nothing (S1); a successful one makes its upcall table the one
+/// used from then on (S3).
+///
+/// # Safety
+/// The pointers as `WSPStartup` documents them: `lpWSPData` and
+/// `lpProcTable` writable (`lpWSPData` is declared `*const` in the
+/// metadata, yet written, as the SPI says), `lpProtocolInfo` readable.
+pub unsafe fn startup<D: Exported>(
+    requested: u16,
+    data: *const WSPDATA,
+    info: *const WSAPROTOCOL_INFOW,
+    upcalls: WSPUPCALLTABLE,
+    table: *mut WSPPROC_TABLE,
+) -> i32 {
+    let mut code = 0;
+    // SAFETY: `code` is a live local; the pointers are the caller's promise.
+    let started = unsafe {
+        guard::boundary(
+            "WSPStartup",
+            &mut code,
+            false,
+            WsaError::ProviderFailedInit,
+            || {
+                let data = checked_mut(data.cast_mut())?;
+                let info = checked(info)?;
+                let table = checked_mut(table)?;
+                let dll = D::dll();
+                let negotiated = dll
+                    .provider
+                    .startup(Version::from_word(requested), dll.host.clone() as Arc<_>)?;
+                dll.host.upcalls.replace(upcalls);
+                dll.host.set_catalog_entry(info.dwCatalogEntryId);
+                data.wVersion = negotiated.version.to_word();
+                data.wHighVersion = negotiated.high_version.to_word();
+                data.szDescription = [0; 256];
+                for (slot, unit) in data.szDescription[..255]
+                    .iter_mut()
+                    .zip(dll.config.description.encode_utf16())
+                {
+                    *slot = unit;
+                }
+                *table = proc_table::<D>();
+                dll.app.after_call();
+                Ok(true)
+            },
+        )
+    };
+    if started { 0 } else { code }
+}
+
+/// `WSPCleanup`: 0, or `SOCKET_ERROR` with `WSANOTINITIALISED` (no startup
+/// in force) or `WSAENETDOWN` (a final cleanup that lost data of closed
+/// sockets, S6i; the cleanup itself is done). The final one returns only
+/// when the DLL could be unloaded (S6).
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn cleanup<D: Exported>(lp_errno: *mut i32) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPCleanup", lp_errno, SOCKET_ERROR, |dll| {
+            dll.provider.cleanup().map(|_| 0).map_err(|e| e.error)
+        })
+    }
+}

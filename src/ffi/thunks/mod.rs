@@ -1,0 +1,92 @@
+//! One `extern "system"` function per `WSPPROC_TABLE` entry, generic over
+//! the provider ([`Exported`]). Each runs its body through [`run`]: the one
+//! panic boundary and `*lpErrno` writer (S12), with the gate answering
+//! before anything else (S4) and pointers checked before any state changes
+//! (S13).
+//!
+//! Files by job: [`lifecycle`] (startup, cleanup), [`sockets`] (create,
+//! name, connect, close), [`io`] (send, receive, overlapped results),
+//! [`options`] (socket options, ioctl), [`events`] (event and window
+//! select), [`unsupported`] (the entries that answer `WSAEOPNOTSUPP`).
+
+pub mod events;
+pub mod io;
+pub mod lifecycle;
+pub mod options;
+pub mod sockets;
+pub mod unsupported;
+
+use super::abi::WSPPROC_TABLE;
+use super::dll::{Dll, Exported};
+use super::guard;
+use crate::{WsaError, WsaResult};
+
+/// The complete table: 30 entries, none null.
+pub fn proc_table<D: Exported>() -> WSPPROC_TABLE {
+    WSPPROC_TABLE {
+        lpWSPAccept: Some(sockets::accept::<D>),
+        lpWSPAddressToString: Some(unsupported::address_to_string::<D>),
+        lpWSPAsyncSelect: Some(events::async_select::<D>),
+        lpWSPBind: Some(sockets::bind::<D>),
+        lpWSPCancelBlockingCall: Some(io::cancel_blocking_call::<D>),
+        lpWSPCleanup: Some(lifecycle::cleanup::<D>),
+        lpWSPCloseSocket: Some(sockets::close_socket::<D>),
+        lpWSPConnect: Some(sockets::connect::<D>),
+        lpWSPDuplicateSocket: Some(unsupported::duplicate_socket::<D>),
+        lpWSPEnumNetworkEvents: Some(events::enum_network_events::<D>),
+        lpWSPEventSelect: Some(events::event_select::<D>),
+        lpWSPGetOverlappedResult: Some(io::get_overlapped_result::<D>),
+        lpWSPGetPeerName: Some(sockets::get_peer_name::<D>),
+        lpWSPGetSockName: Some(sockets::get_sock_name::<D>),
+        lpWSPGetSockOpt: Some(options::get_sock_opt::<D>),
+        lpWSPGetQOSByName: Some(unsupported::get_qos_by_name::<D>),
+        lpWSPIoctl: Some(options::ioctl::<D>),
+        lpWSPJoinLeaf: Some(unsupported::join_leaf::<D>),
+        lpWSPListen: Some(sockets::listen::<D>),
+        lpWSPRecv: Some(io::recv::<D>),
+        lpWSPRecvDisconnect: Some(unsupported::recv_disconnect::<D>),
+        lpWSPRecvFrom: Some(io::recv_from::<D>),
+        lpWSPSelect: Some(unsupported::select::<D>),
+        lpWSPSend: Some(io::send::<D>),
+        lpWSPSendDisconnect: Some(unsupported::send_disconnect::<D>),
+        lpWSPSendTo: Some(io::send_to::<D>),
+        lpWSPSetSockOpt: Some(options::set_sock_opt::<D>),
+        lpWSPShutdown: Some(sockets::shutdown::<D>),
+        lpWSPSocket: Some(sockets::socket::<D>),
+        lpWSPStringToAddress: Some(unsupported::string_to_address::<D>),
+    }
+}
+
+/// Runs an entry's body: the instance is created on first use, inside the
+/// boundary (a panicking `create` is caught too); on `Err` the code goes to
+/// `*lp_errno` and `fail` is returned; then the author's
+/// [`after_call`](super::ProviderDll::after_call) runs.
+///
+/// # Safety
+/// `lp_errno` null or writable (as [`guard::boundary`]).
+unsafe fn run<D: Exported, R>(
+    name: &str,
+    lp_errno: *mut i32,
+    fail: R,
+    body: impl FnOnce(&'static Dll<D>) -> WsaResult<R>,
+) -> R {
+    // SAFETY: the caller's promise.
+    unsafe {
+        guard::boundary(name, lp_errno, fail, WsaError::SystemCallFailure, || {
+            let dll = D::dll();
+            let r = body(dll);
+            dll.app.after_call();
+            r
+        })
+    }
+}
+
+/// Answers `WSANOTINITIALISED` outside a startup (S4), for entries that take
+/// no socket.
+fn gate<D: Exported>(dll: &Dll<D>) -> WsaResult<()> {
+    if dll.provider.is_open() {
+        Ok(())
+    } else {
+        Err(WsaError::NotInitialised)
+    }
+}

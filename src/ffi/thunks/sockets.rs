@@ -1,0 +1,296 @@
+//! Creating, naming, connecting and closing sockets.
+
+use super::super::abi::{
+    AF_INET, FROM_PROTOCOL_INFO, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP, LPCONDITIONPROC, QOS,
+    SOCK_DGRAM, SOCK_STREAM, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
+};
+use super::super::dll::Exported;
+use super::super::guard::{checked, checked_mut};
+use super::super::sockaddr;
+use super::{gate, run};
+use crate::{ServiceFlags, SocketFlags, SocketKind, WsaError, WsaResult};
+
+/// `af`, `type` and `protocol` of `WSPSocket` resolved to a socket kind
+/// (`FROM_PROTOCOL_INFO` and 0 take the protocol entry's values).
+fn kind_of(
+    af: i32,
+    ty: i32,
+    protocol: i32,
+    info: Option<&WSAPROTOCOL_INFOW>,
+    offered: ServiceFlags,
+) -> WsaResult<SocketKind> {
+    let from_info = |v: i32, pick: fn(&WSAPROTOCOL_INFOW) -> i32| -> WsaResult<i32> {
+        match (v, info) {
+            (FROM_PROTOCOL_INFO, Some(i)) | (0, Some(i)) => Ok(pick(i)),
+            (FROM_PROTOCOL_INFO, None) => Err(WsaError::Fault),
+            (v, _) => Ok(v),
+        }
+    };
+    let af = from_info(af, |i| i.iAddressFamily)?;
+    if af != 0 && af != i32::from(AF_INET) {
+        return Err(WsaError::AddressFamilyNotSupported);
+    }
+    let ty = from_info(ty, |i| i.iSocketType)?;
+    let protocol = from_info(protocol, |i| i.iProtocol)?;
+    let kind = match (ty, protocol) {
+        (SOCK_STREAM, 0 | IPPROTO_TCP) | (0, IPPROTO_TCP) => SocketKind::Stream,
+        (SOCK_DGRAM, 0 | IPPROTO_UDP) | (0, IPPROTO_UDP) => SocketKind::Datagram,
+        (SOCK_STREAM | SOCK_DGRAM, IPPROTO_TCP | IPPROTO_UDP) => {
+            return Err(WsaError::ProtocolType);
+        }
+        (SOCK_STREAM | SOCK_DGRAM, _) => return Err(WsaError::ProtocolNotSupported),
+        _ => return Err(WsaError::SocketTypeNotSupported),
+    };
+    let needs = match kind {
+        SocketKind::Stream => ServiceFlags::GUARANTEED_DELIVERY,
+        SocketKind::Datagram => ServiceFlags::CONNECTIONLESS,
+    };
+    if !offered.contains(needs) {
+        return Err(WsaError::SocketTypeNotSupported);
+    }
+    Ok(kind)
+}
+
+/// `WSPSocket`: a core socket with a host handle from
+/// `WPUCreateSocketHandle` (its context is the core's handle). Groups and
+/// multipoint are not offered: `WSAEINVAL`.
+///
+/// # Safety
+/// `info` null or readable; `lp_errno` null or writable.
+pub unsafe extern "system" fn socket<D: Exported>(
+    af: i32,
+    ty: i32,
+    protocol: i32,
+    info: *const WSAPROTOCOL_INFOW,
+    group: u32,
+    flags: u32,
+    lp_errno: *mut i32,
+) -> SOCKET {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPSocket", lp_errno, INVALID_SOCKET, |dll| {
+            gate(dll)?;
+            let info = if info.is_null() {
+                None
+            } else {
+                Some(checked(info)?)
+            };
+            let kind = kind_of(af, ty, protocol, info, dll.config.service_flags)?;
+            let flags = SocketFlags::from_bits(flags)
+                .filter(|f| {
+                    !f.intersects(
+                        SocketFlags::MULTIPOINT_C_ROOT
+                            | SocketFlags::MULTIPOINT_C_LEAF
+                            | SocketFlags::MULTIPOINT_D_ROOT
+                            | SocketFlags::MULTIPOINT_D_LEAF,
+                    )
+                })
+                .ok_or(WsaError::InvalidArgument)?;
+            if group != 0 {
+                return Err(WsaError::InvalidArgument);
+            }
+            let h = dll.provider.socket(kind, flags)?;
+            match dll.host.create_handle(h, info.map(|i| i.dwCatalogEntryId)) {
+                Ok(s) => Ok(s),
+                Err(e) => {
+                    // S13: a failed call leaves nothing behind.
+                    let _ = dll.provider.close_socket(h);
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// `WSPBind` (port 0: an ephemeral port).
+///
+/// # Safety
+/// `name` null or readable for `namelen` bytes; `lp_errno` null or writable.
+pub unsafe extern "system" fn bind<D: Exported>(
+    s: SOCKET,
+    name: *const SOCKADDR,
+    namelen: i32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPBind", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            let addr = sockaddr::read(name, namelen)?;
+            dll.provider.bind(h, addr).map(|_| 0)
+        })
+    }
+}
+
+/// `WSPListen` (a negative backlog counts as 0).
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn listen<D: Exported>(
+    s: SOCKET,
+    backlog: i32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPListen", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            dll.provider.listen(h, backlog.max(0) as u32).map(|()| 0)
+        })
+    }
+}
+
+/// `WSPAccept`. A condition function is not offered: `WSAEOPNOTSUPP`. The
+/// address buffer is checked before a connection is taken, so a bad one
+/// loses nothing (S13).
+///
+/// # Safety
+/// `addr` null or writable for `*addrlen` bytes; `addrlen` null or
+/// writable; `lp_errno` null or writable.
+pub unsafe extern "system" fn accept<D: Exported>(
+    s: SOCKET,
+    addr: *mut SOCKADDR,
+    addrlen: *mut i32,
+    condition: LPCONDITIONPROC,
+    _callback_data: usize,
+    lp_errno: *mut i32,
+) -> SOCKET {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPAccept", lp_errno, INVALID_SOCKET, |dll| {
+            let h = dll.handle(s)?;
+            if condition.is_some() {
+                return Err(WsaError::OperationNotSupported);
+            }
+            if !addr.is_null() && *checked_mut(addrlen)? < 16 {
+                return Err(WsaError::Fault);
+            }
+            let (new, peer) = dll.provider.accept(h)?;
+            let new_s = match dll.host.create_handle(new, None) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = dll.provider.close_socket(new);
+                    return Err(e);
+                }
+            };
+            if !addr.is_null() {
+                // Checked above: cannot fail.
+                sockaddr::write(peer, addr, addrlen)?;
+            }
+            Ok(new_s)
+        })
+    }
+}
+
+/// `WSPConnect`. Connect data and QOS are not offered: `WSAEOPNOTSUPP` when
+/// given; `lpCalleeData` comes back empty.
+///
+/// # Safety
+/// `name` readable for `namelen` bytes; the optional pointers null or valid;
+/// `lp_errno` null or writable.
+#[allow(clippy::too_many_arguments)] // The SPI's signature.
+pub unsafe extern "system" fn connect<D: Exported>(
+    s: SOCKET,
+    name: *const SOCKADDR,
+    namelen: i32,
+    caller_data: *const WSABUF,
+    callee_data: *mut WSABUF,
+    sqos: *const QOS,
+    gqos: *const QOS,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPConnect", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            let addr = sockaddr::read(name, namelen)?;
+            if !caller_data.is_null() && checked(caller_data)?.len > 0 {
+                return Err(WsaError::OperationNotSupported);
+            }
+            if !sqos.is_null() || !gqos.is_null() {
+                return Err(WsaError::OperationNotSupported);
+            }
+            let callee = if callee_data.is_null() {
+                None
+            } else {
+                Some(checked_mut(callee_data)?)
+            };
+            dll.provider.connect(h, addr)?;
+            if let Some(c) = callee {
+                c.len = 0;
+            }
+            Ok(0)
+        })
+    }
+}
+
+/// `WSPCloseSocket`, with every linger mode (S7); the host handle is given
+/// back with `WPUCloseSocketHandle`.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn close_socket<D: Exported>(s: SOCKET, lp_errno: *mut i32) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPCloseSocket", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            dll.provider.close_socket(h).map(|()| 0)
+        })
+    }
+}
+
+/// `WSPShutdown` (S8).
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn shutdown<D: Exported>(
+    s: SOCKET,
+    how: i32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPShutdown", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            dll.provider.shutdown(h, how).map(|()| 0)
+        })
+    }
+}
+
+/// `WSPGetSockName`.
+///
+/// # Safety
+/// `name` writable for `*namelen` bytes; `namelen`, `lp_errno` writable.
+pub unsafe extern "system" fn get_sock_name<D: Exported>(
+    s: SOCKET,
+    name: *mut SOCKADDR,
+    namelen: *mut i32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPGetSockName", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            sockaddr::write(dll.provider.local_addr(h)?, name, namelen).map(|()| 0)
+        })
+    }
+}
+
+/// `WSPGetPeerName`.
+///
+/// # Safety
+/// As [`get_sock_name`].
+pub unsafe extern "system" fn get_peer_name<D: Exported>(
+    s: SOCKET,
+    name: *mut SOCKADDR,
+    namelen: *mut i32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPGetPeerName", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            sockaddr::write(dll.provider.peer_addr(h)?, name, namelen).map(|()| 0)
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! The entries this shim does not offer. Each is in the table (never
+//! null), answers `WSANOTINITIALISED` outside a startup (S4), and otherwise
+//! `WSAEOPNOTSUPP` with its signature's failure value.
+//!
+//! Not offered: address strings (`WSPAddressToString`,
+//! `WSPStringToAddress`), socket duplication across processes, QOS,
+//! multipoint (`WSPJoinLeaf`), disconnect data, and `WSPSelect` (ws2_32's
+//! `select` needs `fd_set`s of this provider's sockets; applications can use
+//! event select).
+
+use super::super::abi::{
+    INVALID_SOCKET, QOS, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
+};
+use super::super::dll::Exported;
+use super::{gate, run};
+use crate::WsaError;
+use windows_sys::Win32::Networking::WinSock::{FD_SET, TIMEVAL};
+use windows_sys::core::{PCWSTR, PWSTR};
+
+/// The body of every entry here.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+unsafe fn not_offered<D: Exported, R>(name: &str, lp_errno: *mut i32, fail: R) -> R {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>(name, lp_errno, fail, |dll| {
+            gate(dll)?;
+            Err(WsaError::OperationNotSupported)
+        })
+    }
+}
+
+/// `WSPAddressToString`: not offered.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn address_to_string<D: Exported>(
+    _: *const SOCKADDR,
+    _: u32,
+    _: *const WSAPROTOCOL_INFOW,
+    _: PWSTR,
+    _: *mut u32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPAddressToString", lp_errno, SOCKET_ERROR) }
+}
+
+/// `WSPStringToAddress`: not offered.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn string_to_address<D: Exported>(
+    _: PCWSTR,
+    _: i32,
+    _: *const WSAPROTOCOL_INFOW,
+    _: *mut SOCKADDR,
+    _: *mut i32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPStringToAddress", lp_errno, SOCKET_ERROR) }
+}
+
+/// `WSPDuplicateSocket`: not offered.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn duplicate_socket<D: Exported>(
+    _: SOCKET,
+    _: u32,
+    _: *mut WSAPROTOCOL_INFOW,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPDuplicateSocket", lp_errno, SOCKET_ERROR) }
+}
+
+/// `WSPGetQOSByName`: not offered (`FALSE`).
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn get_qos_by_name<D: Exported>(
+    _: SOCKET,
+    _: *const WSABUF,
+    _: *mut QOS,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPGetQOSByName", lp_errno, 0) }
+}
+
+/// `WSPJoinLeaf`: not offered (`INVALID_SOCKET`).
+///
+/// # Safety
+/// `lp_errno` null or writable.
+#[allow(clippy::too_many_arguments)] // The SPI's signature.
+pub unsafe extern "system" fn join_leaf<D: Exported>(
+    _: SOCKET,
+    _: *const SOCKADDR,
+    _: i32,
+    _: *const WSABUF,
+    _: *mut WSABUF,
+    _: *const QOS,
+    _: *const QOS,
+    _: u32,
+    lp_errno: *mut i32,
+) -> SOCKET {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPJoinLeaf", lp_errno, INVALID_SOCKET) }
+}
+
+/// `WSPRecvDisconnect`: not offered.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn recv_disconnect<D: Exported>(
+    _: SOCKET,
+    _: *const WSABUF,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPRecvDisconnect", lp_errno, SOCKET_ERROR) }
+}
+
+/// `WSPSendDisconnect`: not offered.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn send_disconnect<D: Exported>(
+    _: SOCKET,
+    _: *const WSABUF,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPSendDisconnect", lp_errno, SOCKET_ERROR) }
+}
+
+/// `WSPSelect`: not offered.
+///
+/// # Safety
+/// `lp_errno` null or writable.
+pub unsafe extern "system" fn select<D: Exported>(
+    _: i32,
+    _: *mut FD_SET,
+    _: *mut FD_SET,
+    _: *mut FD_SET,
+    _: *const TIMEVAL,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { not_offered::<D, _>("WSPSelect", lp_errno, SOCKET_ERROR) }
+}
