@@ -1,5 +1,5 @@
 //! One `extern "system"` function per `WSPPROC_TABLE` entry, generic over
-//! the provider ([`Exported`]). Each runs its body through [`run`]: the one
+//! the provider ([`Exported`]). Each runs its body through `run`: the one
 //! panic boundary and `*lpErrno` writer (S12), with the gate answering
 //! before anything else (S4) and pointers checked before any state changes
 //! (S13).
