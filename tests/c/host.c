@@ -1,0 +1,1836 @@
+/*
+ * host.c: plays ws2_32.dll for the loopback provider DLL
+ * (examples/loopback_provider.rs) and checks the contract of README.md
+ * beside this file through the real ABI: WSPStartup, the WSPPROC_TABLE,
+ * a recording WSPUPCALLTABLE, and the DLL's WSPSetCompletionUpcall.
+ *
+ * Linux:   cc -std=c11 -Wall -Wextra -Werror -o host host.c -ldl
+ * Windows: x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -o host.exe host.c
+ *          (no ws2_32 import: this program IS ws2_32 for the provider)
+ * Run:     host <path of the provider DLL>
+ *
+ * Each check is a function named after the rule it proves (DESIGN.md,
+ * S1..S14), runs its own startup/cleanup, prints `ok <name>` or one
+ * `FAIL <name>: <line> <expr> (got X, want Y)` per failed expectation, and
+ * the run ends with `N checks, M failed`. Exit status 0 only if none failed.
+ */
+#include "ws2spi_abi.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+typedef HMODULE lib_t;
+static lib_t lib_open(const char *path) { return LoadLibraryA(path); }
+static void *lib_sym(lib_t lib, const char *name)
+{
+    FARPROC f = GetProcAddress(lib, name);
+    void *p;
+    memcpy(&p, &f, sizeof p);
+    return p;
+}
+static const char *lib_error(void) { return "LoadLibraryA/GetProcAddress failed"; }
+#else
+#include <dlfcn.h>
+typedef void *lib_t;
+static lib_t lib_open(const char *path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }
+static void *lib_sym(lib_t lib, const char *name) { return dlsym(lib, name); }
+static const char *lib_error(void)
+{
+    const char *e = dlerror();
+    return e ? e : "dlopen/dlsym failed";
+}
+#endif
+
+/* ===================================================================== */
+/* The DLL's exports                                                      */
+/* ===================================================================== */
+
+typedef int(WSAAPI *set_completion_fn)(HOST_LPWPUCOMPLETEOVERLAPPEDREQUEST f);
+
+static LPWSPSTARTUP p_WSPStartup;
+static set_completion_fn p_WSPSetCompletionUpcall;
+static void (*loopback_run)(void);
+static uint64_t (*loopback_service_bytes)(unsigned short port);
+static unsigned int (*loopback_service_resets)(unsigned short port);
+static unsigned int (*loopback_service_graceful)(unsigned short port);
+static void (*loopback_set_read_rate)(unsigned short port, int rate);
+
+/* ===================================================================== */
+/* Checks: bookkeeping and expectations                                   */
+/* ===================================================================== */
+
+static const char *g_check;  /* the running check's name */
+static int g_check_failures; /* failed expectations in it */
+static int g_checks, g_failed;
+
+static int expect_eq(int line, const char *expr, long long got, long long want)
+{
+    if (got == want)
+        return 1;
+    g_check_failures++;
+    printf("FAIL %s: %d %s (got %lld, want %lld)\n", g_check, line, expr, got, want);
+    fflush(stdout);
+    return 0;
+}
+
+static int expect_ne(int line, const char *expr, long long got, long long bad)
+{
+    if (got != bad)
+        return 1;
+    g_check_failures++;
+    printf("FAIL %s: %d %s (got %lld, want anything but %lld)\n", g_check, line, expr, got,
+           bad);
+    fflush(stdout);
+    return 0;
+}
+
+#define EQ(got, want) expect_eq(__LINE__, #got, (long long)(got), (long long)(want))
+#define NE(got, bad) expect_ne(__LINE__, #got, (long long)(got), (long long)(bad))
+#define TRUE_(cond) expect_eq(__LINE__, #cond, !!(cond), 1)
+#define PTR_EQ(got, want) \
+    expect_eq(__LINE__, #got, (long long)(uintptr_t)(got), (long long)(uintptr_t)(want))
+/* A call that fails: its result and *lpErrno (reset to 0 first). */
+#define FAILS_WITH(call, failure, code)                                   \
+    do {                                                                  \
+        err = 0;                                                          \
+        long long r_ = (long long)(call);                                 \
+        expect_eq(__LINE__, #call, r_, (long long)(failure));             \
+        expect_eq(__LINE__, "*lpErrno of " #call, err, (long long)(code)); \
+    } while (0)
+/* Ends the check (at its `done:` label) when an expectation fails. */
+#define REQUIRE(x) \
+    do {           \
+        if (!(x))  \
+            goto done; \
+    } while (0)
+
+/* ===================================================================== */
+/* The recording upcall table (the host's ws2_32 side)                    */
+/* ===================================================================== */
+
+enum {
+    UP_CLOSE_EVENT,
+    UP_CLOSE_SOCKET_HANDLE,
+    UP_CREATE_EVENT,
+    UP_CREATE_SOCKET_HANDLE,
+    UP_FD_IS_SET,
+    UP_GET_PROVIDER_PATH,
+    UP_MODIFY_IFS_HANDLE,
+    UP_POST_MESSAGE,
+    UP_QUERY_BLOCKING_CALLBACK,
+    UP_QUERY_SOCKET_HANDLE_CONTEXT,
+    UP_QUEUE_APC,
+    UP_RESET_EVENT,
+    UP_SET_EVENT,
+    UP_OPEN_CURRENT_THREAD,
+    UP_CLOSE_THREAD,
+    UP_COUNT
+};
+
+/* Socket handles: never reused (0x1000 + 4 * n), each with its context. */
+#define MAX_HANDLES 4096
+static struct {
+    SOCKET s;
+    DWORD_PTR context;
+    DWORD catalog;
+    int closed;
+} g_handles[MAX_HANDLES];
+static unsigned g_handle_count;
+/* Sloppy mode: a closed handle still answers its old context, so only the
+ * provider's own generation check can tell it is stale (S6h, S13). */
+static int g_sloppy;
+
+static int handle_index(SOCKET s)
+{
+    if (s < 0x1000 || (s - 0x1000) % 4 != 0)
+        return -1;
+    SOCKET i = (s - 0x1000) / 4;
+    return i < g_handle_count ? (int)i : -1;
+}
+
+/* Fake event handles: WPUSetEvent / WPUResetEvent / completions per event. */
+#define MAX_EVENTS 64
+static struct {
+    WSAEVENT ev;
+    int set, reset, completed;
+} g_events[MAX_EVENTS];
+static int g_event_count;
+
+static int *event_counter(WSAEVENT ev, int which)
+{
+    int i;
+    for (i = 0; i < g_event_count; i++)
+        if (g_events[i].ev == ev)
+            break;
+    if (i == g_event_count) {
+        if (g_event_count == MAX_EVENTS)
+            i = 0; /* full: lump into slot 0 (never happens in these checks) */
+        else
+            g_events[g_event_count++].ev = ev;
+    }
+    return which == 0 ? &g_events[i].set : which == 1 ? &g_events[i].reset
+                                                     : &g_events[i].completed;
+}
+static int ev_sets(WSAEVENT ev) { return *event_counter(ev, 0); }
+static int ev_resets(WSAEVENT ev) { return *event_counter(ev, 1); }
+static int ev_completions(WSAEVENT ev) { return *event_counter(ev, 2); }
+#define EVENT(n) ((WSAEVENT)(uintptr_t)(0x5000 + (n)))
+
+/* Queued APCs: run only when the host "waits alertably" (drain_apcs). */
+#define MAX_APCS 256
+static struct {
+    WSATHREADID thread;
+    LPWSAUSERAPC routine;
+    DWORD_PTR context;
+} g_apcs[MAX_APCS];
+static int g_apc_head, g_apc_tail;
+
+/* What the upcalls and the completion upcall saw. Reset by each check. */
+static struct {
+    int n[UP_COUNT];     /* calls per upcall */
+    int via_b;           /* calls that went through the second table (S3) */
+    SOCKET last_created; /* WPUCreateSocketHandle */
+    DWORD last_catalog;
+    SOCKET last_closed; /* WPUCloseSocketHandle */
+    WSATHREADID last_apc_thread;
+    HWND post_hwnd; /* WPUPostMessage */
+    UINT post_msg;
+    WPARAM post_wparam;
+    LPARAM post_lparam;
+    /* The completion upcall (WSPSetCompletionUpcall). */
+    int completions;
+    SOCKET comp_socket;
+    LPWSAOVERLAPPED comp_ov;
+    DWORD comp_error, comp_bytes;
+    /* The completion routine (run by a drained APC). */
+    int routines;
+    DWORD routine_error, routine_bytes, routine_flags;
+    LPWSAOVERLAPPED routine_ov;
+} R;
+
+static SOCKET WSPAPI up_create_socket_handle(DWORD catalog, DWORD_PTR context, LPINT lpErrno)
+{
+    R.n[UP_CREATE_SOCKET_HANDLE]++;
+    if (g_handle_count == MAX_HANDLES) {
+        *lpErrno = WSAENOBUFS;
+        return INVALID_SOCKET;
+    }
+    SOCKET s = (SOCKET)(0x1000 + 4 * (uintptr_t)g_handle_count);
+    g_handles[g_handle_count].s = s;
+    g_handles[g_handle_count].context = context;
+    g_handles[g_handle_count].catalog = catalog;
+    g_handles[g_handle_count].closed = 0;
+    g_handle_count++;
+    R.last_created = s;
+    R.last_catalog = catalog;
+    return s;
+}
+
+static int WSPAPI up_query_socket_handle_context(SOCKET s, PDWORD_PTR context, LPINT lpErrno)
+{
+    R.n[UP_QUERY_SOCKET_HANDLE_CONTEXT]++;
+    int i = handle_index(s);
+    if (i < 0 || (g_handles[i].closed && !g_sloppy)) {
+        *lpErrno = WSAENOTSOCK;
+        return SOCKET_ERROR;
+    }
+    *context = g_handles[i].context;
+    return 0;
+}
+
+static int WSPAPI up_close_socket_handle(SOCKET s, LPINT lpErrno)
+{
+    R.n[UP_CLOSE_SOCKET_HANDLE]++;
+    int i = handle_index(s);
+    if (i < 0 || g_handles[i].closed) {
+        *lpErrno = WSAENOTSOCK;
+        return SOCKET_ERROR;
+    }
+    g_handles[i].closed = 1;
+    R.last_closed = s;
+    return 0;
+}
+
+static int handle_closed(SOCKET s)
+{
+    int i = handle_index(s);
+    return i >= 0 && g_handles[i].closed;
+}
+
+static int WSPAPI up_queue_apc(LPWSATHREADID thread, LPWSAUSERAPC routine, DWORD_PTR context,
+                               LPINT lpErrno)
+{
+    R.n[UP_QUEUE_APC]++;
+    if (thread == NULL || routine == NULL || g_apc_tail == MAX_APCS) {
+        *lpErrno = WSAEFAULT;
+        return SOCKET_ERROR;
+    }
+    R.last_apc_thread = *thread;
+    g_apcs[g_apc_tail].thread = *thread;
+    g_apcs[g_apc_tail].routine = routine;
+    g_apcs[g_apc_tail].context = context;
+    g_apc_tail++;
+    return 0;
+}
+
+/* The "alertable wait": runs every queued APC once, in order. */
+static int drain_apcs(void)
+{
+    int ran = 0;
+    while (g_apc_head < g_apc_tail) {
+        int i = g_apc_head++;
+        g_apcs[i].routine(g_apcs[i].context);
+        ran++;
+    }
+    g_apc_head = g_apc_tail = 0;
+    return ran;
+}
+
+static BOOL WSPAPI up_set_event(WSAEVENT ev, LPINT lpErrno)
+{
+    (void)lpErrno;
+    R.n[UP_SET_EVENT]++;
+    (*event_counter(ev, 0))++;
+    return TRUE;
+}
+
+static BOOL WSPAPI up_reset_event(WSAEVENT ev, LPINT lpErrno)
+{
+    (void)lpErrno;
+    R.n[UP_RESET_EVENT]++;
+    (*event_counter(ev, 1))++;
+    return TRUE;
+}
+
+static BOOL WSPAPI up_post_message(HWND hwnd, UINT msg, WPARAM wparam, LPARAM lparam)
+{
+    R.n[UP_POST_MESSAGE]++;
+    R.post_hwnd = hwnd;
+    R.post_msg = msg;
+    R.post_wparam = wparam;
+    R.post_lparam = lparam;
+    return TRUE;
+}
+
+/* The rest: recorded, and they fail. */
+static BOOL WSPAPI up_close_event(WSAEVENT ev, LPINT lpErrno)
+{
+    (void)ev;
+    R.n[UP_CLOSE_EVENT]++;
+    *lpErrno = WSAEINVAL;
+    return FALSE;
+}
+static WSAEVENT WSPAPI up_create_event(LPINT lpErrno)
+{
+    R.n[UP_CREATE_EVENT]++;
+    *lpErrno = WSAEINVAL;
+    return NULL;
+}
+static int WSPAPI up_fd_is_set(SOCKET s, fd_set *set)
+{
+    (void)s;
+    (void)set;
+    R.n[UP_FD_IS_SET]++;
+    return 0;
+}
+static int WSPAPI up_get_provider_path(LPGUID id, WCHAR *path, LPINT len, LPINT lpErrno)
+{
+    (void)id;
+    (void)path;
+    (void)len;
+    R.n[UP_GET_PROVIDER_PATH]++;
+    *lpErrno = WSAEINVAL;
+    return SOCKET_ERROR;
+}
+static SOCKET WSPAPI up_modify_ifs_handle(DWORD catalog, SOCKET proposed, LPINT lpErrno)
+{
+    (void)catalog;
+    (void)proposed;
+    R.n[UP_MODIFY_IFS_HANDLE]++;
+    *lpErrno = WSAEINVAL;
+    return INVALID_SOCKET;
+}
+static int WSPAPI up_query_blocking_callback(DWORD catalog, LPBLOCKINGCALLBACK *callback,
+                                             PDWORD_PTR context, LPINT lpErrno)
+{
+    (void)catalog;
+    (void)callback;
+    (void)context;
+    R.n[UP_QUERY_BLOCKING_CALLBACK]++;
+    *lpErrno = WSAEINVAL;
+    return SOCKET_ERROR;
+}
+static int WSPAPI up_open_current_thread(LPWSATHREADID thread, LPINT lpErrno)
+{
+    (void)thread;
+    R.n[UP_OPEN_CURRENT_THREAD]++;
+    *lpErrno = WSAEINVAL;
+    return SOCKET_ERROR;
+}
+static int WSPAPI up_close_thread(LPWSATHREADID thread, LPINT lpErrno)
+{
+    (void)thread;
+    R.n[UP_CLOSE_THREAD]++;
+    *lpErrno = WSAEINVAL;
+    return SOCKET_ERROR;
+}
+
+/* The second table's entries (S3): the same, counted in via_b. */
+static SOCKET WSPAPI up_b_create_socket_handle(DWORD catalog, DWORD_PTR context, LPINT lpErrno)
+{
+    R.via_b++;
+    return up_create_socket_handle(catalog, context, lpErrno);
+}
+static int WSPAPI up_b_query_socket_handle_context(SOCKET s, PDWORD_PTR context, LPINT lpErrno)
+{
+    R.via_b++;
+    return up_query_socket_handle_context(s, context, lpErrno);
+}
+static int WSPAPI up_b_close_socket_handle(SOCKET s, LPINT lpErrno)
+{
+    R.via_b++;
+    return up_close_socket_handle(s, lpErrno);
+}
+
+static WSPUPCALLTABLE upcall_table(int second)
+{
+    WSPUPCALLTABLE t;
+    t.lpWPUCloseEvent = up_close_event;
+    t.lpWPUCloseSocketHandle = second ? up_b_close_socket_handle : up_close_socket_handle;
+    t.lpWPUCreateEvent = up_create_event;
+    t.lpWPUCreateSocketHandle = second ? up_b_create_socket_handle : up_create_socket_handle;
+    t.lpWPUFDIsSet = up_fd_is_set;
+    t.lpWPUGetProviderPath = up_get_provider_path;
+    t.lpWPUModifyIFSHandle = up_modify_ifs_handle;
+    t.lpWPUPostMessage = up_post_message;
+    t.lpWPUQueryBlockingCallback = up_query_blocking_callback;
+    t.lpWPUQuerySocketHandleContext =
+        second ? up_b_query_socket_handle_context : up_query_socket_handle_context;
+    t.lpWPUQueueApc = up_queue_apc;
+    t.lpWPUResetEvent = up_reset_event;
+    t.lpWPUSetEvent = up_set_event;
+    t.lpWPUOpenCurrentThread = up_open_current_thread;
+    t.lpWPUCloseThread = up_close_thread;
+    return t;
+}
+
+/* ws2_32's WPUCompleteOverlappedRequest, as the host's stand-in: records,
+ * writes InternalHigh then Internal, "sets" hEvent. */
+static int WSAAPI host_complete(SOCKET s, LPWSAOVERLAPPED ov, DWORD error, DWORD bytes,
+                                LPINT lpErrno)
+{
+    (void)lpErrno;
+    R.completions++;
+    R.comp_socket = s;
+    R.comp_ov = ov;
+    R.comp_error = error;
+    R.comp_bytes = bytes;
+    ov->InternalHigh = bytes;
+    ov->Internal = 0;
+    if (ov->hEvent != NULL)
+        (*event_counter(ov->hEvent, 2))++;
+    return 0;
+}
+
+/* The application's completion routine. */
+static void CALLBACK on_complete(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags)
+{
+    R.routines++;
+    R.routine_error = error;
+    R.routine_bytes = bytes;
+    R.routine_ov = ov;
+    R.routine_flags = flags;
+}
+
+/* ===================================================================== */
+/* Helpers                                                                */
+/* ===================================================================== */
+
+#define CATALOG_TCP 1001
+#define CATALOG_UDP 1002
+static WSAPROTOCOL_INFOW g_tcp_info, g_udp_info;
+
+static void init_protocol_info(WSAPROTOCOL_INFOW *p, int udp)
+{
+    static const char name[] = "winsock-provider loopback";
+    memset(p, 0, sizeof *p);
+    p->dwServiceFlags1 = udp ? (XP1_CONNECTIONLESS | XP1_MESSAGE_ORIENTED)
+                             : (XP1_GUARANTEED_DELIVERY | XP1_GUARANTEED_ORDER |
+                                XP1_GRACEFUL_CLOSE | XP1_EXPEDITED_DATA);
+    p->ProviderId.Data1 = 0x51575350;
+    p->dwCatalogEntryId = udp ? CATALOG_UDP : CATALOG_TCP;
+    p->ProtocolChain.ChainLen = BASE_PROTOCOL;
+    p->iVersion = 2;
+    p->iAddressFamily = AF_INET;
+    p->iMaxSockAddr = 16;
+    p->iMinSockAddr = 16;
+    p->iSocketType = udp ? SOCK_DGRAM : SOCK_STREAM;
+    p->iProtocol = udp ? IPPROTO_UDP : IPPROTO_TCP;
+    p->iNetworkByteOrder = BIGENDIAN;
+    p->dwMessageSize = udp ? 65507 : 0;
+    for (size_t i = 0; i < sizeof name; i++)
+        p->szProtocol[i] = (WCHAR)name[i];
+}
+
+static WSPPROC_TABLE T; /* the table of the newest startup */
+static LPWSPCLEANUP g_cleanup; /* kept from any startup, to reset between checks */
+static int err;        /* lpErrno of the calls */
+
+static int startup_with(WORD version, WSPUPCALLTABLE upcalls, WSPPROC_TABLE *table)
+{
+    WSPDATA data;
+    int r = p_WSPStartup(version, &data, &g_tcp_info, upcalls, table);
+    if (r == 0 && table->lpWSPCleanup != NULL)
+        g_cleanup = table->lpWSPCleanup;
+    return r;
+}
+
+/* The usual startup: 2.2, the first upcall table, into T. */
+static int start(void) { return EQ(startup_with(MAKEWORD(2, 2), upcall_table(0), &T), 0); }
+
+static int cleanup(void)
+{
+    err = 0;
+    if (T.lpWSPCleanup == NULL)
+        return SOCKET_ERROR;
+    return T.lpWSPCleanup(&err);
+}
+
+static struct sockaddr_in sin4(int a, int b, int c, int d, int port)
+{
+    struct sockaddr_in s;
+    uint8_t ip[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
+    uint8_t pb[2] = {(uint8_t)(port >> 8), (uint8_t)(port & 0xff)};
+    memset(&s, 0, sizeof s);
+    s.sin_family = AF_INET;
+    memcpy(&s.sin_port, pb, 2);
+    memcpy(&s.sin_addr, ip, 4);
+    return s;
+}
+
+static int port_of(const struct sockaddr_in *s)
+{
+    uint8_t pb[2];
+    memcpy(pb, &s->sin_port, 2);
+    return (pb[0] << 8) | pb[1];
+}
+
+/* The IPv4 address as a.b.c.d packed in a number: 127.0.0.1 = 0x7f000001. */
+static long long ip_of(const struct sockaddr_in *s)
+{
+    uint8_t ip[4];
+    memcpy(ip, &s->sin_addr, 4);
+    return ((long long)ip[0] << 24) | (ip[1] << 16) | (ip[2] << 8) | ip[3];
+}
+
+static SOCKET new_socket(int udp, DWORD flags)
+{
+    err = 0;
+    return T.lpWSPSocket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, udp ? IPPROTO_UDP : IPPROTO_TCP,
+                         udp ? &g_udp_info : &g_tcp_info, 0, flags, &err);
+}
+
+static int bind_to(SOCKET s, struct sockaddr_in a)
+{
+    err = 0;
+    return T.lpWSPBind(s, (struct sockaddr *)&a, sizeof a, &err);
+}
+
+static int connect_to(SOCKET s, struct sockaddr_in a)
+{
+    err = 0;
+    return T.lpWSPConnect(s, (struct sockaddr *)&a, sizeof a, NULL, NULL, NULL, NULL, &err);
+}
+
+static int sock_name(SOCKET s, struct sockaddr_in *a)
+{
+    int len = sizeof *a;
+    err = 0;
+    memset(a, 0, sizeof *a);
+    return T.lpWSPGetSockName(s, (struct sockaddr *)a, &len, &err);
+}
+
+/* A stream socket (flags: WSA_FLAG_*) connected to 127.0.0.2:port. */
+static SOCKET connect_service(int port, DWORD flags)
+{
+    SOCKET s = new_socket(0, flags);
+    if (!NE(s, INVALID_SOCKET))
+        return INVALID_SOCKET;
+    if (!EQ(connect_to(s, sin4(127, 0, 0, 2, port)), 0) || !EQ(err, 0))
+        return INVALID_SOCKET;
+    return s;
+}
+
+/* A blocking send of len bytes; returns the count sent or -1. */
+static int send_bytes(SOCKET s, const char *data, int len)
+{
+    WSABUF b;
+    DWORD sent = 0;
+    b.len = (u_long)len;
+    b.buf = (char *)data;
+    err = 0;
+    if (T.lpWSPSend(s, &b, 1, &sent, 0, NULL, NULL, NULL, &err) != 0)
+        return -1;
+    return (int)sent;
+}
+
+/* Blocking receives until want bytes came, the peer closed (0) or an error. */
+static int recv_bytes(SOCKET s, char *buf, int want)
+{
+    int got = 0;
+    while (got < want) {
+        WSABUF b;
+        DWORD n = 0, flags = 0;
+        b.len = (u_long)(want - got);
+        b.buf = buf + got;
+        err = 0;
+        if (T.lpWSPRecv(s, &b, 1, &n, &flags, NULL, NULL, NULL, &err) != 0)
+            return got > 0 ? got : -1;
+        if (n == 0)
+            break;
+        got += (int)n;
+    }
+    return got;
+}
+
+static int ioctl_fionbio(SOCKET s, u_long on)
+{
+    DWORD returned = 0;
+    err = 0;
+    return T.lpWSPIoctl(s, FIONBIO, &on, sizeof on, NULL, 0, &returned, NULL, NULL, NULL, &err);
+}
+
+static long long ioctl_fionread(SOCKET s)
+{
+    u_long n = 0xdead;
+    DWORD returned = 0;
+    err = 0;
+    if (T.lpWSPIoctl(s, FIONREAD, NULL, 0, &n, sizeof n, &returned, NULL, NULL, NULL, &err) != 0)
+        return -1;
+    return n;
+}
+
+static int close_socket(SOCKET s)
+{
+    err = 0;
+    return T.lpWSPCloseSocket(s, &err);
+}
+
+/* A listener on 127.0.0.1, a client connected to it, the accepted socket. */
+static int stream_pair(SOCKET *listener, SOCKET *client, SOCKET *accepted)
+{
+    struct sockaddr_in a;
+    *listener = *client = *accepted = INVALID_SOCKET;
+    *listener = new_socket(0, 0);
+    if (!NE(*listener, INVALID_SOCKET) || !EQ(bind_to(*listener, sin4(127, 0, 0, 1, 0)), 0) ||
+        !EQ(sock_name(*listener, &a), 0))
+        return 0;
+    err = 0;
+    if (!EQ(T.lpWSPListen(*listener, 4, &err), 0))
+        return 0;
+    *client = new_socket(0, 0);
+    if (!NE(*client, INVALID_SOCKET) || !EQ(connect_to(*client, a), 0))
+        return 0;
+    err = 0;
+    *accepted = T.lpWSPAccept(*listener, NULL, NULL, NULL, 0, &err);
+    return NE(*accepted, INVALID_SOCKET);
+}
+
+static WSATHREADID g_thread; /* what the host passes as lpThreadId */
+
+/* An overlapped WSPRecv into one buffer. */
+static int recv_overlapped(SOCKET s, WSABUF *bufs, DWORD count, DWORD *received,
+                           WSAOVERLAPPED *ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine)
+{
+    DWORD flags = 0;
+    err = 0;
+    return T.lpWSPRecv(s, bufs, count, received, &flags, ov, routine, &g_thread, &err);
+}
+
+/* ===================================================================== */
+/* S1..S4: lifecycle                                                      */
+/* ===================================================================== */
+
+/* S1: each successful startup needs its own cleanup; one more cleanup is
+ * WSANOTINITIALISED; a failed startup changes nothing. */
+static void s1_nested_startup_needs_matching_cleanups(void)
+{
+    WSPPROC_TABLE t2, t3;
+    REQUIRE(start());
+    EQ(startup_with(MAKEWORD(2, 2), upcall_table(0), &t2), 0);
+    EQ(startup_with(MAKEWORD(2, 0), upcall_table(0), &t3), 0);
+    EQ(startup_with(MAKEWORD(1, 1), upcall_table(0), &t3), WSAVERNOTSUPPORTED);
+    EQ(cleanup(), 0);
+    EQ(cleanup(), 0);
+    /* Still one startup in force (S5): sockets work. */
+    SOCKET s = new_socket(0, 0);
+    NE(s, INVALID_SOCKET);
+    EQ(close_socket(s), 0);
+    EQ(cleanup(), 0);
+    FAILS_WITH(T.lpWSPCleanup(&err), SOCKET_ERROR, WSANOTINITIALISED);
+done:;
+}
+
+static int description_is(const WSPDATA *d, const char *want)
+{
+    size_t i;
+    for (i = 0; want[i] != '\0'; i++)
+        if (d->szDescription[i] != (WCHAR)(unsigned char)want[i])
+            return 0;
+    return d->szDescription[i] == 0;
+}
+
+/* S2: versions compare as (major, minor); below 2.0 is WSAVERNOTSUPPORTED
+ * returned directly; wVersion = min(requested, 2.2), wHighVersion = 2.2. */
+static void s2_version_negotiation_and_description(void)
+{
+    static const struct {
+        int major, minor, want_major, want_minor;
+    } ok[] = {{2, 2, 2, 2}, {2, 1, 2, 1}, {2, 0, 2, 0}, {3, 0, 2, 2}, {2, 9, 2, 2}};
+    static const struct {
+        int major, minor;
+    } too_old[] = {{1, 1}, {1, 0}, {0, 3}, {1, 9}};
+    WSPDATA d;
+    for (size_t i = 0; i < sizeof too_old / sizeof too_old[0]; i++) {
+        memset(&d, 0xAB, sizeof d);
+        EQ(p_WSPStartup(MAKEWORD(too_old[i].major, too_old[i].minor), &d, &g_tcp_info,
+                        upcall_table(0), &T),
+           WSAVERNOTSUPPORTED);
+    }
+    /* Nothing was started. */
+    FAILS_WITH(g_cleanup ? g_cleanup(&err) : SOCKET_ERROR, SOCKET_ERROR,
+               g_cleanup ? WSANOTINITIALISED : 0);
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        memset(&d, 0xAB, sizeof d);
+        if (!EQ(p_WSPStartup(MAKEWORD(ok[i].major, ok[i].minor), &d, &g_tcp_info,
+                             upcall_table(0), &T),
+                0))
+            continue;
+        g_cleanup = T.lpWSPCleanup;
+        EQ(d.wVersion, MAKEWORD(ok[i].want_major, ok[i].want_minor));
+        EQ(d.wHighVersion, MAKEWORD(2, 2));
+        TRUE_(description_is(&d, "winsock-provider loopback example"));
+        EQ(cleanup(), 0);
+    }
+}
+
+/* S2: a null lpWSPData, lpProtocolInfo or lpProcTable is WSAEFAULT, returned
+ * directly, and starts nothing. */
+static void s2_null_startup_pointers_are_wsaefault(void)
+{
+    WSPDATA d;
+    WSPPROC_TABLE t;
+    memset(&t, 0, sizeof t);
+    EQ(p_WSPStartup(MAKEWORD(2, 2), NULL, &g_tcp_info, upcall_table(0), &t), WSAEFAULT);
+    EQ(p_WSPStartup(MAKEWORD(2, 2), &d, &g_tcp_info, upcall_table(0), NULL), WSAEFAULT);
+    EQ(p_WSPStartup(MAKEWORD(2, 2), &d, NULL, upcall_table(0), &t), WSAEFAULT);
+    PTR_EQ(t.lpWSPCleanup, NULL);
+    if (g_cleanup != NULL)
+        FAILS_WITH(g_cleanup(&err), SOCKET_ERROR, WSANOTINITIALISED);
+}
+
+/* S3: after a second startup with another upcall table, that table is the
+ * one used. */
+static void s3_second_startup_upcall_table_is_used(void)
+{
+    WSPPROC_TABLE t2;
+    REQUIRE(start());
+    REQUIRE(EQ(startup_with(MAKEWORD(2, 2), upcall_table(1), &t2), 0));
+    memset(&R, 0, sizeof R);
+    SOCKET s = new_socket(0, 0);
+    NE(s, INVALID_SOCKET);
+    EQ(R.n[UP_CREATE_SOCKET_HANDLE], 1);
+    EQ(R.via_b, 1); /* WPUCreateSocketHandle of the second table */
+    EQ(R.last_catalog, CATALOG_TCP);
+    EQ(close_socket(s), 0);
+    TRUE_(R.via_b >= 3); /* + WPUQuerySocketHandleContext, WPUCloseSocketHandle */
+    EQ(R.via_b, R.n[UP_CREATE_SOCKET_HANDLE] + R.n[UP_QUERY_SOCKET_HANDLE_CONTEXT] +
+                    R.n[UP_CLOSE_SOCKET_HANDLE]);
+    EQ(cleanup(), 0);
+    EQ(cleanup(), 0);
+done:;
+}
+
+/* S4: all 30 entries are there; after the last cleanup each one, called
+ * through a table kept from the startup, fails with WSANOTINITIALISED and
+ * makes no upcall. */
+static void s4_every_entry_is_gated_after_last_cleanup(void)
+{
+    WSPPROC_TABLE t;
+    REQUIRE(start());
+    t = T;
+    {
+        void *slots[30];
+        _Static_assert(sizeof slots == sizeof t, "30 entries");
+        memcpy(slots, &t, sizeof slots);
+        for (int i = 0; i < 30; i++)
+            if (!NE((uintptr_t)slots[i], 0))
+                printf("  (entry #%d of WSPPROC_TABLE is NULL)\n", i);
+    }
+    SOCKET s = new_socket(0, 0);
+    NE(s, INVALID_SOCKET);
+    EQ(cleanup(), 0);
+    memset(&R, 0, sizeof R);
+
+    struct sockaddr_in a = sin4(127, 0, 0, 1, 0);
+    int alen = sizeof a;
+    char buf[8];
+    WSABUF b = {sizeof buf, buf};
+    DWORD n = 0, flags = 0;
+    WSAOVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    WSANETWORKEVENTS ne;
+    WSAPROTOCOL_INFOW pi;
+    WCHAR text[32] = {'1', '.', '2', '.', '3', '.', '4', 0};
+    DWORD textlen = 32;
+    int optval = 0, optlen = sizeof optval;
+    u_long on = 1;
+    SOCKET bad = INVALID_SOCKET;
+
+    FAILS_WITH(t.lpWSPAccept(s, NULL, NULL, NULL, 0, &err), INVALID_SOCKET, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPAddressToString((struct sockaddr *)&a, sizeof a, &g_tcp_info, text,
+                                      &textlen, &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPAsyncSelect(s, (HWND)(uintptr_t)0x999, 0x400, FD_READ, &err), SOCKET_ERROR,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPBind(s, (struct sockaddr *)&a, sizeof a, &err), SOCKET_ERROR,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPCancelBlockingCall(&err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPCleanup(&err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPCloseSocket(s, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPConnect(s, (struct sockaddr *)&a, sizeof a, NULL, NULL, NULL, NULL, &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPDuplicateSocket(s, 1234, &pi, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPEnumNetworkEvents(s, EVENT(1), &ne, &err), SOCKET_ERROR,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPEventSelect(s, EVENT(1), FD_READ, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), FALSE,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPGetPeerName(s, (struct sockaddr *)&a, &alen, &err), SOCKET_ERROR,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPGetSockName(s, (struct sockaddr *)&a, &alen, &err), SOCKET_ERROR,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPGetSockOpt(s, SOL_SOCKET, SO_TYPE, (char *)&optval, &optlen, &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPGetQOSByName(s, &b, NULL, &err), FALSE, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPIoctl(s, FIONBIO, &on, sizeof on, NULL, 0, &n, NULL, NULL, NULL, &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPJoinLeaf(s, (struct sockaddr *)&a, sizeof a, NULL, NULL, NULL, NULL, 0,
+                               &err),
+               INVALID_SOCKET, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPListen(s, 1, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPRecv(s, &b, 1, &n, &flags, NULL, NULL, NULL, &err), SOCKET_ERROR,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPRecvDisconnect(s, NULL, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPRecvFrom(s, &b, 1, &n, &flags, (struct sockaddr *)&a, &alen, NULL, NULL,
+                               NULL, &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPSelect(0, NULL, NULL, NULL, NULL, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPSend(s, &b, 1, &n, 0, NULL, NULL, NULL, &err), SOCKET_ERROR,
+               WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPSendDisconnect(s, NULL, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPSendTo(s, &b, 1, &n, 0, (struct sockaddr *)&a, sizeof a, NULL, NULL, NULL,
+                             &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPSetSockOpt(s, SOL_SOCKET, SO_SNDBUF, (char *)&optval, sizeof optval, &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPShutdown(s, SD_BOTH, &err), SOCKET_ERROR, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPSocket(AF_INET, SOCK_STREAM, IPPROTO_TCP, &g_tcp_info, 0, 0, &err),
+               INVALID_SOCKET, WSANOTINITIALISED);
+    FAILS_WITH(t.lpWSPStringToAddress(text, AF_INET, &g_tcp_info, (struct sockaddr *)&a, &alen,
+                                      &err),
+               SOCKET_ERROR, WSANOTINITIALISED);
+    (void)bad;
+    /* "Changes nothing": the gate answered before any upcall. */
+    for (int i = 0; i < UP_COUNT; i++)
+        if (!EQ(R.n[i], 0))
+            printf("  (upcall #%d was made behind a closed gate)\n", i);
+done:;
+}
+
+/* ===================================================================== */
+/* Sockets through the table                                              */
+/* ===================================================================== */
+
+/* Stream sockets over 127.0.0.1: names, connect/accept, blocking send and
+ * recv both ways, shutdown(SD_SEND) seen by the peer as 0 bytes (S8). */
+static void stream_basics_over_loopback(void)
+{
+    SOCKET l = INVALID_SOCKET, c = INVALID_SOCKET, a = INVALID_SOCKET;
+    struct sockaddr_in ln, cn, an, peer;
+    int len;
+    char buf[32];
+    REQUIRE(start());
+    l = new_socket(0, 0);
+    REQUIRE(NE(l, INVALID_SOCKET));
+    REQUIRE(EQ(bind_to(l, sin4(127, 0, 0, 1, 0)), 0));
+    REQUIRE(EQ(sock_name(l, &ln), 0));
+    EQ(ln.sin_family, AF_INET);
+    EQ(ip_of(&ln), 0x7f000001);
+    NE(port_of(&ln), 0);
+    REQUIRE(EQ(T.lpWSPListen(l, 4, &err), 0));
+    c = new_socket(0, 0);
+    REQUIRE(NE(c, INVALID_SOCKET));
+    REQUIRE(EQ(connect_to(c, ln), 0));
+    REQUIRE(EQ(sock_name(c, &cn), 0));
+    EQ(ip_of(&cn), 0x7f000001);
+    NE(port_of(&cn), 0);
+    len = sizeof an;
+    memset(&an, 0, sizeof an);
+    err = 0;
+    a = T.lpWSPAccept(l, (struct sockaddr *)&an, &len, NULL, 0, &err);
+    REQUIRE(NE(a, INVALID_SOCKET));
+    EQ(len, sizeof an);
+    EQ(ip_of(&an), ip_of(&cn));
+    EQ(port_of(&an), port_of(&cn));
+    len = sizeof peer;
+    EQ(T.lpWSPGetPeerName(c, (struct sockaddr *)&peer, &len, &err), 0);
+    EQ(port_of(&peer), port_of(&ln));
+    EQ(ip_of(&peer), 0x7f000001);
+    len = sizeof peer;
+    EQ(T.lpWSPGetPeerName(a, (struct sockaddr *)&peer, &len, &err), 0);
+    EQ(port_of(&peer), port_of(&cn));
+
+    EQ(send_bytes(c, "hello", 5), 5);
+    memset(buf, 0, sizeof buf);
+    EQ(recv_bytes(a, buf, 5), 5);
+    EQ(memcmp(buf, "hello", 5), 0);
+    EQ(send_bytes(a, "world!", 6), 6);
+    memset(buf, 0, sizeof buf);
+    EQ(recv_bytes(c, buf, 6), 6);
+    EQ(memcmp(buf, "world!", 6), 0);
+
+    EQ(T.lpWSPShutdown(c, SD_SEND, &err), 0);
+    {
+        WSABUF b = {sizeof buf, buf};
+        DWORD n = 99, flags = 0;
+        err = 0;
+        EQ(T.lpWSPRecv(a, &b, 1, &n, &flags, NULL, NULL, NULL, &err), 0);
+        EQ(n, 0); /* graceful close: 0 bytes */
+        /* S8: no more sends in a shut direction. */
+        FAILS_WITH(send_bytes(c, "x", 1), -1, WSAESHUTDOWN);
+    }
+done:
+    if (c != INVALID_SOCKET)
+        EQ(close_socket(c), 0);
+    if (a != INVALID_SOCKET)
+        EQ(close_socket(a), 0);
+    if (l != INVALID_SOCKET)
+        EQ(close_socket(l), 0);
+    EQ(cleanup(), 0);
+}
+
+/* Datagrams: WSPSendTo to a bound socket, WSPRecvFrom gives the sender. */
+static void udp_sendto_recvfrom_reports_source(void)
+{
+    SOCKET u1 = INVALID_SOCKET, u2 = INVALID_SOCKET;
+    struct sockaddr_in n1, n2, from;
+    char buf[64];
+    REQUIRE(start());
+    u1 = new_socket(1, 0);
+    u2 = new_socket(1, 0);
+    REQUIRE(NE(u1, INVALID_SOCKET) && NE(u2, INVALID_SOCKET));
+    REQUIRE(EQ(bind_to(u1, sin4(127, 0, 0, 1, 0)), 0));
+    REQUIRE(EQ(bind_to(u2, sin4(127, 0, 0, 1, 0)), 0));
+    REQUIRE(EQ(sock_name(u1, &n1), 0) && EQ(sock_name(u2, &n2), 0));
+    NE(port_of(&n1), port_of(&n2));
+    {
+        WSABUF b = {9, (char *)"datagram!"};
+        DWORD sent = 0;
+        err = 0;
+        EQ(T.lpWSPSendTo(u1, &b, 1, &sent, 0, (struct sockaddr *)&n2, sizeof n2, NULL, NULL,
+                         NULL, &err),
+           0);
+        EQ(sent, 9);
+    }
+    {
+        WSABUF b = {sizeof buf, buf};
+        DWORD n = 0, flags = 0;
+        int fromlen = sizeof from;
+        memset(&from, 0, sizeof from);
+        err = 0;
+        EQ(T.lpWSPRecvFrom(u2, &b, 1, &n, &flags, (struct sockaddr *)&from, &fromlen, NULL, NULL,
+                           NULL, &err),
+           0);
+        EQ(err, 0);
+        EQ(n, 9);
+        EQ(memcmp(buf, "datagram!", 9), 0);
+        EQ(fromlen, sizeof from);
+        EQ(from.sin_family, AF_INET);
+        EQ(ip_of(&from), 0x7f000001);
+        EQ(port_of(&from), port_of(&n1));
+    }
+done:
+    if (u1 != INVALID_SOCKET)
+        EQ(close_socket(u1), 0);
+    if (u2 != INVALID_SOCKET)
+        EQ(close_socket(u2), 0);
+    EQ(cleanup(), 0);
+}
+
+static int get_int_opt(SOCKET s, int name, int *value)
+{
+    int len = sizeof *value;
+    *value = 0x5a5a5a5a;
+    err = 0;
+    int r = T.lpWSPGetSockOpt(s, SOL_SOCKET, name, (char *)value, &len, &err);
+    if (r == 0)
+        EQ(len, sizeof *value);
+    return r;
+}
+
+static int set_int_opt(SOCKET s, int name, int value)
+{
+    err = 0;
+    return T.lpWSPSetSockOpt(s, SOL_SOCKET, name, (const char *)&value, sizeof value, &err);
+}
+
+/* SO_LINGER / SO_DONTLINGER (S7's table; spec 10.3: SO_DONTLINGER TRUE means
+ * l_onoff 0), SO_SNDBUF, SO_RCVBUF, SO_TYPE, SO_ERROR. */
+static void socket_options_linger_buffers_type_error(void)
+{
+    SOCKET s = INVALID_SOCKET, u = INVALID_SOCKET;
+    struct linger lg;
+    int len, v;
+    REQUIRE(start());
+    s = new_socket(0, 0);
+    u = new_socket(1, 0);
+    REQUIRE(NE(s, INVALID_SOCKET) && NE(u, INVALID_SOCKET));
+
+    len = sizeof lg;
+    memset(&lg, 0xff, sizeof lg);
+    EQ(T.lpWSPGetSockOpt(s, SOL_SOCKET, SO_LINGER, (char *)&lg, &len, &err), 0);
+    EQ(len, sizeof lg);
+    EQ(lg.l_onoff, 0); /* default: SO_DONTLINGER */
+    EQ(get_int_opt(s, SO_DONTLINGER, &v), 0);
+    NE(v, 0);
+
+    lg.l_onoff = 1;
+    lg.l_linger = 5;
+    EQ(T.lpWSPSetSockOpt(s, SOL_SOCKET, SO_LINGER, (const char *)&lg, sizeof lg, &err), 0);
+    len = sizeof lg;
+    memset(&lg, 0, sizeof lg);
+    EQ(T.lpWSPGetSockOpt(s, SOL_SOCKET, SO_LINGER, (char *)&lg, &len, &err), 0);
+    EQ(lg.l_onoff, 1);
+    EQ(lg.l_linger, 5);
+    EQ(get_int_opt(s, SO_DONTLINGER, &v), 0);
+    EQ(v, 0);
+
+    EQ(set_int_opt(s, SO_DONTLINGER, 1), 0);
+    len = sizeof lg;
+    memset(&lg, 0xff, sizeof lg);
+    EQ(T.lpWSPGetSockOpt(s, SOL_SOCKET, SO_LINGER, (char *)&lg, &len, &err), 0);
+    EQ(lg.l_onoff, 0);
+    EQ(lg.l_linger, 5); /* the timeout is kept */
+    EQ(get_int_opt(s, SO_DONTLINGER, &v), 0);
+    NE(v, 0);
+    EQ(set_int_opt(s, SO_DONTLINGER, 0), 0);
+    len = sizeof lg;
+    EQ(T.lpWSPGetSockOpt(s, SOL_SOCKET, SO_LINGER, (char *)&lg, &len, &err), 0);
+    EQ(lg.l_onoff, 1);
+    /* A short SO_LINGER value is WSAEFAULT (S13). */
+    FAILS_WITH(T.lpWSPSetSockOpt(s, SOL_SOCKET, SO_LINGER, (const char *)&lg, 2, &err),
+               SOCKET_ERROR, WSAEFAULT);
+
+    EQ(set_int_opt(s, SO_SNDBUF, 8192), 0);
+    EQ(get_int_opt(s, SO_SNDBUF, &v), 0);
+    EQ(v, 8192);
+    EQ(set_int_opt(s, SO_RCVBUF, 16384), 0);
+    EQ(get_int_opt(s, SO_RCVBUF, &v), 0);
+    EQ(v, 16384);
+    EQ(get_int_opt(s, SO_SNDBUF, &v), 0);
+    EQ(v, 8192);
+
+    EQ(get_int_opt(s, SO_TYPE, &v), 0);
+    EQ(v, SOCK_STREAM);
+    EQ(get_int_opt(u, SO_TYPE, &v), 0);
+    EQ(v, SOCK_DGRAM);
+    EQ(get_int_opt(s, SO_ERROR, &v), 0);
+    EQ(v, 0);
+    FAILS_WITH(set_int_opt(s, SO_TYPE, SOCK_DGRAM), SOCKET_ERROR, WSAENOPROTOOPT);
+done:
+    if (s != INVALID_SOCKET)
+        EQ(close_socket(s), 0);
+    if (u != INVALID_SOCKET)
+        EQ(close_socket(u), 0);
+    EQ(cleanup(), 0);
+}
+
+/* FIONBIO: a non-blocking recv with nothing there is WSAEWOULDBLOCK;
+ * FIONREAD: the bytes waiting. */
+static void ioctl_fionbio_and_fionread(void)
+{
+    SOCKET l = INVALID_SOCKET, c = INVALID_SOCKET, a = INVALID_SOCKET;
+    char buf[16];
+    REQUIRE(start());
+    REQUIRE(stream_pair(&l, &c, &a));
+    EQ(ioctl_fionread(a), 0);
+    EQ(ioctl_fionbio(a, 1), 0);
+    FAILS_WITH(recv_bytes(a, buf, 1), -1, WSAEWOULDBLOCK);
+    EQ(send_bytes(c, "0123456", 7), 7);
+    EQ(ioctl_fionread(a), 7);
+    EQ(recv_bytes(a, buf, 7), 7);
+    EQ(memcmp(buf, "0123456", 7), 0);
+    EQ(ioctl_fionread(a), 0);
+    FAILS_WITH(recv_bytes(a, buf, 1), -1, WSAEWOULDBLOCK);
+    EQ(ioctl_fionbio(a, 0), 0);
+    EQ(send_bytes(c, "z", 1), 1);
+    EQ(recv_bytes(a, buf, 1), 1); /* blocking again: data is there */
+done:
+    if (l != INVALID_SOCKET)
+        EQ(close_socket(l), 0);
+    if (c != INVALID_SOCKET)
+        EQ(close_socket(c), 0);
+    if (a != INVALID_SOCKET)
+        EQ(close_socket(a), 0);
+    EQ(cleanup(), 0);
+}
+
+/* ===================================================================== */
+/* S9, S10, S7: overlapped operations                                     */
+/* ===================================================================== */
+
+/* S9/S10, event completion: a recv goes pending (Internal 0x103,
+ * WSA_IO_INCOMPLETE), then the echo's data completes it exactly once
+ * through the completion upcall. */
+static void s9_s10_overlapped_recv_event_completes_once(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char b1[4], b2[16];
+    WSABUF bufs[2] = {{sizeof b1, b1}, {sizeof b2, b2}};
+    WSAOVERLAPPED ov;
+    DWORD received = 0xbeef, n = 0xbeef, flags = 0x77;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(10);
+    EQ(recv_overlapped(s, bufs, 2, &received, &ov, NULL), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    EQ(ov.Internal, WSS_OPERATION_IN_PROGRESS);
+    EQ(received, 0xbeef); /* not updated for a pending call */
+    EQ(ev_resets(EVENT(10)), 1); /* the initiating call resets hEvent */
+    FAILS_WITH(T.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), FALSE,
+               WSA_IO_INCOMPLETE);
+    EQ(n, 0xbeef);
+    loopback_run();
+    EQ(R.completions, 0);
+
+    EQ(send_bytes(s, "hello echo", 10), 10);
+    loopback_run();
+    EQ(R.completions, 1);
+    PTR_EQ(R.comp_ov, &ov);
+    EQ(R.comp_socket, s);
+    EQ(R.comp_error, 0);
+    EQ(R.comp_bytes, 10);
+    EQ(ev_completions(EVENT(10)), 1);
+    EQ(R.n[UP_QUEUE_APC], 0);
+    EQ(memcmp(b1, "hell", 4), 0);
+    EQ(memcmp(b2, "o echo", 6), 0);
+    EQ(ov.OffsetHigh, 0);
+    EQ(ov.Internal, 0);
+    EQ(ov.InternalHigh, 10);
+    n = 0;
+    EQ(T.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), TRUE);
+    EQ(n, 10);
+    EQ(flags, 0);
+    loopback_run();
+    EQ(R.completions, 1); /* exactly once */
+done:
+    if (s != INVALID_SOCKET)
+        EQ(close_socket(s), 0);
+    EQ(R.completions, 1);
+    EQ(cleanup(), 0);
+}
+
+/* S9/S10, completion routine: one WPUQueueApc to the caller's thread; the
+ * routine runs once, when the host waits alertably. */
+static void s9_s10_overlapped_recv_routine_runs_once(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char buf[32];
+    WSABUF b = {sizeof buf, buf};
+    WSAOVERLAPPED ov;
+    DWORD received = 0xbeef, n = 0, flags = 0;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = (WSAEVENT)(uintptr_t)0x1234; /* the application's context */
+    EQ(recv_overlapped(s, &b, 1, &received, &ov, on_complete), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    EQ(ov.Internal, WSS_OPERATION_IN_PROGRESS);
+    EQ(send_bytes(s, "routine!", 8), 8);
+    loopback_run();
+    EQ(R.completions, 0);
+    EQ(R.n[UP_QUEUE_APC], 1);
+    PTR_EQ(R.last_apc_thread.ThreadHandle, g_thread.ThreadHandle);
+    EQ(R.last_apc_thread.Reserved, g_thread.Reserved);
+    EQ(R.routines, 0); /* not before the alertable wait */
+    EQ(ov.Internal, 0);
+    EQ(ov.InternalHigh, 8);
+    EQ(drain_apcs(), 1);
+    EQ(R.routines, 1);
+    EQ(R.routine_error, 0);
+    EQ(R.routine_bytes, 8);
+    PTR_EQ(R.routine_ov, &ov);
+    EQ(memcmp(buf, "routine!", 8), 0);
+    loopback_run();
+    EQ(drain_apcs(), 0);
+    EQ(R.routines, 1);
+    EQ(T.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), TRUE);
+    EQ(n, 8);
+    EQ(ev_sets(ov.hEvent) + ev_completions(ov.hEvent), 0); /* hEvent is context here */
+done:
+    if (s != INVALID_SOCKET)
+        EQ(close_socket(s), 0);
+    EQ(cleanup(), 0);
+}
+
+/* S9: an overlapped call that completes at once returns 0, and its
+ * completion is still notified (upcall, or routine queued). */
+static void s9_immediate_overlapped_completion_is_still_notified(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char buf[32];
+    WSABUF b = {sizeof buf, buf};
+    WSAOVERLAPPED ov1, ov2;
+    DWORD received = 0;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    EQ(send_bytes(s, "abc", 3), 3);
+    loopback_run();
+    memset(&ov1, 0, sizeof ov1);
+    ov1.hEvent = EVENT(11);
+    EQ(recv_overlapped(s, &b, 1, &received, &ov1, NULL), 0);
+    EQ(received, 3);
+    EQ(R.completions, 1);
+    PTR_EQ(R.comp_ov, &ov1);
+    EQ(R.comp_bytes, 3);
+    EQ(ev_completions(EVENT(11)), 1);
+
+    EQ(send_bytes(s, "defg", 4), 4);
+    loopback_run();
+    memset(&ov2, 0, sizeof ov2);
+    received = 0;
+    EQ(recv_overlapped(s, &b, 1, &received, &ov2, on_complete), 0);
+    EQ(received, 4);
+    EQ(R.n[UP_QUEUE_APC], 1);
+    EQ(drain_apcs(), 1);
+    EQ(R.routines, 1);
+    EQ(R.routine_bytes, 4);
+    EQ(R.completions, 1);
+done:
+    if (s != INVALID_SOCKET)
+        EQ(close_socket(s), 0);
+    EQ(cleanup(), 0);
+}
+
+/* S7, event mode: closing a socket with a pending recv completes it with
+ * WSA_OPERATION_ABORTED through exactly one completion upcall. */
+static void s7_close_aborts_pending_recv_with_one_event_completion(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char buf[16];
+    WSABUF b = {sizeof buf, buf};
+    WSAOVERLAPPED ov;
+    DWORD received = 0;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(20);
+    EQ(recv_overlapped(s, &b, 1, &received, &ov, NULL), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    EQ(close_socket(s), 0);
+    EQ(R.completions, 1);
+    PTR_EQ(R.comp_ov, &ov);
+    EQ(R.comp_error, WSA_OPERATION_ABORTED);
+    EQ(R.comp_bytes, 0);
+    EQ(ev_completions(EVENT(20)), 1);
+    EQ(ov.OffsetHigh, WSA_OPERATION_ABORTED);
+    NE(ov.Internal, WSS_OPERATION_IN_PROGRESS);
+    TRUE_(handle_closed(s));
+    FAILS_WITH(close_socket(s), SOCKET_ERROR, WSAENOTSOCK);
+    loopback_run();
+    EQ(R.completions, 1);
+    EQ(R.n[UP_QUEUE_APC], 0);
+    EQ(cleanup(), 0);
+    EQ(R.completions, 1);
+done:;
+}
+
+/* S7, routine mode: one WPUQueueApc; the routine runs once with 995. */
+static void s7_close_aborts_pending_recv_with_one_routine_call(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char buf[16];
+    WSABUF b = {sizeof buf, buf};
+    WSAOVERLAPPED ov;
+    DWORD received = 0;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    memset(&ov, 0, sizeof ov);
+    EQ(recv_overlapped(s, &b, 1, &received, &ov, on_complete), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    EQ(close_socket(s), 0);
+    EQ(R.n[UP_QUEUE_APC], 1);
+    EQ(R.completions, 0);
+    EQ(drain_apcs(), 1);
+    EQ(R.routines, 1);
+    EQ(R.routine_error, WSA_OPERATION_ABORTED);
+    EQ(R.routine_bytes, 0);
+    PTR_EQ(R.routine_ov, &ov);
+    loopback_run();
+    EQ(drain_apcs(), 0);
+    EQ(R.routines, 1);
+    EQ(cleanup(), 0);
+    EQ(R.n[UP_QUEUE_APC], 1);
+done:;
+}
+
+/* ===================================================================== */
+/* S6: the final cleanup                                                  */
+/* ===================================================================== */
+
+/* S6c: recvs pending at the final cleanup end with WSA_OPERATION_ABORTED in
+ * their WSAOVERLAPPED, and no upcall, no routine, no event at all. */
+static void s6c_final_cleanup_aborts_pending_without_notification(void)
+{
+    SOCKET s1 = INVALID_SOCKET, s2 = INVALID_SOCKET;
+    char buf1[16], buf2[16];
+    WSABUF b1 = {sizeof buf1, buf1}, b2 = {sizeof buf2, buf2};
+    WSAOVERLAPPED ov1, ov2;
+    DWORD received = 0;
+    REQUIRE(start());
+    s1 = connect_service(7, WSA_FLAG_OVERLAPPED);
+    s2 = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s1 != INVALID_SOCKET && s2 != INVALID_SOCKET);
+    memset(&ov1, 0, sizeof ov1);
+    memset(&ov2, 0, sizeof ov2);
+    ov1.hEvent = EVENT(30);
+    EQ(recv_overlapped(s1, &b1, 1, &received, &ov1, NULL), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    EQ(recv_overlapped(s2, &b2, 1, &received, &ov2, on_complete), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    int sets = R.n[UP_SET_EVENT];
+    EQ(cleanup(), 0); /* the final one */
+    EQ(R.n[UP_QUEUE_APC], 0);
+    EQ(R.completions, 0);
+    EQ(R.n[UP_SET_EVENT], sets);
+    EQ(ev_completions(EVENT(30)), 0);
+    EQ(ov1.OffsetHigh, WSA_OPERATION_ABORTED);
+    NE(ov1.Internal, WSS_OPERATION_IN_PROGRESS);
+    EQ(ov1.Internal, HOST_STATUS_CANCELLED);
+    EQ(ov1.InternalHigh, 0);
+    EQ(ov2.OffsetHigh, WSA_OPERATION_ABORTED);
+    NE(ov2.Internal, WSS_OPERATION_IN_PROGRESS);
+    EQ(ov2.Internal, HOST_STATUS_CANCELLED);
+    EQ(ov2.InternalHigh, 0);
+    /* S6d: both open sockets were given back. */
+    TRUE_(handle_closed(s1));
+    TRUE_(handle_closed(s2));
+    loopback_run();
+    EQ(drain_apcs(), 0);
+    EQ(R.routines, 0);
+    EQ(R.completions, 0);
+done:;
+}
+
+/* S6d: a socket still open at the final cleanup is reset (the peer sees it)
+ * and its handle given back with WPUCloseSocketHandle. */
+static void s6d_final_cleanup_resets_open_sockets(void)
+{
+    static char data[1000];
+    unsigned resets = loopback_service_resets(9);
+    SOCKET s = INVALID_SOCKET;
+    REQUIRE(start());
+    s = connect_service(9, 0);
+    REQUIRE(s != INVALID_SOCKET);
+    EQ(send_bytes(s, data, sizeof data), sizeof data);
+    loopback_run();
+    EQ(loopback_service_resets(9), resets);
+    int closes = R.n[UP_CLOSE_SOCKET_HANDLE];
+    EQ(cleanup(), 0);
+    EQ(loopback_service_resets(9), resets + 1);
+    EQ(R.n[UP_CLOSE_SOCKET_HANDLE], closes + 1);
+    EQ(R.last_closed, s);
+    TRUE_(handle_closed(s));
+done:;
+}
+
+/* S6e/S6g: a socket closed gracefully with unsent data is not reset by the
+ * final cleanup; the cleanup returns 0 and the data keeps flowing to the
+ * peer, which then sees a graceful close after all of it. */
+static void s6e_s6g_closed_socket_data_outlives_final_cleanup(void)
+{
+    static char chunk[4096];
+    unsigned resets = loopback_service_resets(19);
+    unsigned graceful = loopback_service_graceful(19);
+    uint64_t bytes = loopback_service_bytes(19);
+    long long sent_total = 0;
+    SOCKET s = INVALID_SOCKET;
+    REQUIRE(start());
+    s = connect_service(19, 0);
+    REQUIRE(s != INVALID_SOCKET);
+    REQUIRE(EQ(ioctl_fionbio(s, 1), 0));
+    for (int i = 0; i < 100000; i++) {
+        WSABUF b = {sizeof chunk, chunk};
+        DWORD sent = 0;
+        err = 0;
+        if (T.lpWSPSend(s, &b, 1, &sent, 0, NULL, NULL, NULL, &err) != 0)
+            break;
+        sent_total += sent;
+    }
+    EQ(err, WSAEWOULDBLOCK);
+    TRUE_(sent_total > 0);
+    EQ(close_socket(s), 0); /* graceful, default linger: returns at once */
+    TRUE_(handle_closed(s));
+    EQ(cleanup(), 0); /* the final one */
+    EQ(loopback_service_resets(19), resets);
+    EQ(loopback_service_bytes(19), bytes); /* still stalled */
+    loopback_set_read_rate(19, -1);
+    loopback_run();
+    EQ((long long)(loopback_service_bytes(19) - bytes), sent_total);
+    EQ(loopback_service_graceful(19), graceful + 1);
+    EQ(loopback_service_resets(19), resets);
+done:
+    loopback_set_read_rate(19, 0);
+}
+
+/* S6h: startup works again at once after the final cleanup, and every
+ * handle from before is WSAENOTSOCK, even when the host (sloppy mode) still
+ * answers their old contexts; none aliases a new socket. */
+static void s6h_restart_at_once_and_old_handles_are_stale(void)
+{
+    SOCKET old[5];
+    int n_old = 0;
+    SOCKET fresh[3];
+    struct sockaddr_in a;
+    REQUIRE(start());
+    old[n_old++] = new_socket(0, 0);
+    old[n_old++] = new_socket(1, 0);
+    old[n_old++] = connect_service(7, 0);
+    old[n_old++] = new_socket(0, WSA_FLAG_OVERLAPPED);
+    for (int i = 0; i < n_old; i++)
+        REQUIRE(NE(old[i], INVALID_SOCKET));
+    /* A socket closed before the cleanup: stale already. */
+    old[n_old] = new_socket(0, 0);
+    REQUIRE(NE(old[n_old], INVALID_SOCKET));
+    EQ(close_socket(old[n_old]), 0);
+    g_sloppy = 1;
+    FAILS_WITH(sock_name(old[n_old], &a), SOCKET_ERROR, WSAENOTSOCK);
+    FAILS_WITH(close_socket(old[n_old]), SOCKET_ERROR, WSAENOTSOCK);
+    g_sloppy = 0;
+    n_old++;
+    REQUIRE(EQ(cleanup(), 0)); /* the final one */
+    REQUIRE(start());          /* at once */
+    for (int i = 0; i < 3; i++) {
+        fresh[i] = new_socket(i == 1, 0);
+        NE(fresh[i], INVALID_SOCKET);
+    }
+    g_sloppy = 1;
+    for (int i = 0; i < n_old; i++) {
+        FAILS_WITH(sock_name(old[i], &a), SOCKET_ERROR, WSAENOTSOCK);
+        FAILS_WITH(T.lpWSPListen(old[i], 1, &err), SOCKET_ERROR, WSAENOTSOCK);
+        FAILS_WITH(close_socket(old[i]), SOCKET_ERROR, WSAENOTSOCK);
+    }
+    g_sloppy = 0;
+    /* The new sockets were not touched through the old handles. */
+    EQ(bind_to(fresh[0], sin4(127, 0, 0, 1, 0)), 0);
+    EQ(sock_name(fresh[0], &a), 0);
+    EQ(T.lpWSPListen(fresh[0], 1, &err), 0);
+    for (int i = 0; i < 3; i++)
+        EQ(close_socket(fresh[i]), 0);
+    EQ(cleanup(), 0);
+done:
+    g_sloppy = 0;
+}
+
+/* ===================================================================== */
+/* S13: bad input                                                         */
+/* ===================================================================== */
+
+/* S13: null or short required pointers are WSAEFAULT and change nothing;
+ * a null lpErrno is never written. */
+static void s13_bad_pointers_are_wsaefault_and_change_nothing(void)
+{
+    SOCKET l = INVALID_SOCKET, c = INVALID_SOCKET, a = INVALID_SOCKET;
+    SOCKET f = INVALID_SOCKET, g = INVALID_SOCKET, o = INVALID_SOCKET;
+    char buf[16];
+    WSABUF b = {sizeof buf, buf};
+    DWORD n = 0, flags = 0;
+    struct sockaddr_in any = sin4(127, 0, 0, 1, 0), echo = sin4(127, 0, 0, 2, 7), p;
+    int len = sizeof p;
+    WSAOVERLAPPED ov;
+    REQUIRE(start());
+    REQUIRE(stream_pair(&l, &c, &a));
+    EQ(send_bytes(c, "abc", 3), 3);
+    EQ(ioctl_fionread(a), 3);
+    /* Null WSABUF arrays with a count > 0, null lpFlags. */
+    FAILS_WITH(T.lpWSPSend(c, NULL, 1, &n, 0, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEFAULT);
+    FAILS_WITH(T.lpWSPRecv(a, NULL, 1, &n, &flags, NULL, NULL, NULL, &err), SOCKET_ERROR,
+               WSAEFAULT);
+    FAILS_WITH(T.lpWSPRecv(a, &b, 1, &n, NULL, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEFAULT);
+    FAILS_WITH(T.lpWSPSendTo(c, NULL, 2, &n, 0, NULL, 0, NULL, NULL, NULL, &err), SOCKET_ERROR,
+               WSAEFAULT);
+    FAILS_WITH(T.lpWSPRecvFrom(a, NULL, 1, &n, &flags, NULL, NULL, NULL, NULL, NULL, &err),
+               SOCKET_ERROR, WSAEFAULT);
+    EQ(ioctl_fionread(a), 3); /* nothing was sent or consumed */
+    EQ(recv_bytes(a, buf, 3), 3);
+    EQ(memcmp(buf, "abc", 3), 0);
+
+    /* Null or short sockaddr to bind. */
+    f = new_socket(0, 0);
+    REQUIRE(NE(f, INVALID_SOCKET));
+    FAILS_WITH(T.lpWSPBind(f, NULL, sizeof any, &err), SOCKET_ERROR, WSAEFAULT);
+    FAILS_WITH(T.lpWSPBind(f, (struct sockaddr *)&any, 8, &err), SOCKET_ERROR, WSAEFAULT);
+    EQ(bind_to(f, any), 0); /* still unbound before: this works */
+
+    /* Null or short sockaddr to connect. */
+    g = new_socket(0, 0);
+    REQUIRE(NE(g, INVALID_SOCKET));
+    FAILS_WITH(T.lpWSPConnect(g, NULL, sizeof echo, NULL, NULL, NULL, NULL, &err), SOCKET_ERROR,
+               WSAEFAULT);
+    FAILS_WITH(T.lpWSPConnect(g, (struct sockaddr *)&echo, 15, NULL, NULL, NULL, NULL, &err),
+               SOCKET_ERROR, WSAEFAULT);
+    FAILS_WITH(T.lpWSPGetPeerName(g, (struct sockaddr *)&p, &len, &err), SOCKET_ERROR,
+               WSAENOTCONN);
+    EQ(connect_to(g, echo), 0); /* still unconnected before: this works */
+    /* A short name buffer for getsockname. */
+    len = 8;
+    FAILS_WITH(T.lpWSPGetSockName(g, (struct sockaddr *)&p, &len, &err), SOCKET_ERROR,
+               WSAEFAULT);
+
+    /* A null lpErrno: the failure value, no crash. */
+    EQ(T.lpWSPSend(c, NULL, 1, &n, 0, NULL, NULL, NULL, NULL), SOCKET_ERROR);
+    EQ(T.lpWSPGetSockName((SOCKET)0x3, (struct sockaddr *)&p, &len, NULL), SOCKET_ERROR);
+    EQ(T.lpWSPSocket(AF_INET, 77, 0, NULL, 0, 0, NULL), INVALID_SOCKET);
+
+    /* S9: an overlapped call refused for a bad pointer never completes and
+     * leaves the WSAOVERLAPPED as it was. */
+    o = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(o != INVALID_SOCKET);
+    memset(&ov, 0, sizeof ov);
+    ov.Internal = 0x55;
+    ov.hEvent = EVENT(40);
+    FAILS_WITH(T.lpWSPRecv(o, NULL, 1, &n, &flags, &ov, NULL, &g_thread, &err), SOCKET_ERROR,
+               WSAEFAULT);
+    FAILS_WITH(T.lpWSPRecv(o, &b, 1, &n, NULL, &ov, NULL, &g_thread, &err), SOCKET_ERROR,
+               WSAEFAULT);
+    FAILS_WITH(T.lpWSPRecv(o, &b, 1, &n, &flags, &ov, on_complete, NULL, &err), SOCKET_ERROR,
+               WSAEFAULT);
+    EQ(ov.Internal, 0x55);
+    EQ(send_bytes(o, "late", 4), 4);
+    loopback_run();
+    EQ(R.completions, 0);
+    EQ(R.n[UP_QUEUE_APC], 0);
+    EQ(ev_resets(EVENT(40)) + ev_sets(EVENT(40)), 0);
+    EQ(recv_bytes(o, buf, 4), 4); /* the data is all still there */
+    EQ(memcmp(buf, "late", 4), 0);
+done:
+    if (l != INVALID_SOCKET)
+        EQ(close_socket(l), 0);
+    if (c != INVALID_SOCKET)
+        EQ(close_socket(c), 0);
+    if (a != INVALID_SOCKET)
+        EQ(close_socket(a), 0);
+    if (f != INVALID_SOCKET)
+        EQ(close_socket(f), 0);
+    if (g != INVALID_SOCKET)
+        EQ(close_socket(g), 0);
+    if (o != INVALID_SOCKET)
+        EQ(close_socket(o), 0);
+    EQ(cleanup(), 0);
+}
+
+/* S13: a SOCKET the host never issued, or one already closed, is
+ * WSAENOTSOCK. */
+static void s13_unknown_or_closed_handle_is_wsaenotsock(void)
+{
+    SOCKET never[3];
+    struct sockaddr_in a;
+    char buf[4];
+    REQUIRE(start());
+    never[0] = (SOCKET)0x3;                                       /* not 0x1000 + 4n */
+    never[1] = (SOCKET)(0x1000 + 4 * (uintptr_t)(g_handle_count + 100)); /* not yet issued */
+    never[2] = (SOCKET)0;
+    for (int i = 0; i < 3; i++) {
+        FAILS_WITH(sock_name(never[i], &a), SOCKET_ERROR, WSAENOTSOCK);
+        FAILS_WITH(close_socket(never[i]), SOCKET_ERROR, WSAENOTSOCK);
+        FAILS_WITH(send_bytes(never[i], "x", 1), -1, WSAENOTSOCK);
+        FAILS_WITH(recv_bytes(never[i], buf, 1), -1, WSAENOTSOCK);
+        FAILS_WITH(T.lpWSPListen(never[i], 1, &err), SOCKET_ERROR, WSAENOTSOCK);
+        FAILS_WITH(T.lpWSPShutdown(never[i], SD_BOTH, &err), SOCKET_ERROR, WSAENOTSOCK);
+    }
+    SOCKET s = new_socket(0, 0);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    EQ(close_socket(s), 0);
+    FAILS_WITH(close_socket(s), SOCKET_ERROR, WSAENOTSOCK);
+    FAILS_WITH(sock_name(s, &a), SOCKET_ERROR, WSAENOTSOCK);
+    EQ(cleanup(), 0);
+done:;
+}
+
+/* ===================================================================== */
+/* Event and window select                                                */
+/* ===================================================================== */
+
+/* WSPEventSelect: FD_READ after the echo replies is signalled with
+ * WPUSetEvent; WSPEnumNetworkEvents copies and clears the record and
+ * resets the event given with WPUResetEvent. */
+static void event_select_signals_and_enum_resets(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    WSANETWORKEVENTS ne;
+    char buf[8];
+    REQUIRE(start());
+    s = connect_service(7, 0);
+    REQUIRE(s != INVALID_SOCKET);
+    REQUIRE(EQ(T.lpWSPEventSelect(s, EVENT(50), FD_READ | FD_CLOSE, &err), 0));
+    int sets = ev_sets(EVENT(50));
+    EQ(send_bytes(s, "ping", 4), 4);
+    loopback_run();
+    TRUE_(ev_sets(EVENT(50)) > sets);
+    int resets = ev_resets(EVENT(50));
+    memset(&ne, 0x77, sizeof ne);
+    EQ(T.lpWSPEnumNetworkEvents(s, EVENT(50), &ne, &err), 0);
+    EQ(ne.lNetworkEvents, FD_READ);
+    EQ(ne.iErrorCode[FD_READ_BIT], 0);
+    EQ(ev_resets(EVENT(50)), resets + 1);
+    /* The record was cleared; no event given: no reset. */
+    memset(&ne, 0x77, sizeof ne);
+    EQ(T.lpWSPEnumNetworkEvents(s, NULL, &ne, &err), 0);
+    EQ(ne.lNetworkEvents, 0);
+    EQ(ev_resets(EVENT(50)), resets + 1);
+    /* Event select made the socket non-blocking. */
+    EQ(recv_bytes(s, buf, 4), 4);
+    EQ(memcmp(buf, "ping", 4), 0);
+    FAILS_WITH(recv_bytes(s, buf, 1), -1, WSAEWOULDBLOCK);
+    FAILS_WITH(T.lpWSPEnumNetworkEvents(s, EVENT(50), NULL, &err), SOCKET_ERROR, WSAEFAULT);
+done:
+    if (s != INVALID_SOCKET)
+        EQ(close_socket(s), 0);
+    EQ(cleanup(), 0);
+}
+
+/* WSPAsyncSelect: FD_READ is posted with WPUPostMessage, wParam = the
+ * socket, lParam = MAKELONG(event, error). */
+static void async_select_posts_fd_read(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    HWND hwnd = (HWND)(uintptr_t)0x999;
+    REQUIRE(start());
+    s = connect_service(7, 0);
+    REQUIRE(s != INVALID_SOCKET);
+    REQUIRE(EQ(T.lpWSPAsyncSelect(s, hwnd, 0x405, FD_READ, &err), 0));
+    EQ(send_bytes(s, "pong", 4), 4);
+    loopback_run();
+    TRUE_(R.n[UP_POST_MESSAGE] >= 1);
+    PTR_EQ(R.post_hwnd, hwnd);
+    EQ(R.post_msg, 0x405);
+    EQ(R.post_wparam, s);
+    EQ(WSAGETSELECTEVENT(R.post_lparam), FD_READ);
+    EQ(WSAGETSELECTERROR(R.post_lparam), 0);
+done:
+    if (s != INVALID_SOCKET)
+        EQ(close_socket(s), 0);
+    EQ(cleanup(), 0);
+}
+
+/* The eight entries the provider does not offer answer WSAEOPNOTSUPP after
+ * a startup (README: after the gate check). */
+static void unsupported_entries_are_wsaeopnotsupp(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    struct sockaddr_in a = sin4(127, 0, 0, 1, 80);
+    int alen = sizeof a;
+    WCHAR text[32] = {'1', '.', '2', '.', '3', '.', '4', 0};
+    DWORD textlen = 32;
+    WSAPROTOCOL_INFOW pi;
+    char name[4] = "qos";
+    WSABUF b = {3, name};
+    fd_set rd;
+    memset(&rd, 0, sizeof rd);
+    REQUIRE(start());
+    s = new_socket(0, 0);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    FAILS_WITH(T.lpWSPAddressToString((struct sockaddr *)&a, sizeof a, &g_tcp_info, text,
+                                      &textlen, &err),
+               SOCKET_ERROR, WSAEOPNOTSUPP);
+    FAILS_WITH(T.lpWSPStringToAddress(text, AF_INET, &g_tcp_info, (struct sockaddr *)&a, &alen,
+                                      &err),
+               SOCKET_ERROR, WSAEOPNOTSUPP);
+    FAILS_WITH(T.lpWSPDuplicateSocket(s, 1234, &pi, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
+    FAILS_WITH(T.lpWSPGetQOSByName(s, &b, NULL, &err), FALSE, WSAEOPNOTSUPP);
+    FAILS_WITH(T.lpWSPJoinLeaf(s, (struct sockaddr *)&a, sizeof a, NULL, NULL, NULL, NULL, 0,
+                               &err),
+               INVALID_SOCKET, WSAEOPNOTSUPP);
+    FAILS_WITH(T.lpWSPRecvDisconnect(s, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
+    FAILS_WITH(T.lpWSPSendDisconnect(s, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
+    FAILS_WITH(T.lpWSPSelect(0, &rd, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
+done:
+    if (s != INVALID_SOCKET)
+        EQ(close_socket(s), 0);
+    EQ(cleanup(), 0);
+}
+
+/* ===================================================================== */
+/* Driver                                                                 */
+/* ===================================================================== */
+
+static void run_check(const char *name, void (*check)(void))
+{
+    g_check = name;
+    g_check_failures = 0;
+    drain_apcs(); /* leftovers of an earlier check: run, not counted */
+    memset(&R, 0, sizeof R);
+    memset(g_events, 0, sizeof g_events);
+    g_event_count = 0;
+    g_sloppy = 0;
+    check();
+    g_sloppy = 0;
+    /* Independence: leave no startup in force, whatever the check did. */
+    int startups_left_in_force = 0;
+    if (g_cleanup != NULL) {
+        int e = 0;
+        while (startups_left_in_force < 16 && g_cleanup(&e) == 0)
+            startups_left_in_force++;
+    }
+    EQ(startups_left_in_force, 0);
+    g_checks++;
+    if (g_check_failures > 0)
+        g_failed++;
+    else
+        printf("ok %s\n", name);
+    fflush(stdout);
+}
+
+#define RUN(check) run_check(#check, check)
+
+static lib_t g_lib;        /* the provider, as loaded */
+static const char *g_path; /* where it was loaded from */
+
+static int load(const char *path)
+{
+    lib_t lib = lib_open(path);
+    g_lib = lib;
+    g_path = path;
+    if (lib == NULL) {
+        printf("cannot load %s: %s\n", path, lib_error());
+        return 0;
+    }
+#define LOAD(var, name)                                        \
+    do {                                                       \
+        void *p_ = lib_sym(lib, name);                         \
+        if (p_ == NULL) {                                      \
+            printf("%s has no export %s\n", path, name);       \
+            return 0;                                          \
+        }                                                      \
+        memcpy(&var, &p_, sizeof p_);                          \
+    } while (0)
+    LOAD(p_WSPStartup, "WSPStartup");
+    LOAD(p_WSPSetCompletionUpcall, "WSPSetCompletionUpcall");
+    LOAD(loopback_run, "loopback_run");
+    LOAD(loopback_service_bytes, "loopback_service_bytes");
+    LOAD(loopback_service_resets, "loopback_service_resets");
+    LOAD(loopback_service_graceful, "loopback_service_graceful");
+    LOAD(loopback_set_read_rate, "loopback_set_read_rate");
+#undef LOAD
+    return 1;
+}
+
+#ifdef _WIN32
+/* S11: FreeLibrary with a startup still in force and a receive pending runs
+ * DllMain's process detach with lpvReserved NULL: it returns at once under
+ * the loader lock, without waiting and without telling anyone (no upcall).
+ * The DLL then loads and starts again. Windows only: DllMain is a Windows
+ * notion. Runs last, as it unloads the DLL the other checks use. */
+static void s11_unload_without_cleanup_returns_at_once_and_reload_works(void)
+{
+    char buf[16];
+    WSABUF b = {sizeof buf, buf};
+    WSAOVERLAPPED ov;
+    DWORD received = 0;
+    REQUIRE(start());
+    SOCKET s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(40);
+    EQ(recv_overlapped(s, &b, 1, &received, &ov, on_complete), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    memset(&R, 0, sizeof R);
+    g_cleanup = NULL; /* its code is about to go away */
+    REQUIRE(TRUE_(FreeLibrary(g_lib)));
+    int upcalls = 0;
+    for (int i = 0; i < UP_COUNT; i++)
+        upcalls += R.n[i];
+    EQ(upcalls, 0);
+    EQ(R.completions, 0);
+    EQ(drain_apcs(), 0);
+    REQUIRE(TRUE_(load(g_path)));
+    REQUIRE(EQ(p_WSPSetCompletionUpcall(host_complete), 0));
+    REQUIRE(start());
+    /* A fresh instance: one cleanup is the final one. */
+    SOCKET again = connect_service(7, WSA_FLAG_OVERLAPPED);
+    NE(again, INVALID_SOCKET);
+    EQ(cleanup(), 0);
+    EQ(cleanup(), SOCKET_ERROR);
+    EQ(err, WSANOTINITIALISED);
+done:;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc != 2) {
+        printf("usage: %s <provider DLL>\n", argv[0]);
+        return 2;
+    }
+    if (!load(argv[1]))
+        return 2;
+    init_protocol_info(&g_tcp_info, 0);
+    init_protocol_info(&g_udp_info, 1);
+    g_thread.ThreadHandle = (HANDLE)(uintptr_t)0x7777;
+    g_thread.Reserved = 42;
+    if (p_WSPSetCompletionUpcall(host_complete) != 0) {
+        printf("WSPSetCompletionUpcall failed\n");
+        return 2;
+    }
+
+    RUN(s1_nested_startup_needs_matching_cleanups);
+    RUN(s2_version_negotiation_and_description);
+    RUN(s2_null_startup_pointers_are_wsaefault);
+    RUN(s3_second_startup_upcall_table_is_used);
+    RUN(s4_every_entry_is_gated_after_last_cleanup);
+    RUN(stream_basics_over_loopback);
+    RUN(udp_sendto_recvfrom_reports_source);
+    RUN(socket_options_linger_buffers_type_error);
+    RUN(ioctl_fionbio_and_fionread);
+    RUN(s9_s10_overlapped_recv_event_completes_once);
+    RUN(s9_s10_overlapped_recv_routine_runs_once);
+    RUN(s9_immediate_overlapped_completion_is_still_notified);
+    RUN(s7_close_aborts_pending_recv_with_one_event_completion);
+    RUN(s7_close_aborts_pending_recv_with_one_routine_call);
+    RUN(s6c_final_cleanup_aborts_pending_without_notification);
+    RUN(s6d_final_cleanup_resets_open_sockets);
+    RUN(s6e_s6g_closed_socket_data_outlives_final_cleanup);
+    RUN(s6h_restart_at_once_and_old_handles_are_stale);
+    RUN(s13_bad_pointers_are_wsaefault_and_change_nothing);
+    RUN(s13_unknown_or_closed_handle_is_wsaenotsock);
+    RUN(event_select_signals_and_enum_resets);
+    RUN(async_select_posts_fd_read);
+    RUN(unsupported_entries_are_wsaeopnotsupp);
+#ifdef _WIN32
+    RUN(s11_unload_without_cleanup_returns_at_once_and_reload_works);
+#endif
+
+    printf("%d checks, %d failed\n", g_checks, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}
