@@ -35,7 +35,10 @@ fn c_host_drives_the_provider_dll_through_the_ws2spi_abi() {
         .current_dir(&repo)
         .status()
         .expect("run cargo build --example loopback_provider");
-    assert!(status.success(), "cargo build --example loopback_provider failed");
+    assert!(
+        status.success(),
+        "cargo build --example loopback_provider failed"
+    );
     let dll = out
         .join("debug")
         .join("examples")

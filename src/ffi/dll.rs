@@ -93,10 +93,13 @@ pub trait Exported: ProviderDll {
     fn loaded() -> Option<&'static Dll<Self>>;
 }
 
+/// The core of a [`ProviderDll`].
+pub type ProviderOf<D> = Provider<<D as ProviderDll>::Transport, <D as ProviderDll>::Waiter>;
+
 /// A provider DLL's state: the core, the host side, the author's part.
 pub struct Dll<D: ProviderDll> {
     /// The core.
-    pub provider: Provider<D::Transport, D::Waiter>,
+    pub provider: ProviderOf<D>,
     /// Upcalls, handles and operations in flight.
     pub host: Arc<Host>,
     /// The settings.

@@ -4,11 +4,12 @@ use super::super::abi::{
     AF_INET, FROM_PROTOCOL_INFO, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP, LPCONDITIONPROC, QOS,
     SOCK_DGRAM, SOCK_STREAM, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
 };
-use super::super::dll::Exported;
+use super::super::dll::{Exported, ProviderOf};
 use super::super::guard::{checked, checked_mut};
 use super::super::sockaddr;
 use super::{gate, run};
-use crate::{ServiceFlags, SocketFlags, SocketKind, WsaError, WsaResult};
+use crate::{Provider, ServiceFlags, SocketFlags, SocketHandle, SocketKind, WsaError, WsaResult};
+use std::net::SocketAddrV4;
 
 /// `af`, `type` and `protocol` of `WSPSocket` resolved to a socket kind
 /// (`FROM_PROTOCOL_INFO` and 0 take the protocol entry's values).
@@ -257,6 +258,28 @@ pub unsafe extern "system" fn shutdown<D: Exported>(
     }
 }
 
+/// The body of `WSPGetSockName` and `WSPGetPeerName`: `address` of the
+/// socket, written to the caller's buffer.
+///
+/// # Safety
+/// As [`get_sock_name`].
+unsafe fn write_name<D: Exported>(
+    entry: &str,
+    s: SOCKET,
+    name: *mut SOCKADDR,
+    namelen: *mut i32,
+    lp_errno: *mut i32,
+    address: fn(&ProviderOf<D>, SocketHandle) -> WsaResult<SocketAddrV4>,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>(entry, lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            sockaddr::write(address(&dll.provider, h)?, name, namelen).map(|()| 0)
+        })
+    }
+}
+
 /// `WSPGetSockName`.
 ///
 /// # Safety
@@ -269,10 +292,14 @@ pub unsafe extern "system" fn get_sock_name<D: Exported>(
 ) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {
-        run::<D, _>("WSPGetSockName", lp_errno, SOCKET_ERROR, |dll| {
-            let h = dll.handle(s)?;
-            sockaddr::write(dll.provider.local_addr(h)?, name, namelen).map(|()| 0)
-        })
+        write_name::<D>(
+            "WSPGetSockName",
+            s,
+            name,
+            namelen,
+            lp_errno,
+            Provider::local_addr,
+        )
     }
 }
 
@@ -288,9 +315,13 @@ pub unsafe extern "system" fn get_peer_name<D: Exported>(
 ) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {
-        run::<D, _>("WSPGetPeerName", lp_errno, SOCKET_ERROR, |dll| {
-            let h = dll.handle(s)?;
-            sockaddr::write(dll.provider.peer_addr(h)?, name, namelen).map(|()| 0)
-        })
+        write_name::<D>(
+            "WSPGetPeerName",
+            s,
+            name,
+            namelen,
+            lp_errno,
+            Provider::peer_addr,
+        )
     }
 }
