@@ -497,3 +497,97 @@ fn s13_bad_pointers_and_bogus_handles_are_refused() {
     assert!(TestDll::loaded().is_some());
     reset(&t);
 }
+
+/// S10, S14 through the ABI: threads post overlapped receives and send on
+/// their own sockets at once, while any thread's call (or pump) may complete
+/// another's operation, even before the posting call has returned. Every
+/// operation is completed exactly once with its own bytes in its own
+/// buffer. Then each thread leaves one receive pending and the final
+/// cleanup aborts all of them without a single upcall (S6c).
+#[test]
+fn s14_threads_posting_through_the_abi_each_get_exactly_their_completions() {
+    const THREADS: usize = 4;
+    let rounds: usize = std::env::var("STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let _turn = serial();
+    let t = started();
+    let before = counts();
+    let pump = || TestDll::dll().app.net.run_until_idle(100_000);
+    let finished: Vec<(usize, usize)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let t = &t;
+                scope.spawn(move || {
+                    let s = connected_to_echo(t);
+                    let mut buf = [0u8; 32];
+                    let mut posted = 0;
+                    for round in 0..rounds {
+                        let msg = format!("t{i} r{round}");
+                        let mut ov = Box::new(WSAOVERLAPPED::default());
+                        let (r, errno) = post_recv(t, s, &mut buf, &mut ov, false);
+                        posted += 1;
+                        assert!(r == 0 || errno == 997, "recv: {r} {errno}");
+                        send(t, s, msg.as_bytes());
+                        let internal = |ov: &WSAOVERLAPPED| {
+                            // SAFETY: a live record the shim writes atomically.
+                            unsafe {
+                                std::sync::atomic::AtomicUsize::from_ptr(
+                                    std::ptr::addr_of!(ov.Internal).cast_mut(),
+                                )
+                                .load(Ordering::Acquire)
+                            }
+                        };
+                        let start = std::time::Instant::now();
+                        while internal(&ov) == WSS_OPERATION_IN_PROGRESS {
+                            pump();
+                            std::thread::yield_now();
+                            assert!(start.elapsed().as_secs() < 30, "no completion");
+                        }
+                        // One echo may come back in pieces: take the rest.
+                        let mut got = buf[..ov.InternalHigh].to_vec();
+                        while got.len() < msg.len() {
+                            let mut more = Box::new(WSAOVERLAPPED::default());
+                            let mut rest = [0u8; 32];
+                            post_recv(t, s, &mut rest, &mut more, false);
+                            posted += 1;
+                            while internal(&more) == WSS_OPERATION_IN_PROGRESS {
+                                pump();
+                                std::thread::yield_now();
+                            }
+                            got.extend_from_slice(&rest[..more.InternalHigh]);
+                        }
+                        assert_eq!(got, msg.as_bytes(), "thread {i} round {round}");
+                    }
+                    // Left pending: its buffer must outlive the test.
+                    let mut last = Box::new(WSAOVERLAPPED::default());
+                    let buf: &'static mut [u8; 32] = Box::leak(Box::new([0; 32]));
+                    let left = post_recv(t, s, buf, &mut last, true);
+                    assert_eq!(left, (SOCKET_ERROR, 997));
+                    (posted, Box::into_raw(last) as usize)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mid = counts();
+    assert_eq!(mid[2], before[2], "no routine was used yet");
+    let posted: usize = finished.iter().map(|&(n, _)| n).sum();
+    assert!(posted >= THREADS * rounds);
+    assert_eq!(mid[3] - before[3], posted, "one completion per receive");
+    assert_eq!(cleanup(&t), (0, 0));
+    alertable_wait();
+    let after = counts();
+    assert_eq!(
+        after[2..],
+        mid[2..],
+        "the final cleanup made no completion upcall"
+    );
+    for (_, ov) in finished {
+        // SAFETY: the boxes the workers gave up, each returned once.
+        let ov = unsafe { Box::from_raw(ov as *mut WSAOVERLAPPED) };
+        assert_eq!((offset_high(&ov), ov.Internal), (995, STATUS_CANCELLED));
+    }
+    reset(&t);
+}
