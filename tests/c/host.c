@@ -619,6 +619,13 @@ static int close_socket(SOCKET s)
     return T.lpWSPCloseSocket(s, &err);
 }
 
+/* A check's tidy-up: closes a socket it opened, if it got that far. */
+#define CLOSE_IF_OPEN(s)                 \
+    do {                                 \
+        if ((s) != INVALID_SOCKET)       \
+            EQ(close_socket(s), 0);      \
+    } while (0)
+
 /* A listener on 127.0.0.1, a client connected to it, the accepted socket. */
 static int stream_pair(SOCKET *listener, SOCKET *client, SOCKET *accepted)
 {
@@ -914,12 +921,9 @@ static void stream_basics_over_loopback(void)
         FAILS_WITH(send_bytes(c, "x", 1), -1, WSAESHUTDOWN);
     }
 done:
-    if (c != INVALID_SOCKET)
-        EQ(close_socket(c), 0);
-    if (a != INVALID_SOCKET)
-        EQ(close_socket(a), 0);
-    if (l != INVALID_SOCKET)
-        EQ(close_socket(l), 0);
+    CLOSE_IF_OPEN(c);
+    CLOSE_IF_OPEN(a);
+    CLOSE_IF_OPEN(l);
     EQ(cleanup(), 0);
 }
 
@@ -964,10 +968,8 @@ static void udp_sendto_recvfrom_reports_source(void)
         EQ(port_of(&from), port_of(&n1));
     }
 done:
-    if (u1 != INVALID_SOCKET)
-        EQ(close_socket(u1), 0);
-    if (u2 != INVALID_SOCKET)
-        EQ(close_socket(u2), 0);
+    CLOSE_IF_OPEN(u1);
+    CLOSE_IF_OPEN(u2);
     EQ(cleanup(), 0);
 }
 
@@ -1052,10 +1054,8 @@ static void socket_options_linger_buffers_type_error(void)
     EQ(v, 0);
     FAILS_WITH(set_int_opt(s, SO_TYPE, SOCK_DGRAM), SOCKET_ERROR, WSAENOPROTOOPT);
 done:
-    if (s != INVALID_SOCKET)
-        EQ(close_socket(s), 0);
-    if (u != INVALID_SOCKET)
-        EQ(close_socket(u), 0);
+    CLOSE_IF_OPEN(s);
+    CLOSE_IF_OPEN(u);
     EQ(cleanup(), 0);
 }
 
@@ -1080,12 +1080,9 @@ static void ioctl_fionbio_and_fionread(void)
     EQ(send_bytes(c, "z", 1), 1);
     EQ(recv_bytes(a, buf, 1), 1); /* blocking again: data is there */
 done:
-    if (l != INVALID_SOCKET)
-        EQ(close_socket(l), 0);
-    if (c != INVALID_SOCKET)
-        EQ(close_socket(c), 0);
-    if (a != INVALID_SOCKET)
-        EQ(close_socket(a), 0);
+    CLOSE_IF_OPEN(l);
+    CLOSE_IF_OPEN(c);
+    CLOSE_IF_OPEN(a);
     EQ(cleanup(), 0);
 }
 
@@ -1140,8 +1137,7 @@ static void s9_s10_overlapped_recv_event_completes_once(void)
     loopback_run();
     EQ(R.completions, 1); /* exactly once */
 done:
-    if (s != INVALID_SOCKET)
-        EQ(close_socket(s), 0);
+    CLOSE_IF_OPEN(s);
     EQ(R.completions, 1);
     EQ(cleanup(), 0);
 }
@@ -1185,8 +1181,7 @@ static void s9_s10_overlapped_recv_routine_runs_once(void)
     EQ(n, 8);
     EQ(ev_sets(ov.hEvent) + ev_completions(ov.hEvent), 0); /* hEvent is context here */
 done:
-    if (s != INVALID_SOCKET)
-        EQ(close_socket(s), 0);
+    CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
 }
 
@@ -1225,8 +1220,7 @@ static void s9_immediate_overlapped_completion_is_still_notified(void)
     EQ(R.routine_bytes, 4);
     EQ(R.completions, 1);
 done:
-    if (s != INVALID_SOCKET)
-        EQ(close_socket(s), 0);
+    CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
 }
 
@@ -1534,18 +1528,12 @@ static void s13_bad_pointers_are_wsaefault_and_change_nothing(void)
     EQ(recv_bytes(o, buf, 4), 4); /* the data is all still there */
     EQ(memcmp(buf, "late", 4), 0);
 done:
-    if (l != INVALID_SOCKET)
-        EQ(close_socket(l), 0);
-    if (c != INVALID_SOCKET)
-        EQ(close_socket(c), 0);
-    if (a != INVALID_SOCKET)
-        EQ(close_socket(a), 0);
-    if (f != INVALID_SOCKET)
-        EQ(close_socket(f), 0);
-    if (g != INVALID_SOCKET)
-        EQ(close_socket(g), 0);
-    if (o != INVALID_SOCKET)
-        EQ(close_socket(o), 0);
+    CLOSE_IF_OPEN(l);
+    CLOSE_IF_OPEN(c);
+    CLOSE_IF_OPEN(a);
+    CLOSE_IF_OPEN(f);
+    CLOSE_IF_OPEN(g);
+    CLOSE_IF_OPEN(o);
     EQ(cleanup(), 0);
 }
 
@@ -1614,8 +1602,7 @@ static void event_select_signals_and_enum_resets(void)
     FAILS_WITH(recv_bytes(s, buf, 1), -1, WSAEWOULDBLOCK);
     FAILS_WITH(T.lpWSPEnumNetworkEvents(s, EVENT(50), NULL, &err), SOCKET_ERROR, WSAEFAULT);
 done:
-    if (s != INVALID_SOCKET)
-        EQ(close_socket(s), 0);
+    CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
 }
 
@@ -1638,8 +1625,7 @@ static void async_select_posts_fd_read(void)
     EQ(WSAGETSELECTEVENT(R.post_lparam), FD_READ);
     EQ(WSAGETSELECTERROR(R.post_lparam), 0);
 done:
-    if (s != INVALID_SOCKET)
-        EQ(close_socket(s), 0);
+    CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
 }
 
@@ -1675,8 +1661,7 @@ static void unsupported_entries_are_wsaeopnotsupp(void)
     FAILS_WITH(T.lpWSPSendDisconnect(s, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
     FAILS_WITH(T.lpWSPSelect(0, &rd, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
 done:
-    if (s != INVALID_SOCKET)
-        EQ(close_socket(s), 0);
+    CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
 }
 
