@@ -375,7 +375,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             outcome: Outcome::failed(error),
             user: op.user,
         };
-        if silent {
+        // A test build with `--cfg wspsim_broken_s6c` breaks S6c on purpose
+        // (it tells the application), to show that wspsim catches and
+        // shrinks a broken rule.
+        if silent && !cfg!(wspsim_broken_s6c) {
             let why = if self.abandoned.load(Ordering::Acquire) {
                 Suppressed::ProcessGone
             } else {

@@ -17,6 +17,7 @@
 //!   open sockets see a reset (S11).
 
 use super::action::{Action, How, LingerChoice};
+use super::trace::{TraceEvent, TraceKind};
 use crate::Transport as _;
 use crate::core::op::{OpState, Overlapped};
 use crate::mock::{
@@ -117,8 +118,9 @@ pub struct Harness {
     next_port: u16,
     net_down: bool,
     failures: Vec<String>,
+    last: Option<Option<WsaError>>,
     stats: RunStats,
-    log: Option<String>,
+    trace: Option<Vec<TraceEvent>>,
 }
 
 fn show<T: std::fmt::Debug>(r: &Result<T, WsaError>) -> String {
@@ -157,8 +159,9 @@ impl Harness {
             next_port: 1000,
             net_down: false,
             failures: Vec::new(),
+            last: None,
             stats: RunStats::default(),
-            log: log.then(String::new),
+            trace: log.then(Vec::new),
         }
     }
 
@@ -179,24 +182,61 @@ impl Harness {
 
     /// Takes the report written so far.
     pub fn take_log(&mut self) -> String {
-        self.log.as_mut().map(std::mem::take).unwrap_or_default()
+        self.take_trace().iter().fold(String::new(), |mut out, e| {
+            let _ = writeln!(out, "{}", e.to_text());
+            out
+        })
     }
 
-    fn say(&mut self, line: impl AsRef<str>) {
-        if let Some(log) = &mut self.log {
-            let _ = writeln!(
-                log,
-                "{:>6} [{:>9.3}ms] {}",
-                self.stats.actions,
-                self.net.now().as_secs_f64() * 1e3,
-                line.as_ref()
-            );
+    /// The trace events since the last take (none without logging).
+    pub fn take_trace(&mut self) -> Vec<TraceEvent> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn say(&mut self, kind: TraceKind, line: impl Into<String>) {
+        if let Some(trace) = &mut self.trace {
+            let event = TraceEvent {
+                step: self.stats.actions,
+                time: self.net.now(),
+                kind,
+                text: line.into(),
+            };
+            event.emit();
+            trace.push(event);
         }
+    }
+
+    /// Logs a call and its result, and keeps the result for
+    /// [`last_result`](Self::last_result).
+    fn called<T: std::fmt::Debug>(&mut self, call: String, r: &Result<T, WsaError>) {
+        self.last = Some(r.as_ref().err().copied());
+        self.say(TraceKind::Call, format!("{call} -> {}", show(r)));
+    }
+
+    /// Sockets the model holds open now.
+    pub fn open_sockets(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// Overlapped operations the model knows to be pending now.
+    pub fn pending_operations(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Startups in force, as the model counts them.
+    pub fn startup_count(&self) -> u32 {
+        self.count
+    }
+
+    /// The result of the last provider call an action made: `Some(None)`
+    /// for success, `Some(Some(e))` for an error, `None` before any call.
+    pub fn last_result(&self) -> Option<Option<WsaError>> {
+        self.last
     }
 
     fn fail(&mut self, what: String) {
         let line = format!("step {}: {what}", self.stats.actions);
-        self.say(format!("INVARIANT BROKEN: {what}"));
+        self.say(TraceKind::Invariant, format!("INVARIANT BROKEN: {what}"));
         self.failures.push(line);
     }
 
@@ -243,7 +283,10 @@ impl Harness {
                 for _ in 0..steps {
                     moved += usize::from(self.net.step());
                 }
-                self.say(format!("network: {moved} of {steps} steps moved something"));
+                self.say(
+                    TraceKind::Network,
+                    format!("network: {moved} of {steps} steps moved something"),
+                );
             }
             Action::Stall { sock, on } => {
                 if let Some(i) = self.pick(sock) {
@@ -256,20 +299,23 @@ impl Harness {
                         s.h,
                         if on { "stops reading" } else { "reads again" }
                     );
-                    self.say(line);
+                    self.say(TraceKind::Fault, line);
                 }
             }
             Action::NetworkDown(down) => {
                 self.net.set_down(down);
                 self.net_down = down;
-                self.say(format!("network {}", if down { "DOWN" } else { "up" }));
+                self.say(
+                    TraceKind::Fault,
+                    format!("network {}", if down { "DOWN" } else { "up" }),
+                );
             }
             Action::Crash => self.crash(),
             Action::UseStale { idx } => {
                 if !self.stale.is_empty() {
                     let h = self.stale[usize::from(idx) % self.stale.len()];
                     let r = self.provider.send(h, b"x", MsgFlags::empty(), None);
-                    self.say(format!("WSPSend(stale {h}) -> {}", show(&r)));
+                    self.called(format!("WSPSend(stale {h})"), &r);
                     let want = if self.count == 0 {
                         WsaError::NotInitialised
                     } else {
@@ -289,7 +335,7 @@ impl Harness {
     fn startup(&mut self, v: Version) {
         let before = self.provider.startup_count();
         let r = self.provider.startup(v, Arc::new(self.notes.clone()));
-        self.say(format!("WSPStartup({v}) -> {}", show(&r)));
+        self.called(format!("WSPStartup({v})"), &r);
         if v < Version::new(2, 0) {
             self.expect(
                 "S2 version below the lowest",
@@ -325,10 +371,7 @@ impl Harness {
             op.pending_at_final_cleanup = self.count == 1 && op.ov.state() == OpState::Pending;
         }
         let r = self.provider.cleanup();
-        match &r {
-            Ok(o) => self.say(format!("WSPCleanup -> 0 ({o:?})")),
-            Err(e) => self.say(format!("WSPCleanup -> SOCKET_ERROR {e}")),
-        }
+        self.called("WSPCleanup".into(), &r.as_ref().map_err(|e| e.error));
         match (self.count, r) {
             (0, Err(e)) if e.error == WsaError::NotInitialised => {}
             (n, Ok(CleanupOutcome::Decremented { remaining })) if n > 1 && remaining == n - 1 => {
@@ -385,7 +428,7 @@ impl Harness {
     /// S11: the process dies without cleanup; the network resets its
     /// connections; a new process (a new provider) starts on the node.
     fn crash(&mut self) {
-        self.say("process crashes; a new one starts");
+        self.say(TraceKind::Fault, "process crashes; a new one starts");
         // A peer that already saw our FIN (SD_SEND) has closed its end; the
         // others must see the reset.
         for s in self.sockets.iter().filter(|s| !s.shut_send) {
@@ -424,7 +467,7 @@ impl Harness {
         let r = self
             .provider
             .socket(SocketKind::Stream, SocketFlags::OVERLAPPED);
-        self.say(format!("WSPSocket(stream, overlapped) -> {}", show(&r)));
+        self.called("WSPSocket(stream, overlapped)".into(), &r);
         let h = match r {
             Ok(h) => h,
             Err(e) => {
@@ -452,11 +495,8 @@ impl Harness {
             self.net.add_discard_service(addr, None)
         };
         let c = self.provider.connect(h, addr);
-        self.say(format!(
-            "WSPConnect({h}, {addr} {}) -> {}",
-            if echo { "echo" } else { "discard" },
-            show(&c)
-        ));
+        let kind = if echo { "echo" } else { "discard" };
+        self.called(format!("WSPConnect({h}, {addr} {kind})"), &c);
         if c.is_err() {
             let _ = self.provider.close_socket(h);
             self.stale.push(h);
@@ -515,7 +555,7 @@ impl Harness {
         let ov = req.as_ref().map(|r| r.overlapped.clone());
         let data = vec![0xA5u8; usize::from(len)];
         let r = self.provider.send(h, &data, MsgFlags::empty(), req);
-        self.say(format!("WSPSend({h}, {len} bytes, {how}) -> {}", show(&r)));
+        self.called(format!("WSPSend({h}, {len} bytes, {how})"), &r);
         if shut {
             self.expect("S8 send after SD_SEND", "send", &r, WsaError::Shutdown);
             return;
@@ -533,10 +573,10 @@ impl Harness {
         let req = self.request(how);
         let ov = req.as_ref().map(|r| r.overlapped.clone());
         let r = self.provider.recv(h, 4096, MsgFlags::empty(), req);
-        self.say(format!(
-            "WSPRecv({h}, 4096, {how}) -> {}",
-            show(&r.as_ref().map(|x| x.data.len()).map_err(|e| *e))
-        ));
+        self.called(
+            format!("WSPRecv({h}, 4096, {how})"),
+            &r.as_ref().map(|x| x.data.len()).map_err(|e| *e),
+        );
         if shut {
             self.expect(
                 "S8 receive after SD_RECEIVE",
@@ -632,10 +672,10 @@ impl Harness {
             .cloned()
             .collect();
         let r = self.provider.close_socket(h);
-        self.say(format!(
-            "WSPCloseSocket({h}, {linger}, {unsent} bytes unsent) -> {}",
-            show(&r)
-        ));
+        self.called(
+            format!("WSPCloseSocket({h}, {linger}, {unsent} bytes unsent)"),
+            &r,
+        );
         let s = &self.sockets[i];
         if matches!(linger, LingerChoice::Timed(_)) && s.nonblocking && unsent > 0 {
             // S7: the socket stays open and valid.
@@ -677,7 +717,7 @@ impl Harness {
         let Some(i) = self.pick(sock) else { return };
         let h = self.sockets[i].h;
         let r = self.provider.shutdown(h, i32::from(how));
-        self.say(format!("WSPShutdown({h}, {how}) -> {}", show(&r)));
+        self.called(format!("WSPShutdown({h}, {how})"), &r);
         match how {
             3 => self.expect("S8 invalid how", "shutdown", &r, WsaError::InvalidArgument),
             _ if r.is_ok() => {
@@ -694,7 +734,7 @@ impl Harness {
         let Some(i) = self.pick(sock) else { return };
         let h = self.sockets[i].h;
         let r = self.provider.set_nonblocking(h, on);
-        self.say(format!("WSPIoctl({h}, FIONBIO, {on}) -> {}", show(&r)));
+        self.called(format!("WSPIoctl({h}, FIONBIO, {on})"), &r);
         match r {
             Ok(()) => self.sockets[i].nonblocking = on,
             Err(e) => self.fail(format!("FIONBIO failed: {e}")),
@@ -710,11 +750,7 @@ impl Harness {
         let r = self
             .provider
             .get_overlapped_result(t.id.socket, &t.ov, false);
-        self.say(format!(
-            "WSPGetOverlappedResult({}, wait=false) -> {}",
-            t.id,
-            show(&r)
-        ));
+        self.called(format!("WSPGetOverlappedResult({}, wait=false)", t.id), &r);
         let open = self.sockets.iter().any(|s| s.h == t.id.socket);
         let want = if self.count == 0 {
             Err(WsaError::NotInitialised)
@@ -747,13 +783,19 @@ impl Harness {
             }
             let id = rec.op();
             self.seen.entry(id).or_default().0 += 1;
-            self.say(format!("  notified: {id} via {}", describe(&rec)));
+            self.say(
+                TraceKind::Notified,
+                format!("  notified: {id} via {}", describe(&rec)),
+            );
         }
         for sup in self.notes.suppressed() {
             self.stats.suppressed += 1;
             let id = sup.record.op();
             self.seen.entry(id).or_default().1 += 1;
-            self.say(format!("  suppressed: {id} ({})", sup.why));
+            self.say(
+                TraceKind::Suppressed,
+                format!("  suppressed: {id} ({})", sup.why),
+            );
         }
         self.notes.clear();
         let mut still = Vec::new();
@@ -766,7 +808,12 @@ impl Harness {
                 OpState::AbortedSilent => d == 0 && s == 1,
                 OpState::Idle | OpState::Completing => false,
             };
-            if !ok {
+            if state == OpState::AbortedSilent && d > 0 {
+                self.fail(format!(
+                    "S6c: {} was aborted by the final cleanup and notified {d} times",
+                    op.id
+                ));
+            } else if !ok {
                 self.fail(format!(
                     "S10: {} is {state:?} with {d} notifications and {s} suppressions",
                     op.id
@@ -831,7 +878,10 @@ impl Harness {
             self.net.set_read_rate(c.service, None);
         }
         let steps = self.net.run_until_idle(10_000_000);
-        self.say(format!("network settled after {steps} steps"));
+        self.say(
+            TraceKind::Network,
+            format!("network settled after {steps} steps"),
+        );
         for (svc, before) in std::mem::take(&mut self.reset_expected) {
             if self.net.service_resets(svc) <= before {
                 self.fail(format!(

@@ -5,6 +5,9 @@
 mod action;
 mod harness;
 pub mod scenarios;
+pub mod script;
+pub mod shrink;
+pub mod trace;
 
 pub use action::{Action, How, LingerChoice, SeededBytes};
 pub use harness::{Harness, MockProvider, RunStats};
