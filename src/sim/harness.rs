@@ -18,6 +18,7 @@
 
 use super::action::{Action, How, LingerChoice};
 use super::trace::{TraceEvent, TraceKind};
+use super::world::describe;
 use crate::Transport as _;
 use crate::core::op::{OpState, Overlapped};
 use crate::mock::{
@@ -908,26 +909,5 @@ impl Harness {
             }
         }
         self.check();
-    }
-}
-
-fn describe(r: &Record) -> String {
-    let o = r.outcome();
-    let status = match o.error {
-        Some(e) => format!("{} ({})", e.name(), e.code()),
-        None => format!("{} bytes", o.bytes),
-    };
-    match r {
-        Record::EventSet { event, .. } => format!("event {} set, {status}", event.0),
-        Record::RoutineQueued {
-            thread, routine, ..
-        } => {
-            format!(
-                "routine {routine:#x} queued to thread {}, {status}",
-                thread.0
-            )
-        }
-        Record::PortPosted { port, key, .. } => format!("port {} key {key}, {status}", port.0),
-        Record::PolledOnly { .. } => format!("status recorded for polling, {status}"),
     }
 }

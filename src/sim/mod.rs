@@ -8,6 +8,7 @@ pub mod scenarios;
 pub mod script;
 pub mod shrink;
 pub mod trace;
+pub mod world;
 
 pub use action::{Action, How, LingerChoice, SeededBytes};
 pub use harness::{Harness, MockProvider, RunStats};
