@@ -21,7 +21,7 @@ fn files() -> Vec<PathBuf> {
 #[test]
 fn every_shipped_scenario_meets_its_expectations() {
     let files = files();
-    assert!(files.len() >= 7, "{} scenario files", files.len());
+    assert!(files.len() >= 8, "{} scenario files", files.len());
     for path in files {
         let text = std::fs::read_to_string(&path).expect("readable");
         let script = Script::parse(&text).unwrap_or_else(|e| panic!("{}:{e}", path.display()));

@@ -5,7 +5,7 @@
 //! wspsim                                  the built-in scenario set
 //! wspsim run FILE...                      scenario files (see `sim::script`)
 //! wspsim random --seed N --steps K        K random steps from seed N
-//!        [--faults LIST]                  faults allowed: network,stall,crash,stale, all or none
+//!        [--faults LIST]                  faults allowed: network,stall,crash,stale,reset,slow,delay, all or none
 //!        [--no-shrink]                    on a failure, do not shrink it
 //! wspsim replay SEED [--steps K]          the same random run again, traced step by step
 //! common options: --trace text|json (default text; random: none), --quiet
@@ -28,7 +28,7 @@ const USAGE: &str = "usage:
   wspsim                                  run the built-in scenario set
   wspsim run FILE...                      run scenario files
   wspsim random --seed N --steps K [--faults LIST] [--no-shrink]
-                                          K random steps from seed N; LIST: network,stall,crash,stale | all | none
+                                          K random steps from seed N; LIST: network,stall,crash,stale,reset,slow,delay | all | none
   wspsim replay SEED [--steps K]          replay a random run, traced (default 1000 steps)
 options: --trace text|json   how the step-by-step trace is printed
          --quiet             only the summary";
@@ -48,6 +48,9 @@ struct Faults {
     stall: bool,
     crash: bool,
     stale: bool,
+    reset: bool,
+    slow: bool,
+    delay: bool,
 }
 
 impl Faults {
@@ -56,36 +59,40 @@ impl Faults {
         stall: true,
         crash: true,
         stale: true,
+        reset: true,
+        slow: true,
+        delay: true,
+    };
+    const NONE: Faults = Faults {
+        network: false,
+        stall: false,
+        crash: false,
+        stale: false,
+        reset: false,
+        slow: false,
+        delay: false,
     };
 
     fn parse(list: &str) -> Result<Faults, String> {
         match list {
             "all" => return Ok(Faults::ALL),
-            "none" => {
-                return Ok(Faults {
-                    network: false,
-                    stall: false,
-                    crash: false,
-                    stale: false,
-                });
-            }
+            "none" => return Ok(Faults::NONE),
             _ => {}
         }
-        let mut f = Faults {
-            network: false,
-            stall: false,
-            crash: false,
-            stale: false,
-        };
+        let mut f = Faults::NONE;
         for name in list.split(',') {
             match name.trim() {
                 "network" => f.network = true,
                 "stall" => f.stall = true,
                 "crash" => f.crash = true,
                 "stale" => f.stale = true,
+                "reset" => f.reset = true,
+                "slow" => f.slow = true,
+                "delay" => f.delay = true,
                 other => {
                     return Err(format!(
-                        "--faults: unknown fault {other:?} (network, stall, crash, stale, all, none)"
+                        "--faults: unknown fault {other:?} \
+                         (network, stall, crash, stale, reset, slow, delay, all, none)"
                     ));
                 }
             }
@@ -99,6 +106,9 @@ impl Faults {
             Action::Stall { .. } => self.stall,
             Action::Crash => self.crash,
             Action::UseStale { .. } => self.stale,
+            Action::Reset { .. } => self.reset,
+            Action::Slow { .. } => self.slow,
+            Action::Delay { .. } => self.delay,
             _ => true,
         }
     }

@@ -8,6 +8,7 @@ use super::state::{NetState, SegKind};
 use super::transport::MockTransport;
 use crate::core::handle::SocketHandle;
 use std::net::SocketAddrV4;
+use std::time::Duration;
 
 impl NetState {
     /// A process is gone: its sink is dropped (no completion or event will
@@ -95,6 +96,16 @@ impl Network {
             st.down = down;
             st.mark_all();
             st.trace(|_| format!("network {}", if down { "down" } else { "up" }));
+        });
+    }
+
+    /// Fault: segments and datagrams sent from now on take `latency` to
+    /// arrive (message delay). What is on the wire keeps its time, and a
+    /// stream still arrives in order: a segment never passes an older one.
+    pub fn set_latency(&self, latency: Duration) {
+        self.mutate(|st| {
+            st.config.latency = latency;
+            st.trace(|_| format!("latency {latency:?}"));
         });
     }
 

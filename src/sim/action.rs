@@ -101,6 +101,23 @@ pub enum Action {
     },
     /// The network goes down or comes back.
     NetworkDown(bool),
+    /// The socket's peer reads `rate` bytes per millisecond (a slow reader).
+    Slow {
+        /// Which open socket.
+        sock: u8,
+        /// Bytes per millisecond, at least 1.
+        rate: u8,
+    },
+    /// The connection of a socket is reset (the peer aborts it).
+    Reset {
+        /// Which open socket.
+        sock: u8,
+    },
+    /// Messages sent from now on take this long to arrive.
+    Delay {
+        /// Milliseconds, at least 1.
+        ms: u8,
+    },
     /// The process crashes (S11) and a new one starts on the same node.
     Crash,
     /// Use a handle that was closed (or freed by a final cleanup).
@@ -164,9 +181,17 @@ impl Action {
             },
             20 | 21 => Action::Poll { op: b() },
             22..=26 => Action::Run { steps: b() },
-            27 | 28 => Action::Stall {
+            27 => Action::Stall {
                 sock: b(),
                 on: b() % 3 != 0,
+            },
+            28 => match b() % 3 {
+                0 => Action::Slow {
+                    sock: b(),
+                    rate: b().max(1),
+                },
+                1 => Action::Reset { sock: b() },
+                _ => Action::Delay { ms: b().max(1) },
             },
             29 => Action::NetworkDown(b() % 4 == 0),
             // A crash ends everything the process owns: keep it rare.

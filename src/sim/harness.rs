@@ -32,6 +32,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The provider type the harness drives.
 pub type MockProvider = Provider<MockTransport, MockWaiter>;
@@ -52,6 +53,9 @@ struct Sock {
     shut_send: bool,
     shut_recv: bool,
     stalled: bool,
+    /// The connection was reset (a fault): sends and receives may fail, and
+    /// a crash has nothing left to reset.
+    reset: bool,
     /// Bytes the provider accepted for sending.
     sent: u64,
     /// Whether `sent` is exactly what the peer must get (no aborted send, no
@@ -303,6 +307,32 @@ impl Harness {
                     self.say(TraceKind::Fault, line);
                 }
             }
+            Action::Slow { sock, rate } => {
+                if let Some(i) = self.pick(sock) {
+                    let s = &mut self.sockets[i];
+                    s.stalled = false;
+                    self.net
+                        .set_read_rate(s.service, Some(usize::from(rate.max(1))));
+                    let line = format!("peer of {} reads {rate} bytes/ms", s.h);
+                    self.say(TraceKind::Fault, line);
+                }
+            }
+            Action::Reset { sock } => {
+                if let Some(i) = self.pick(sock) {
+                    let h = self.sockets[i].h;
+                    if self.net.reset_socket(self.provider.transport(), h) {
+                        let s = &mut self.sockets[i];
+                        s.reset = true;
+                        s.exact = false;
+                        self.say(TraceKind::Fault, format!("connection of {h} reset"));
+                    }
+                }
+            }
+            Action::Delay { ms } => {
+                let latency = Duration::from_millis(u64::from(ms.max(1)));
+                self.net.set_latency(latency);
+                self.say(TraceKind::Fault, format!("messages now take {latency:?}"));
+            }
             Action::NetworkDown(down) => {
                 self.net.set_down(down);
                 self.net_down = down;
@@ -432,7 +462,7 @@ impl Harness {
         self.say(TraceKind::Fault, "process crashes; a new one starts");
         // A peer that already saw our FIN (SD_SEND) has closed its end; the
         // others must see the reset.
-        for s in self.sockets.iter().filter(|s| !s.shut_send) {
+        for s in self.sockets.iter().filter(|s| !s.shut_send && !s.reset) {
             let before = self.net.service_resets(s.service);
             self.reset_expected.push((s.service, before));
         }
@@ -514,6 +544,7 @@ impl Harness {
             shut_send: false,
             shut_recv: false,
             stalled: false,
+            reset: false,
             sent: 0,
             exact: true,
         });
@@ -726,7 +757,7 @@ impl Harness {
                 s.shut_send |= how != 0;
                 s.shut_recv |= how != 1;
             }
-            _ if self.net_down => {}
+            _ if self.net_down || self.sockets[i].reset => {}
             _ => self.fail(format!("S8: shutdown of a connected socket failed: {r:?}")),
         }
     }

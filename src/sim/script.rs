@@ -32,6 +32,9 @@
 //! | `run STEPS` | the network makes up to STEPS steps (at most 255) |
 //! | `stall SOCK on` / `off` | the socket's peer stops reading, or reads again |
 //! | `network down` / `up` | fault: the network fails or comes back |
+//! | `slow SOCK RATE` | fault: the socket's peer reads RATE bytes per millisecond |
+//! | `reset SOCK` | fault: the socket's connection is reset by its peer |
+//! | `delay MS` | fault: messages sent from now on take MS milliseconds |
 //! | `crash` | fault: the process dies without cleanup and a new one starts (S11) |
 //! | `use-stale IDX` | a call on a handle that was closed or freed |
 //!
@@ -301,6 +304,27 @@ fn parse_line(c: &mut Cursor<'_>) -> Result<Line, ParseError> {
         "network" => step(Action::NetworkDown(
             c.choice("down or up", &[("down", true), ("up", false)])?,
         )),
+        "slow" => {
+            let sock = c.number("a socket index")?;
+            let rate: u8 = c.number("bytes per millisecond (1 to 255)")?;
+            if rate == 0 {
+                return Err(c.error(
+                    c.words[c.next - 1].0,
+                    "a slow reader reads at least 1 byte/ms (use stall)",
+                ));
+            }
+            step(Action::Slow { sock, rate })
+        }
+        "reset" => step(Action::Reset {
+            sock: c.number("a socket index")?,
+        }),
+        "delay" => {
+            let ms: u8 = c.number("milliseconds (1 to 255)")?;
+            if ms == 0 {
+                return Err(c.error(c.words[c.next - 1].0, "a delay is at least 1 ms"));
+            }
+            step(Action::Delay { ms })
+        }
         "crash" => step(Action::Crash),
         "use-stale" => step(Action::UseStale {
             idx: c.number("a stale handle index")?,
@@ -496,6 +520,9 @@ impl fmt::Display for StepLine {
             Action::NetworkDown(down) => {
                 write!(f, "network {}", if down { "down" } else { "up" })
             }
+            Action::Slow { sock, rate } => write!(f, "slow {sock} {rate}"),
+            Action::Reset { sock } => write!(f, "reset {sock}"),
+            Action::Delay { ms } => write!(f, "delay {ms}"),
             Action::Crash => f.write_str("crash"),
             Action::UseStale { idx } => write!(f, "use-stale {idx}"),
         }

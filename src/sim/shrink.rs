@@ -165,6 +165,9 @@ fn simpler(a: Action) -> Vec<Action> {
         }
         Action::Poll { op } if op != 0 => vec![Action::Poll { op: 0 }],
         Action::Stall { sock, on } if sock != 0 => vec![Action::Stall { sock: 0, on }],
+        Action::Slow { sock, rate } if sock != 0 => vec![Action::Slow { sock: 0, rate }],
+        Action::Reset { sock } if sock != 0 => vec![Action::Reset { sock: 0 }],
+        Action::Delay { ms } if ms != 1 => vec![Action::Delay { ms: 1 }],
         Action::UseStale { idx } if idx != 0 => vec![Action::UseStale { idx: 0 }],
         Action::Startup(major, minor) if (major, minor) != (2, 2) => {
             vec![Action::Startup(2, 2)]
