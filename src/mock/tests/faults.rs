@@ -139,3 +139,30 @@ fn crash_node_crashes_every_instance_of_the_node() {
     a.t.close(h(1), CloseKind::Graceful);
     assert_eq!(a.t.unsent(h(1)), 0);
 }
+
+/// Message delay: a shorter latency set mid-stream never lets a segment
+/// overtake an older one; a longer one delays what is sent after it. Also
+/// `available` (FIONREAD) and `buffers` (SO_SNDBUF, SO_RCVBUF).
+#[test]
+fn latency_changes_delay_later_segments_and_never_reorder_a_stream() {
+    let net = Network::new(3);
+    let (a, b) = connected_pair(&net);
+    assert_eq!(a.t.buffers(h(1)), Ok((8192, 8192)));
+    let ms = std::time::Duration::from_millis;
+    net.set_latency(ms(50));
+    a.t.send(h(1), &pattern(0, 100), None, Wait::No).unwrap();
+    net.advance(ms(20)); // the first segment is on the wire, due at 50 ms
+    assert_eq!(b.t.available(h(2)), Ok(0));
+    net.set_latency(ms(1));
+    a.t.send(h(1), &pattern(100, 100), None, Wait::No).unwrap();
+    net.advance(ms(10)); // the second would be due at 21 ms
+    assert_eq!(
+        b.t.available(h(2)),
+        Ok(0),
+        "the second waits behind the first"
+    );
+    net.advance(ms(30));
+    assert_eq!(b.t.available(h(2)), Ok(200));
+    assert_eq!(read_now(&b.t, h(2)), pattern(0, 200));
+    assert_eq!(b.t.available(h(2)), Ok(0));
+}
