@@ -31,19 +31,20 @@
 //! assert!(sim.trace_text().contains("suppressed by the final cleanup (S6c)"));
 //! ```
 
+use super::threads::{self, AppThread, SimWaiter, Spawn, ThreadsReport};
 use super::trace::{TraceEvent, TraceKind};
-use crate::core::notifier::Notifier;
-use crate::mock::{
-    MockTransport, MockWaiter, Network, NodeId, Record, RecordingNotifier, ServiceId,
-};
+use crate::core::notifier::{Notifier, ThreadKey};
+use crate::mock::{MockTransport, Network, NodeId, Record, RecordingNotifier, ServiceId};
 use crate::{Provider, ProviderConfig, WsaResult};
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The provider type of a simulated process.
-pub type SimProvider = Provider<MockTransport, MockWaiter>;
+pub type SimProvider = Provider<MockTransport, SimWaiter>;
 
 /// A process of the simulation.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -55,23 +56,49 @@ struct Process {
     provider: SimProvider,
     notes: RecordingNotifier,
     /// How many of its notifier's records are in the trace already.
-    traced: (usize, usize),
+    traced: Cell<(usize, usize)>,
+}
+
+/// An application thread for [`Simulation::run_threads`]: which process it
+/// belongs to, its name, and what it does.
+pub struct ThreadSpec<'env> {
+    process: ProcessId,
+    name: String,
+    body: Box<dyn FnOnce(&AppThread<'_>) + Send + 'env>,
+}
+
+impl<'env> ThreadSpec<'env> {
+    /// A thread of `process` named `name` that runs `body`.
+    pub fn new(
+        process: ProcessId,
+        name: &str,
+        body: impl FnOnce(&AppThread<'_>) + Send + 'env,
+    ) -> Self {
+        ThreadSpec {
+            process,
+            name: name.to_string(),
+            body: Box::new(body),
+        }
+    }
 }
 
 /// A simulated world. See the module docs.
 pub struct Simulation {
+    seed: u64,
     net: Network,
     config: ProviderConfig,
     procs: Vec<Process>,
-    trace: Vec<TraceEvent>,
-    step: usize,
+    trace: Mutex<Vec<TraceEvent>>,
+    step: AtomicUsize,
+    /// Threaded runs so far (each gets its own schedule from the seed).
+    runs: u64,
 }
 
 impl std::fmt::Debug for Simulation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulation")
             .field("processes", &self.procs.len())
-            .field("step", &self.step)
+            .field("step", &self.step.load(Ordering::Relaxed))
             .field("now", &self.net.now())
             .finish_non_exhaustive()
     }
@@ -86,11 +113,13 @@ impl Simulation {
     /// An empty world whose processes use `config`.
     pub fn with_config(seed: u64, config: ProviderConfig) -> Self {
         Simulation {
+            seed,
             net: Network::new(seed),
             config,
             procs: Vec::new(),
-            trace: Vec::new(),
-            step: 0,
+            trace: Mutex::new(Vec::new()),
+            step: AtomicUsize::new(0),
+            runs: 0,
         }
     }
 
@@ -112,14 +141,14 @@ impl Simulation {
         let provider = Provider::new(
             self.config.clone(),
             self.net.transport(node),
-            MockWaiter::new(&self.net),
+            SimWaiter::new(&self.net),
         );
         self.procs.push(Process {
             name: name.to_string(),
             node,
             provider,
             notes: RecordingNotifier::new(),
-            traced: (0, 0),
+            traced: Cell::new((0, 0)),
         });
         ProcessId(self.procs.len() - 1)
     }
@@ -155,7 +184,7 @@ impl Simulation {
         what: &str,
         call: impl FnOnce(&SimProvider, Arc<dyn Notifier>) -> WsaResult<R>,
     ) -> WsaResult<R> {
-        self.step += 1;
+        self.step.fetch_add(1, Ordering::Relaxed);
         let proc = &self.procs[p.0];
         let notifier: Arc<dyn Notifier> = Arc::new(proc.notes.clone());
         let r = call(&proc.provider, notifier);
@@ -171,7 +200,7 @@ impl Simulation {
 
     /// One network step; `false` when nothing was due at all.
     pub fn step(&mut self) -> bool {
-        self.step += 1;
+        self.step.fetch_add(1, Ordering::Relaxed);
         let moved = self.net.step();
         self.collect();
         moved
@@ -232,23 +261,62 @@ impl Simulation {
         proc.provider = Provider::new(
             self.config.clone(),
             self.net.transport(proc.node),
-            MockWaiter::new(&self.net),
+            SimWaiter::new(&self.net),
         );
         proc.notes = RecordingNotifier::new();
-        proc.traced = (0, 0);
+        proc.traced = Cell::new((0, 0));
         let line = format!("{}: crashes; a new process starts", proc.name);
         self.record(TraceKind::Fault, line);
         self.collect();
     }
 
+    /// Application threads of the simulation's processes, run to the end,
+    /// interleaved as the seed says (see [`threads`](super::threads)): the
+    /// same seed, the same interleaving. Each body makes its calls through
+    /// its [`AppThread`]; blocking calls block only that thread.
+    pub fn run_threads(&mut self, threads: Vec<ThreadSpec<'_>>) -> ThreadsReport {
+        self.runs += 1;
+        let seed = self
+            .seed
+            .wrapping_add(self.runs.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let spawns = threads
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let proc = &self.procs[t.process.0];
+                let notifier: Arc<dyn Notifier> = Arc::new(proc.notes.clone());
+                Spawn {
+                    name: format!("{}/{}", proc.name, t.name),
+                    key: ThreadKey(1000 + i as u64),
+                    provider: &proc.provider,
+                    notifier,
+                    body: t.body,
+                }
+            })
+            .collect();
+        let report = threads::run(seed, &self.net, &self.trace, &self.step, spawns, || {
+            self.collect()
+        });
+        if let Some(why) = &report.cut_short {
+            self.record(
+                TraceKind::Invariant,
+                format!("threaded run cut short: {why}"),
+            );
+        }
+        for name in &report.blocked_forever {
+            self.record(TraceKind::Invariant, format!("{name}: blocked forever"));
+        }
+        report
+    }
+
     /// Everything traced so far.
-    pub fn trace(&self) -> &[TraceEvent] {
-        &self.trace
+    pub fn trace(&self) -> Vec<TraceEvent> {
+        self.lock_trace().clone()
     }
 
     /// The trace as text, one event a line.
     pub fn trace_text(&self) -> String {
-        self.trace.iter().fold(String::new(), |mut out, e| {
+        self.lock_trace().iter().fold(String::new(), |mut out, e| {
             let _ = writeln!(out, "{}", e.to_text());
             out
         })
@@ -256,42 +324,47 @@ impl Simulation {
 
     /// The trace as JSON lines.
     pub fn trace_json(&self) -> String {
-        self.trace.iter().fold(String::new(), |mut out, e| {
+        self.lock_trace().iter().fold(String::new(), |mut out, e| {
             let _ = writeln!(out, "{}", e.to_json());
             out
         })
     }
 
-    fn record(&mut self, kind: TraceKind, text: String) {
+    fn lock_trace(&self) -> std::sync::MutexGuard<'_, Vec<TraceEvent>> {
+        self.trace.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, kind: TraceKind, text: String) {
         let event = TraceEvent {
-            step: self.step,
+            step: self.step.load(Ordering::Relaxed),
             time: self.net.now(),
             kind,
             text,
         };
         event.emit();
-        self.trace.push(event);
+        self.lock_trace().push(event);
     }
 
     /// Traces what the notifiers recorded since the last look.
-    fn collect(&mut self) {
+    fn collect(&self) {
         let mut new = Vec::new();
-        for proc in &mut self.procs {
+        for proc in &self.procs {
             let delivered = proc.notes.delivered();
-            for r in &delivered[proc.traced.0..] {
+            let (seen_delivered, seen_suppressed) = proc.traced.get();
+            for r in &delivered[seen_delivered..] {
                 new.push((
                     TraceKind::Notified,
                     format!("{}: notified: {} via {}", proc.name, r.op(), describe(r)),
                 ));
             }
             let suppressed = proc.notes.suppressed();
-            for s in &suppressed[proc.traced.1..] {
+            for s in &suppressed[seen_suppressed..] {
                 new.push((
                     TraceKind::Suppressed,
                     format!("{}: suppressed: {} ({})", proc.name, s.record.op(), s.why),
                 ));
             }
-            proc.traced = (delivered.len(), suppressed.len());
+            proc.traced.set((delivered.len(), suppressed.len()));
         }
         for (kind, text) in new {
             self.record(kind, text);
