@@ -8,6 +8,8 @@
 //!        [--faults LIST]                  faults allowed: network,stall,crash,stale,reset,slow,delay, all or none
 //!        [--no-shrink]                    on a failure, do not shrink it
 //! wspsim replay SEED [--steps K]          the same random run again, traced step by step
+//! wspsim threads --seed N --runs R         R threaded runs from seed N: application threads
+//!        [--threads T --calls C]          racing the final cleanup (see `sim::threaded`)
 //! common options: --trace text|json (default text; random: none), --quiet
 //! ```
 //!
@@ -22,7 +24,7 @@ use std::time::Instant;
 use winsock_provider::sim::script::{Script, StepLine};
 use winsock_provider::sim::shrink::shrink;
 use winsock_provider::sim::trace::TraceEvent;
-use winsock_provider::sim::{Action, Harness, SeededBytes, scenarios};
+use winsock_provider::sim::{Action, Harness, SeededBytes, scenarios, threaded};
 
 const USAGE: &str = "usage:
   wspsim                                  run the built-in scenario set
@@ -30,6 +32,8 @@ const USAGE: &str = "usage:
   wspsim random --seed N --steps K [--faults LIST] [--no-shrink]
                                           K random steps from seed N; LIST: network,stall,crash,stale,reset,slow,delay | all | none
   wspsim replay SEED [--steps K]          replay a random run, traced (default 1000 steps)
+  wspsim threads --seed N --runs R [--threads T --calls C]
+                                          R runs of T threads x C calls racing the final cleanup
 options: --trace text|json   how the step-by-step trace is printed
          --quiet             only the summary";
 
@@ -116,6 +120,12 @@ impl Faults {
 
 enum Command {
     Builtin,
+    Threads {
+        seed: u64,
+        runs: u64,
+        threads: usize,
+        calls: usize,
+    },
     Run {
         files: Vec<String>,
     },
@@ -166,6 +176,15 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
                 replay: true,
             }
         }
+        Some("threads") => {
+            it.next();
+            Command::Threads {
+                seed: 0,
+                runs: 100,
+                threads: 3,
+                calls: 20,
+            }
+        }
         Some("random") => {
             it.next();
             Command::Random {
@@ -195,6 +214,12 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             ("--seed", Command::Random { seed, .. }) => *seed = number("--seed", it.next())?,
             ("--steps" | "--ops", Command::Random { steps, .. }) => *steps = number(&a, it.next())?,
             ("--no-shrink", Command::Random { shrink, .. }) => *shrink = false,
+            ("--seed", Command::Threads { seed, .. }) => *seed = number("--seed", it.next())?,
+            ("--runs", Command::Threads { runs, .. }) => *runs = number("--runs", it.next())?,
+            ("--threads", Command::Threads { threads, .. }) => {
+                *threads = number("--threads", it.next())?
+            }
+            ("--calls", Command::Threads { calls, .. }) => *calls = number("--calls", it.next())?,
             ("--faults", Command::Random { .. }) => {
                 out.faults = Faults::parse(&it.next().ok_or("--faults needs a list")?)?
             }
@@ -233,6 +258,12 @@ fn main() -> ExitCode {
     };
     match args.command {
         Command::Builtin => builtin(args.quiet),
+        Command::Threads {
+            seed,
+            runs,
+            threads,
+            calls,
+        } => threaded_runs(seed, runs, threads, calls, args.trace == Some(Trace::Text)),
         Command::Run { ref files } => {
             let mut status = ExitCode::SUCCESS;
             for file in files {
@@ -405,6 +436,47 @@ fn random(seed: u64, steps: usize, faults: Faults, shrink_it: bool, trace: Trace
         }
     }
     ExitCode::FAILURE
+}
+
+fn threaded_runs(seed: u64, runs: u64, threads: usize, calls: usize, trace: bool) -> ExitCode {
+    let started = Instant::now();
+    let mut total = threaded::ThreadedReport::default();
+    for run in 0..runs {
+        let r = threaded::run(seed.wrapping_add(run), threads, calls);
+        if trace {
+            print!("== seed {}\n{}", seed.wrapping_add(run), r.trace);
+        }
+        total.calls += r.calls;
+        total.operations += r.operations;
+        total.aborted_by_final_cleanup += r.aborted_by_final_cleanup;
+        total.interrupted += r.interrupted;
+        total.decisions += r.decisions;
+        total.failures.extend(r.failures);
+        if run > 0 && run % 1000 == 0 {
+            eprintln!("wspsim: {run} of {runs} runs");
+        }
+    }
+    println!(
+        "\nwspsim threads: seeds {seed}..{}: {runs} runs of {threads} threads x {calls} calls: \
+         {} calls, {} overlapped operations ({} aborted by the final cleanup), \
+         {} blocking calls interrupted, {} scheduling decisions",
+        seed.wrapping_add(runs),
+        total.calls,
+        total.operations,
+        total.aborted_by_final_cleanup,
+        total.interrupted,
+        total.decisions
+    );
+    eprintln!("wspsim: {:.2}s wall time", started.elapsed().as_secs_f64());
+    if total.failures.is_empty() {
+        println!("invariants: all held");
+        ExitCode::SUCCESS
+    } else {
+        for f in &total.failures {
+            println!("FAILED {f}");
+        }
+        ExitCode::FAILURE
+    }
 }
 
 /// The rule a failure names: `step 12: S6c: ...` is `S6c`. Shrinking keeps

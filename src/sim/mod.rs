@@ -7,6 +7,7 @@ mod harness;
 pub mod scenarios;
 pub mod script;
 pub mod shrink;
+pub mod threaded;
 pub mod threads;
 pub mod trace;
 pub mod world;
