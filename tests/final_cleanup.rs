@@ -474,6 +474,10 @@ struct Parking {
     inner: MockTransport,
     entered: mpsc::Sender<()>,
     release: Mutex<mpsc::Receiver<()>>,
+    /// Counts events in order; `send` takes a number as its last act inside
+    /// the provider (after it, only the gate's exit is left).
+    order: Arc<AtomicUsize>,
+    send_done_at: Arc<AtomicUsize>,
 }
 
 impl Transport for Parking {
@@ -509,7 +513,10 @@ impl Transport for Parking {
     ) -> Result<Io<usize>, WsaError> {
         self.entered.send(()).unwrap();
         self.release.lock().unwrap().recv().unwrap();
-        self.inner.send(s, d, to, w)
+        let r = self.inner.send(s, d, to, w);
+        self.send_done_at
+            .store(self.order.fetch_add(1, Ordering::SeqCst), Ordering::SeqCst);
+        r
     }
     fn recv(
         &self,
@@ -570,23 +577,23 @@ fn s6f_cleanup_waits_for_calls_inside_the_provider() {
     net.add_discard_service(svc_at, None);
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
+    let order = Arc::new(AtomicUsize::new(0));
+    let send_done_at = Arc::new(AtomicUsize::new(usize::MAX));
     let t = Parking {
         inner: net.transport(node),
         entered: entered_tx,
         release: Mutex::new(release_rx),
+        order: order.clone(),
+        send_done_at: send_done_at.clone(),
     };
     let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
     p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))
         .unwrap();
     let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
     p.connect(s, svc_at).unwrap();
-    let order = Arc::new(AtomicUsize::new(0));
     let sender = {
-        let (p, order) = (p.clone(), order.clone());
-        thread::spawn(move || {
-            let r = p.send(s, b"inside", MsgFlags::empty(), None);
-            (r, order.fetch_add(1, Ordering::SeqCst))
-        })
+        let p = p.clone();
+        thread::spawn(move || p.send(s, b"inside", MsgFlags::empty(), None))
     };
     entered.recv().unwrap();
     let cleaner = {
@@ -603,11 +610,13 @@ fn s6f_cleanup_waits_for_calls_inside_the_provider() {
     );
     assert!(!p.is_open(), "S6a: the gate is already closed");
     release.send(()).unwrap();
-    let (sent, sender_done) = sender.join().unwrap();
+    let sent = sender.join().unwrap();
     let (cleaned, cleaner_done) = cleaner.join().unwrap();
+    // The order is taken inside the provider, not after the call returned:
+    // the thread that made the call may run late, but not the call itself.
     assert!(
-        sender_done < cleaner_done,
-        "the call left before the cleanup returned"
+        send_done_at.load(Ordering::SeqCst) < cleaner_done,
+        "the cleanup returned before the call inside was done"
     );
     assert_eq!(sent, Ok(6), "the call inside finished normally");
     assert!(matches!(cleaned, Ok(CleanupOutcome::Final(_))));
