@@ -20,7 +20,6 @@
 //!   peers. They are this example's, not the SPI's.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use winsock_provider::ffi::{DllConfig, Exported, ProviderDll};
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, ServiceId};
 
@@ -91,7 +90,9 @@ winsock_provider::export_provider!(Loopback);
 /// Runs `f` on the instance; a panic (there should be none) gives `fallback`
 /// instead of crossing the ABI.
 fn hook<R>(fallback: R, f: impl FnOnce(&Loopback) -> R) -> R {
-    catch_unwind(AssertUnwindSafe(|| f(&Loopback::dll().app))).unwrap_or(fallback)
+    let mut out = None;
+    winsock_provider::ffi::guard::contain("loopback hook", || out = Some(f(&Loopback::dll().app)));
+    out.unwrap_or(fallback)
 }
 
 /// Runs the network until idle.

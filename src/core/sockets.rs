@@ -89,6 +89,20 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// by `cancel_blocking_call` and by the final cleanup); a non-blocking one
     /// answers `WSAEWOULDBLOCK`. The new socket inherits `s`'s flags.
     pub fn accept(&self, s: SocketHandle) -> WsaResult<(SocketHandle, SocketAddrV4)> {
+        self.accept_prepared(s, |_| Ok(()))
+    }
+
+    /// [`accept`](Self::accept), with `prepare` called with the new
+    /// socket's handle after its slot is reserved and before a connection
+    /// is taken: a host that must make something for the new socket (the
+    /// shim's `WPUCreateSocketHandle`) can fail there and lose no
+    /// connection (S13). If `prepare` succeeds and the accept then fails,
+    /// undoing what `prepare` made is the caller's.
+    pub fn accept_prepared(
+        &self,
+        s: SocketHandle,
+        prepare: impl FnOnce(SocketHandle) -> WsaResult<()>,
+    ) -> WsaResult<(SocketHandle, SocketAddrV4)> {
         let _call = self.enter()?;
         let inner = &self.inner;
         // The handle is checked before a slot is taken for the new socket, so
@@ -101,6 +115,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
         })??;
         let new = inner.table.reserve()?;
+        if let Err(e) = prepare(new) {
+            inner.table.remove(new);
+            return Err(e);
+        }
         let thread = inner.waiter.current_thread();
         let started = inner.table.with(s, |sock| -> WsaResult<_> {
             if sock.closing {

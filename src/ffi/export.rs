@@ -44,9 +44,9 @@ pub fn dll_main<D: Exported>(reason: u32, reserved: *mut c_void) -> i32 {
         && reserved.is_null()
         && let Some(dll) = D::loaded()
     {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            dll.provider.process_detach(Detach::Unload)
-        }));
+        guard::contain("DllMain", || {
+            dll.provider.process_detach(Detach::Unload);
+        });
     }
     1
 }

@@ -44,17 +44,7 @@ pub unsafe fn boundary<R>(
         Ok(Ok(v)) => return v,
         Ok(Err(e)) => e,
         Err(payload) => {
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic with no message".to_string());
-            // Writing to stderr must not panic again: ignore its errors.
-            let _ = writeln!(
-                std::io::stderr(),
-                "winsock-provider: panic caught in {name}: {text}"
-            );
-            *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
+            note_panic(name, payload);
             panic_code
         }
     };
@@ -64,6 +54,32 @@ pub unsafe fn boundary<R>(
         unsafe { lp_errno.write(error.code()) };
     }
     fail
+}
+
+/// Logs a caught panic and keeps its message for [`last_panic`]. The payload
+/// is forgotten, not dropped: its `Drop` could panic again, and nothing may
+/// unwind out of an export.
+fn note_panic(name: &str, payload: Box<dyn std::any::Any + Send>) {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".to_string());
+    std::mem::forget(payload);
+    // Writing to stderr must not panic again: ignore its errors.
+    let _ = writeln!(
+        std::io::stderr(),
+        "winsock-provider: panic caught in {name}: {text}"
+    );
+    *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
+}
+
+/// Runs `f` where a panic must neither escape nor change a result already
+/// decided (the author's hooks, `DllMain`): a panic is logged and forgotten.
+pub fn contain(name: &str, f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        note_panic(name, payload);
+    }
 }
 
 /// A shared reference from a caller's pointer: `WSAEFAULT` when null or

@@ -41,9 +41,23 @@ pub struct Host {
     completion: AtomicUsize,
     /// The catalog entry of the newest startup (for `WPUCreateSocketHandle`).
     catalog_entry: AtomicU32,
-    /// The host's handle of each socket. Touched when sockets are created
-    /// and released, and by async-select messages (their `wParam`).
-    handles: Mutex<HashMap<SocketHandle, SOCKET>>,
+    /// The host's handle of each socket, and the handles whose release
+    /// waits for a completion being written. Touched when sockets are
+    /// created and released, by async-select messages (their `wParam`), and
+    /// by completions only while a release waits (`deferred`).
+    handles: Mutex<Handles>,
+    /// How many releases wait: completions look at `handles` only then.
+    deferred: AtomicUsize,
+}
+
+/// The host handles, and the releases that wait.
+#[derive(Debug, Default)]
+struct Handles {
+    of: HashMap<SocketHandle, SOCKET>,
+    /// Given back by the core while a completion of theirs was still being
+    /// written: `WPUCloseSocketHandle` follows the last such completion, so
+    /// no upcall ever names a handle the host already freed.
+    deferred: std::collections::HashSet<SOCKET>,
 }
 
 /// Logs an upcall that failed where no caller can be told.
@@ -114,8 +128,17 @@ impl Host {
         let catalog = catalog.unwrap_or_else(|| self.catalog_entry.load(Ordering::Relaxed));
         let context = usize::try_from(h.to_raw()).map_err(|_| WsaError::NoBufferSpace)?;
         let s = self.upcalls.create_socket_handle(catalog, context)?;
-        self.lock_handles().insert(h, s);
+        self.lock_handles().of.insert(h, s);
         Ok(s)
+    }
+
+    /// Gives back the host handle made for `h` by a call that then failed
+    /// (an accept that took no connection).
+    pub fn handle_released_unused(&self, h: SocketHandle) {
+        let s = self.lock_handles().of.remove(&h);
+        if let Some(s) = s {
+            self.close_handle(s);
+        }
     }
 
     /// The core handle behind a host handle (`WPUQuerySocketHandleContext`).
@@ -126,8 +149,54 @@ impl Host {
         Ok(SocketHandle::from_raw(context as u64))
     }
 
-    fn lock_handles(&self) -> std::sync::MutexGuard<'_, HashMap<SocketHandle, SOCKET>> {
+    fn lock_handles(&self) -> std::sync::MutexGuard<'_, Handles> {
         self.handles.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `WPUCloseSocketHandle`, logged on failure.
+    fn close_handle(&self, s: SOCKET) {
+        if let Err(e) = self.upcalls.close_socket_handle(s) {
+            log_failure("WPUCloseSocketHandle", e);
+        }
+    }
+
+    /// Writes (and with `Tell::Notify`, tells) the end of the operation on
+    /// `key`, then gives back its socket's handle if a release waited for it.
+    fn end(&self, key: usize, outcome: &Outcome, tell: Tell) {
+        let Some(op) = self.inflight.start_finishing(key) else {
+            return;
+        };
+        let socket = op.socket;
+        self.finish(op, outcome, tell);
+        self.inflight.finished(key);
+        self.release_if_waiting(socket);
+    }
+
+    /// Takes back an operation the core refused (it has no end to write);
+    /// true if it was carried.
+    pub fn take_back(&self, key: usize) -> bool {
+        match self.inflight.remove(key) {
+            Some(op) => {
+                self.release_if_waiting(op.socket);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Gives back `socket`'s handle if its release waited for the operation
+    /// that just stopped being carried, and none is left.
+    fn release_if_waiting(&self, socket: SOCKET) {
+        if self.deferred.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut handles = self.lock_handles();
+        if handles.deferred.contains(&socket) && !self.inflight.has_socket(socket) {
+            handles.deferred.remove(&socket);
+            self.deferred.fetch_sub(1, Ordering::SeqCst);
+            drop(handles);
+            self.close_handle(socket);
+        }
     }
 
     /// Writes an operation's results and, for `Tell::Notify`, tells the
@@ -163,6 +232,7 @@ impl Host {
             (Tell::Notify, Some((routine, thread)), _) => {
                 // SAFETY: as above.
                 unsafe { publish(ov, bytes, status) };
+                pin_module();
                 let call = Box::into_raw(Box::new(RoutineCall {
                     routine,
                     error,
@@ -182,18 +252,45 @@ impl Host {
             (Tell::Notify, _, Some(complete)) => {
                 let mut errno = 0;
                 // SAFETY: ws2_32's export or the host's stand-in for it, with
-                // the socket's host handle and the caller's record.
+                // the socket's host handle (not given back before this
+                // returns, see `end`) and the caller's record.
                 let r = unsafe { complete(op.socket, ov, error, bytes, &mut errno) };
                 if r != 0 {
                     log_failure(
                         "WPUCompleteOverlappedRequest",
                         WsaError::from_code(errno).unwrap_or(WsaError::InvalidArgument),
                     );
+                    // The application must still learn of it.
+                    // SAFETY: as above.
+                    unsafe { self.publish_and_set(ov, bytes, status) };
                 }
             }
-            // S6c, or no host to signal: the record alone tells.
+            // No completion upcall: write the record and set the event.
             // SAFETY: as above.
-            _ => unsafe { publish(ov, bytes, status) },
+            (Tell::Notify, _, None) => unsafe { self.publish_and_set(ov, bytes, status) },
+            // S6c: the record alone tells; nothing is signalled.
+            // SAFETY: as above.
+            (Tell::Record, _, _) => unsafe { publish(ov, bytes, status) },
+        }
+    }
+}
+
+impl Host {
+    /// Writes the record and sets its `hEvent` (if any) with `WPUSetEvent`:
+    /// event completion without a completion upcall.
+    ///
+    /// # Safety
+    /// As [`publish`].
+    unsafe fn publish_and_set(&self, ov: *mut WSAOVERLAPPED, bytes: u32, status: usize) {
+        // SAFETY: the caller's promise.
+        let event = unsafe {
+            publish(ov, bytes, status);
+            std::ptr::addr_of!((*ov).hEvent).read()
+        };
+        if !event.is_null()
+            && let Err(e) = self.upcalls.set_event(event as _)
+        {
+            log_failure("WPUSetEvent", e);
         }
     }
 }
@@ -231,6 +328,38 @@ pub unsafe fn mark_in_progress(ov: *mut WSAOVERLAPPED) -> usize {
     unsafe { internal(ov).swap(WSS_OPERATION_IN_PROGRESS, Ordering::AcqRel) }
 }
 
+/// A queued completion routine runs `routine_trampoline`, in this DLL,
+/// whenever its thread next waits alertably: perhaps after ws2_32 has
+/// unloaded the DLL following the last `WSPCleanup`. So the first queued
+/// routine pins the DLL in memory for the life of the process.
+#[cfg(windows)]
+fn pin_module() {
+    use std::sync::Once;
+    use windows_sys::Win32::System::LibraryLoader::{
+        GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_PIN, GetModuleHandleExW,
+    };
+    static PINNED: Once = Once::new();
+    PINNED.call_once(|| {
+        let mut module = std::ptr::null_mut();
+        // SAFETY: FROM_ADDRESS takes any address inside the module (here a
+        // function of it) in place of a name; `module` is a live local.
+        let ok = unsafe {
+            GetModuleHandleExW(
+                GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+                routine_trampoline as *const () as *const u16,
+                &mut module,
+            )
+        };
+        if ok == 0 {
+            log_failure("GetModuleHandleExW(PIN)", WsaError::SystemCallFailure);
+        }
+    });
+}
+
+/// Off Windows nothing unloads a provider under a queued routine.
+#[cfg(not(windows))]
+fn pin_module() {}
+
 #[cfg(windows)]
 fn ws2_32_completion() -> Option<CompleteOverlappedFn> {
     use std::sync::OnceLock;
@@ -265,18 +394,12 @@ fn make_long(low: u32, high: u32) -> isize {
 
 impl Notifier for Host {
     fn deliver(&self, n: &Notification) {
-        if let Some(op) = self.inflight.remove(n.user as usize) {
-            self.finish(op, &n.outcome, Tell::Notify);
-        }
+        self.end(n.user as usize, &n.outcome, Tell::Notify);
     }
 
     fn suppressed(&self, n: &Notification, why: Suppressed) {
         match why {
-            Suppressed::FinalCleanup => {
-                if let Some(op) = self.inflight.remove(n.user as usize) {
-                    self.finish(op, &n.outcome, Tell::Record);
-                }
-            }
+            Suppressed::FinalCleanup => self.end(n.user as usize, &n.outcome, Tell::Record),
             // S11: the process is gone; touch nothing of it.
             Suppressed::ProcessGone => {}
         }
@@ -296,21 +419,34 @@ impl Notifier for Host {
         events: FdEvents,
         error: Option<WsaError>,
     ) {
-        let Some(s) = self.lock_handles().get(&socket).copied() else {
+        let Some(s) = self.lock_handles().of.get(&socket).copied() else {
             return;
         };
-        let lparam = make_long(events.bits(), error.map_or(0, |e| e.code() as u32));
-        if let Err(e) = self.upcalls.post_message(window.0 as usize, msg, s, lparam) {
-            log_failure("WPUPostMessage", e);
+        // One message per event: `WSAGETSELECTEVENT(lParam)` names one.
+        for event in events.iter() {
+            let lparam = make_long(event.bits(), error.map_or(0, |e| e.code() as u32));
+            if let Err(e) = self.upcalls.post_message(window.0 as usize, msg, s, lparam) {
+                log_failure("WPUPostMessage", e);
+            }
         }
     }
 
     fn handle_released(&self, socket: SocketHandle) {
-        let Some(s) = self.lock_handles().remove(&socket) else {
+        let mut handles = self.lock_handles();
+        let Some(s) = handles.of.remove(&socket) else {
             return;
         };
-        if let Err(e) = self.upcalls.close_socket_handle(s) {
-            log_failure("WPUCloseSocketHandle", e);
+        // A completion of this socket's may be being written on another
+        // thread (decided before the close, told after it): the handle goes
+        // back after it (see `end`).
+        handles.deferred.insert(s);
+        self.deferred.fetch_add(1, Ordering::SeqCst);
+        if self.inflight.has_socket(s) {
+            return;
         }
+        handles.deferred.remove(&s);
+        self.deferred.fetch_sub(1, Ordering::SeqCst);
+        drop(handles);
+        self.close_handle(s);
     }
 }

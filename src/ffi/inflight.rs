@@ -9,7 +9,7 @@ use super::wsabuf::Scatter;
 use crate::WsaError;
 use crate::core::op::Overlapped;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 const SHARDS: usize = 16;
 
@@ -53,10 +53,32 @@ impl std::fmt::Debug for InFlight {
 // through them once, from whichever thread completes the operation.
 unsafe impl Send for InFlight {}
 
+/// A registry entry.
+#[derive(Debug)]
+enum Slot {
+    /// Carried: the operation has not ended yet, or its end is about to be
+    /// written.
+    Carried(InFlight),
+    /// Its end is being written (and told) right now.
+    Finishing { socket: SOCKET, record: Overlapped },
+}
+
+impl Slot {
+    fn socket(&self) -> SOCKET {
+        match self {
+            Slot::Carried(op) => op.socket,
+            Slot::Finishing { socket, .. } => *socket,
+        }
+    }
+}
+
 /// The registry.
 #[derive(Debug, Default)]
 pub struct Registry {
-    shards: [Mutex<HashMap<usize, InFlight>>; SHARDS],
+    shards: [Mutex<HashMap<usize, Slot>>; SHARDS],
+    /// Counts finished writes, to wake [`wait_finished`](Self::wait_finished).
+    done: Mutex<u64>,
+    finished: Condvar,
 }
 
 fn shard_of(key: usize) -> usize {
@@ -66,7 +88,7 @@ fn shard_of(key: usize) -> usize {
 }
 
 impl Registry {
-    fn shard(&self, key: usize) -> std::sync::MutexGuard<'_, HashMap<usize, InFlight>> {
+    fn shard(&self, key: usize) -> MutexGuard<'_, HashMap<usize, Slot>> {
         // Entries are inserted and removed whole; a panic elsewhere cannot
         // leave one half written.
         self.shards[shard_of(key)]
@@ -83,26 +105,94 @@ impl Registry {
         if shard.contains_key(&key) {
             return Err(WsaError::InvalidArgument);
         }
-        shard.insert(key, op);
+        shard.insert(key, Slot::Carried(op));
         Ok(())
     }
 
-    /// Stops carrying the operation of this `WSAOVERLAPPED`.
+    /// Takes back an operation the core refused (no end will be written).
     pub fn remove(&self, key: usize) -> Option<InFlight> {
-        self.shard(key).remove(&key)
+        let mut shard = self.shard(key);
+        match shard.remove(&key) {
+            Some(Slot::Carried(op)) => Some(op),
+            Some(other) => {
+                shard.insert(key, other);
+                None
+            }
+            None => None,
+        }
     }
 
-    /// The core record of the operation in flight on this `WSAOVERLAPPED`.
+    /// The operation whose end is now to be written: it stays in the
+    /// registry as finishing until [`finished`](Self::finished), so that its
+    /// socket's host handle is not given back under it and a waiting
+    /// `WSPGetOverlappedResult` knows to wait.
+    pub fn start_finishing(&self, key: usize) -> Option<InFlight> {
+        let mut shard = self.shard(key);
+        match shard.remove(&key)? {
+            Slot::Carried(op) => {
+                let finishing = Slot::Finishing {
+                    socket: op.socket,
+                    record: op.record.clone(),
+                };
+                shard.insert(key, finishing);
+                Some(op)
+            }
+            finishing => {
+                shard.insert(key, finishing);
+                None
+            }
+        }
+    }
+
+    /// The end of the operation on `key` is written and told.
+    pub fn finished(&self, key: usize) {
+        self.shard(key).remove(&key);
+        *self.done.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.finished.notify_all();
+    }
+
+    /// Waits until nothing is carried on `key` any more (its end is
+    /// written).
+    pub fn wait_finished(&self, key: usize) {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        while self.shard(key).contains_key(&key) {
+            done = self.finished.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The core record of the operation carried on this `WSAOVERLAPPED`.
     pub fn record(&self, key: usize) -> Option<Overlapped> {
-        self.shard(key).get(&key).map(|op| op.record.clone())
+        self.shard(key).get(&key).map(|slot| match slot {
+            Slot::Carried(op) => op.record.clone(),
+            Slot::Finishing { record, .. } => record.clone(),
+        })
     }
 
-    /// Operations in flight.
+    /// Whether the operation on `key` is carried and its end not begun.
+    pub fn is_waiting(&self, key: usize) -> bool {
+        matches!(self.shard(key).get(&key), Some(Slot::Carried(_)))
+    }
+
+    /// Whether any operation of the host socket `s` is carried.
+    pub fn has_socket(&self, s: SOCKET) -> bool {
+        self.shards.iter().any(|shard| {
+            shard
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .any(|slot| slot.socket() == s)
+        })
+    }
+
+    /// Operations carried.
     pub fn len(&self) -> usize {
-        (0..SHARDS).map(|i| self.shard(i << 4).len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
     }
 
-    /// Whether nothing is in flight.
+    /// Whether nothing is carried.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

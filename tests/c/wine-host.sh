@@ -27,14 +27,20 @@ x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -o target/win/host.exe tes
 
 dll='target\win\x86_64-pc-windows-gnu\debug\examples\loopback_provider.dll'
 log="$repo/target/win/host.log"
-set +e
-timeout --kill-after=10 600 env -u DISPLAY wine target/win/host.exe "$dll" >"$log" 2>&1 </dev/null
-status=$?
-set -e
-cat "$log"
-if [ "$status" -eq 124 ]; then
-  echo "wine-host: host.exe timed out after 600 s" >&2
-fi
+status=0
+# Every check, then (in a process of its own) the unload check.
+for mode in "" --unload; do
+  set +e
+  # shellcheck disable=SC2086 # an empty mode is no argument
+  timeout --kill-after=10 600 env -u DISPLAY wine target/win/host.exe "$dll" $mode >"$log" 2>&1 </dev/null
+  run=$?
+  set -e
+  cat "$log"
+  if [ "$run" -eq 124 ]; then
+    echo "wine-host: host.exe $mode timed out after 600 s" >&2
+  fi
+  if [ "$run" -ne 0 ]; then status=$run; fi
+done
 if [ "$own_env" -eq 1 ]; then
   wine_done
 fi

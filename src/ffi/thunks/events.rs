@@ -40,9 +40,12 @@ pub unsafe extern "system" fn event_select<D: Exported>(
     }
 }
 
-/// `WSPEnumNetworkEvents`: the record is copied out and cleared, and the
-/// event (if given) reset with `WPUResetEvent`. Only the `iErrorCode` slots
-/// of reported events are written.
+/// `WSPEnumNetworkEvents`: the event (if given) is reset with
+/// `WPUResetEvent`, then the record copied out and cleared. Resetting
+/// first keeps both promises of the SPI: a failed call changes nothing (a
+/// bad event handle fails before the record is touched), and no event is
+/// lost (one recorded after the reset sets the event again). Only the
+/// `iErrorCode` slots of reported events are written.
 ///
 /// # Safety
 /// `out` writable; `lp_errno` null or writable.
@@ -57,15 +60,15 @@ pub unsafe extern "system" fn enum_network_events<D: Exported>(
         run::<D, _>("WSPEnumNetworkEvents", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
             let out = checked_mut(out)?;
+            if !event.is_null() {
+                dll.host.upcalls.reset_event(event as WSAEVENT)?;
+            }
             let recorded = dll.provider.enum_network_events(h)?;
             out.lNetworkEvents = recorded.events.bits() as i32;
             for bit in recorded.events.iter() {
                 if let Some(i) = bit.bit_index() {
                     out.iErrorCode[i] = recorded.errors[i].map_or(0, |e| e.code());
                 }
-            }
-            if !event.is_null() {
-                dll.host.upcalls.reset_event(event as WSAEVENT)?;
             }
             Ok(0)
         })

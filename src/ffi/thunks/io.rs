@@ -20,10 +20,11 @@ use super::super::wsabuf::{Scatter, gather};
 use super::run;
 use crate::core::op::Overlapped;
 use crate::{
-    CompletionMode, EventKey, MsgFlags, OverlappedRequest, ServiceFlags, SocketHandle, Waiter,
-    WsaError, WsaResult,
+    CompletionMode, EventKey, MsgFlags, OverlappedRequest, ServiceFlags, SocketHandle, SocketKind,
+    Waiter, WsaError, WsaResult,
 };
 use std::sync::atomic::Ordering;
+use windows_sys::Win32::Networking::WinSock::WSAEVENT;
 
 /// The three overlapped arguments of a send or receive.
 #[derive(Clone, Copy)]
@@ -38,15 +39,29 @@ struct Carried<'a, D: Exported> {
     dll: &'a Dll<D>,
     overlapped: *mut WSAOVERLAPPED,
     internal_before: usize,
+    /// The event to reset when the call goes pending (event completion).
+    event: Option<WSAEVENT>,
 }
 
 impl<D: Exported> Carried<'_, D> {
     /// The core refused the call: no completion will come (S9), so the
-    /// record is taken back and the `WSAOVERLAPPED` restored.
+    /// `WSAOVERLAPPED` is restored and the record taken back; the event is
+    /// left alone (a failed call changes nothing, S13).
     fn refuse(self) {
-        self.dll.host.inflight.remove(self.overlapped as usize);
         // SAFETY: checked when carried; the call has not returned yet.
         unsafe { internal(self.overlapped) }.store(self.internal_before, Ordering::Release);
+        self.dll.host.take_back(self.overlapped as usize);
+    }
+
+    /// The call went pending: the SPI resets the event now. A completion
+    /// that began meanwhile may have set it first; then it is set again.
+    fn went_pending(self) {
+        let Some(event) = self.event else { return };
+        let host = &self.dll.host;
+        let _ = host.upcalls.reset_event(event);
+        if !host.inflight.is_waiting(self.overlapped as usize) {
+            let _ = host.upcalls.set_event(event);
+        }
     }
 }
 
@@ -100,7 +115,7 @@ unsafe fn carry<'a, D: Exported>(
             None,
         ),
     };
-    let hevent = ov.hEvent;
+    let event = (routine.is_none() && !ov.hEvent.is_null()).then_some(ov.hEvent as WSAEVENT);
     dll.host.inflight.insert(InFlight {
         socket: s,
         overlapped: args.overlapped,
@@ -110,10 +125,6 @@ unsafe fn carry<'a, D: Exported>(
     })?;
     // SAFETY: checked above.
     let internal_before = unsafe { mark_in_progress(args.overlapped) };
-    if routine.is_none() && !hevent.is_null() {
-        // The SPI: the initiating call resets the event; completion sets it.
-        let _ = dll.host.upcalls.reset_event(hevent as _);
-    }
     let request = OverlappedRequest {
         overlapped: record,
         mode,
@@ -123,6 +134,7 @@ unsafe fn carry<'a, D: Exported>(
         dll,
         overlapped: args.overlapped,
         internal_before,
+        event,
     };
     Ok(Some((carried, request)))
 }
@@ -138,10 +150,11 @@ fn submit<D: Exported, R>(
         None => (None, None),
     };
     let r = call(request);
-    if let (Err(e), Some(c)) = (&r, carried)
-        && *e != WsaError::IoPending
-    {
-        c.refuse();
+    match (&r, carried) {
+        (Err(WsaError::IoPending), Some(c)) => c.went_pending(),
+        (Err(_), Some(c)) => c.refuse(),
+        // Finished at once: its completion, already told, set the event.
+        _ => {}
     }
     r
 }
@@ -174,7 +187,9 @@ unsafe fn send_impl<D: Exported>(
     args: OverlappedArgs,
 ) -> WsaResult<i32> {
     let h = dll.handle(s)?;
+    // `lpTo` counts for datagram sockets only; a stream socket ignores it.
     let to = match to {
+        Some(_) if dll.provider.socket_kind(h)? == SocketKind::Stream => None,
         // SAFETY: the caller's promise.
         Some((name, len)) => Some(unsafe { sockaddr::read(name, len) }?),
         None => None,
@@ -382,6 +397,11 @@ pub unsafe extern "system" fn recv_from<D: Exported>(
 /// from `InternalHigh`, flags from `Offset`, the error from `OffsetHigh`.
 /// `*lpcbTransfer` is written only on success.
 ///
+/// The record may be written by another thread at any moment (a
+/// completion), and the two out-pointers may name the same `DWORD`: nothing
+/// here makes a reference to either, only reads and writes through the
+/// pointers.
+///
 /// # Safety
 /// As the SPI documents the arguments.
 pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
@@ -392,45 +412,57 @@ pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
     flags: *mut u32,
     lp_errno: *mut i32,
 ) -> i32 {
-    // SAFETY: the caller's promise.
+    // SAFETY: the caller's promise; every pointer is checked before use.
     unsafe {
         run::<D, _>("WSPGetOverlappedResult", lp_errno, 0, |dll| {
             let h = dll.handle(s)?;
-            let ov = checked(overlapped)?;
-            let transferred = checked_mut(transferred)?;
-            let flags = checked_mut(flags)?;
-            let key = overlapped as usize;
-            if internal(overlapped.cast_mut()).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS
-            {
+            let ov = aligned(overlapped.cast_mut())?;
+            let transferred = aligned(transferred)?;
+            let flags = aligned(flags)?;
+            let key = ov as usize;
+            if internal(ov).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS {
                 if wait == 0 {
                     return Err(WsaError::IoIncomplete);
                 }
-                // Waiting goes through the core's record: the host's write of
-                // the WSAOVERLAPPED may lag behind the core's decision.
+                // Wait for the core's decision, then for its writing.
                 let record = dll
                     .host
                     .inflight
                     .record(key)
                     .ok_or(WsaError::IoIncomplete)?;
-                let outcome = dll.provider.get_overlapped_result(h, &record, true)?;
-                *transferred = u32::try_from(outcome.bytes).unwrap_or(u32::MAX);
-                *flags = outcome.flags.bits();
-                return Ok(1);
+                let outcome = dll.provider.get_overlapped_result(h, &record, true);
+                dll.host.inflight.wait_finished(key);
+                if internal(ov).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS {
+                    // The host's completion upcall has not published yet
+                    // (ws2_32 may lag): the core's word is final.
+                    let outcome = outcome?;
+                    flags.write(outcome.flags.bits());
+                    transferred.write(u32::try_from(outcome.bytes).unwrap_or(u32::MAX));
+                    return Ok(1);
+                }
             }
-            // SAFETY: the union's two words are plain integers.
-            let (offset, error) = (
-                ov.Anonymous.Anonymous.Offset,
-                ov.Anonymous.Anonymous.OffsetHigh,
-            );
-            *flags = offset;
+            let offset = std::ptr::addr_of!((*ov).Anonymous.Anonymous.Offset).read();
+            let error = std::ptr::addr_of!((*ov).Anonymous.Anonymous.OffsetHigh).read();
+            let bytes = std::ptr::addr_of!((*ov).InternalHigh).read();
+            flags.write(offset);
             if error != 0 {
                 return Err(
                     WsaError::from_code(error as i32).unwrap_or(WsaError::SystemCallFailure)
                 );
             }
-            *transferred = ov.InternalHigh as u32;
+            transferred.write(bytes as u32);
             Ok(1)
         })
+    }
+}
+
+/// A caller's pointer, checked (not null, aligned) without making a
+/// reference: `WSAEFAULT` otherwise (S13).
+fn aligned<T>(p: *mut T) -> WsaResult<*mut T> {
+    if p.is_null() || !p.is_aligned() {
+        Err(WsaError::Fault)
+    } else {
+        Ok(p)
     }
 }
 

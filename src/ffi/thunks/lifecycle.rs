@@ -54,7 +54,7 @@ pub unsafe fn startup<D: Exported>(
                     *slot = unit;
                 }
                 *table = proc_table::<D>();
-                dll.app.after_call();
+                super::after_call(dll);
                 Ok(true)
             },
         )

@@ -75,10 +75,18 @@ unsafe fn run<D: Exported, R>(
         guard::boundary(name, lp_errno, fail, WsaError::SystemCallFailure, || {
             let dll = D::dll();
             let r = body(dll);
-            dll.app.after_call();
+            after_call(dll);
             r
         })
     }
+}
+
+/// The author's [`after_call`](super::ProviderDll::after_call), in a boundary
+/// of its own: the call it follows is done, and a panic here must not turn
+/// its result into a failure that changed state (S12, S13). The panic is
+/// logged and forgotten.
+pub(crate) fn after_call<D: Exported>(dll: &Dll<D>) {
+    guard::contain("after_call", || dll.app.after_call());
 }
 
 /// Answers `WSANOTINITIALISED` outside a startup (S4), for entries that take

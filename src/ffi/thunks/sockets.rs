@@ -166,13 +166,22 @@ pub unsafe extern "system" fn accept<D: Exported>(
             if !addr.is_null() && *checked_mut(addrlen)? < 16 {
                 return Err(WsaError::Fault);
             }
-            let (new, peer) = dll.provider.accept(h)?;
-            let new_s = match dll.host.create_handle(new, None) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = dll.provider.close_socket(new);
+            // The host handle is made before a connection is taken, so a
+            // host out of handles loses no connection (S13).
+            let made = std::cell::Cell::new(None);
+            let accepted = dll.provider.accept_prepared(h, |new| {
+                made.set(Some((new, dll.host.create_handle(new, None)?)));
+                Ok(())
+            });
+            let (new_s, peer) = match (accepted, made.get()) {
+                (Ok((_, peer)), Some((_, new_s))) => (new_s, peer),
+                (Err(e), Some((new, _))) => {
+                    dll.host.handle_released_unused(new);
                     return Err(e);
                 }
+                (Err(e), None) => return Err(e),
+                // `accept_prepared` calls `prepare` before it can succeed.
+                (Ok(_), None) => return Err(WsaError::SystemCallFailure),
             };
             if !addr.is_null() {
                 // Checked above: cannot fail.
