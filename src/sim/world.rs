@@ -271,7 +271,7 @@ impl Simulation {
     }
 
     /// Application threads of the simulation's processes, run to the end,
-    /// interleaved as the seed says (see [`threads`](super::threads)): the
+    /// interleaved as the seed says (see [`threads`]): the
     /// same seed, the same interleaving. Each body makes its calls through
     /// its [`AppThread`]; blocking calls block only that thread.
     pub fn run_threads(&mut self, threads: Vec<ThreadSpec<'_>>) -> ThreadsReport {
