@@ -6,308 +6,17 @@
 //!
 //! The provider is one per process, so the tests take turns (`serial`).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+mod abi_host;
+
+use abi_host::*;
+use std::sync::atomic::Ordering;
+use winsock_provider::ffi::Exported;
 use winsock_provider::ffi::abi::{
-    AF_INET, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM, SOCKADDR, SOCKADDR_IN, SOCKET, SOCKET_ERROR,
-    STATUS_CANCELLED, WSABUF, WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSATHREADID, WSPDATA,
-    WSPPROC_TABLE, WSPUPCALLTABLE, WSS_OPERATION_IN_PROGRESS,
+    SOCKADDR, SOCKET_ERROR, STATUS_CANCELLED, WSAOVERLAPPED, WSPPROC_TABLE,
+    WSS_OPERATION_IN_PROGRESS,
 };
-use winsock_provider::ffi::{DllConfig, Exported, ProviderDll};
-use winsock_provider::mock::{MockTransport, MockWaiter, Network};
-
-const LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
-const ECHO: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 7);
-const WSA_FLAG_OVERLAPPED: u32 = 1;
-
-struct TestDll {
-    net: Network,
-}
-
-impl ProviderDll for TestDll {
-    type Transport = MockTransport;
-    type Waiter = MockWaiter;
-    fn config() -> DllConfig {
-        DllConfig {
-            description: "abi test",
-            ..DllConfig::default()
-        }
-    }
-    fn create() -> (Self, MockTransport, MockWaiter) {
-        let net = Network::new(7);
-        let node = net.add_node(LOCAL);
-        net.add_node(*ECHO.ip());
-        net.add_echo_service(ECHO);
-        let transport = net.transport(node);
-        let waiter = MockWaiter::new(&net);
-        (TestDll { net }, transport, waiter)
-    }
-    fn after_call(&self) {
-        self.net.run_until_idle(100_000);
-    }
-}
 
 winsock_provider::export_provider!(TestDll);
-
-// ---- the host: a recording upcall table -----------------------------------
-
-/// Upcalls seen, by kind.
-static CREATED: AtomicUsize = AtomicUsize::new(0);
-static CLOSED: AtomicUsize = AtomicUsize::new(0);
-static APCS: AtomicUsize = AtomicUsize::new(0);
-static COMPLETIONS: AtomicUsize = AtomicUsize::new(0);
-static ROUTINE_CALLS: Mutex<Vec<(u32, u32)>> = Mutex::new(Vec::new());
-/// Handle table: index = SOCKET / 4 - 1; `(context, open)`.
-static HANDLES: Mutex<Vec<(usize, bool)>> = Mutex::new(Vec::new());
-/// Queued APCs: (routine, context), run by `alertable_wait`.
-static QUEUED: Mutex<Vec<(unsafe extern "system" fn(usize), usize)>> = Mutex::new(Vec::new());
-
-fn serial() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-unsafe extern "system" fn create_handle(_: u32, context: usize, _: *mut i32) -> SOCKET {
-    CREATED.fetch_add(1, Ordering::SeqCst);
-    let mut h = HANDLES.lock().unwrap();
-    h.push((context, true));
-    h.len() * 4
-}
-
-unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, errno: *mut i32) -> i32 {
-    let h = HANDLES.lock().unwrap();
-    match (s / 4).checked_sub(1).and_then(|i| h.get(i)) {
-        Some(&(context, true)) if s.is_multiple_of(4) => {
-            // SAFETY: the shim passes live locals.
-            unsafe { out.write(context) };
-            0
-        }
-        _ => {
-            // SAFETY: as above.
-            unsafe { errno.write(10038) };
-            SOCKET_ERROR
-        }
-    }
-}
-
-unsafe extern "system" fn close_handle(s: SOCKET, _: *mut i32) -> i32 {
-    CLOSED.fetch_add(1, Ordering::SeqCst);
-    HANDLES.lock().unwrap()[s / 4 - 1].1 = false;
-    0
-}
-
-unsafe extern "system" fn queue_apc(
-    _: *const WSATHREADID,
-    f: Option<unsafe extern "system" fn(usize)>,
-    ctx: usize,
-    _: *mut i32,
-) -> i32 {
-    APCS.fetch_add(1, Ordering::SeqCst);
-    QUEUED.lock().unwrap().push((f.unwrap(), ctx));
-    0
-}
-
-unsafe extern "system" fn set_event(_: isize, _: *mut i32) -> i32 {
-    1
-}
-
-unsafe extern "system" fn complete(
-    _: SOCKET,
-    ov: *mut WSAOVERLAPPED,
-    _error: u32,
-    bytes: u32,
-    _: *mut i32,
-) -> i32 {
-    COMPLETIONS.fetch_add(1, Ordering::SeqCst);
-    // What ws2_32 does: bytes, then Internal.
-    // SAFETY: the shim passes the caller's live record.
-    unsafe {
-        (*ov).InternalHigh = bytes as usize;
-        (*ov).Internal = 0;
-    }
-    0
-}
-
-unsafe extern "system" fn routine(error: u32, bytes: u32, _: *mut WSAOVERLAPPED, _: u32) {
-    ROUTINE_CALLS.lock().unwrap().push((error, bytes));
-}
-
-/// Runs the queued APCs, as an alertable wait would.
-fn alertable_wait() {
-    let queued = std::mem::take(&mut *QUEUED.lock().unwrap());
-    for (f, ctx) in queued {
-        // SAFETY: what the shim queued.
-        unsafe { f(ctx) };
-    }
-}
-
-fn upcalls() -> WSPUPCALLTABLE {
-    WSPUPCALLTABLE {
-        lpWPUCreateSocketHandle: Some(create_handle),
-        lpWPUQuerySocketHandleContext: Some(query_context),
-        lpWPUCloseSocketHandle: Some(close_handle),
-        lpWPUQueueApc: Some(queue_apc),
-        lpWPUSetEvent: Some(set_event),
-        lpWPUResetEvent: Some(set_event),
-        ..Default::default()
-    }
-}
-
-fn protocol() -> WSAPROTOCOL_INFOW {
-    // SAFETY: a plain C struct; all zeroes is a valid value.
-    let mut info: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
-    info.dwCatalogEntryId = 1001;
-    info.iAddressFamily = i32::from(AF_INET);
-    info.iSocketType = SOCK_STREAM;
-    info.iProtocol = IPPROTO_TCP;
-    info
-}
-
-/// `WSPStartup(version)`: its result, the data and the table.
-fn startup(version: u16) -> (i32, WSPDATA, WSPPROC_TABLE) {
-    // SAFETY: plain C structs; zeroes are valid (null function pointers).
-    let mut data: WSPDATA = unsafe { std::mem::zeroed() };
-    let mut table: WSPPROC_TABLE = unsafe { std::mem::zeroed() };
-    let info = protocol();
-    // `lpWSPData` is declared `*const` but written (the metadata's quirk):
-    // pass a pointer that allows the write.
-    let data_ptr = (&raw mut data).cast_const();
-    // SAFETY: live locals.
-    let r = unsafe { WSPStartup(version, data_ptr, &info, upcalls(), &mut table) };
-    (r, data, table)
-}
-
-fn started() -> WSPPROC_TABLE {
-    WSPSetCompletionUpcall(Some(complete));
-    let (r, _, table) = startup(0x0202);
-    assert_eq!(r, 0);
-    table
-}
-
-fn cleanup(t: &WSPPROC_TABLE) -> (i32, i32) {
-    let mut errno = 0;
-    // SAFETY: a live local.
-    let r = unsafe { t.lpWSPCleanup.unwrap()(&mut errno) };
-    (r, errno)
-}
-
-/// Cleans up until the provider is closed, whatever an earlier test left.
-fn reset(t: &WSPPROC_TABLE) {
-    while cleanup(t).0 == 0 {}
-}
-
-fn sockaddr(a: SocketAddrV4) -> SOCKADDR_IN {
-    let mut sin = SOCKADDR_IN {
-        sin_family: AF_INET,
-        sin_port: a.port().to_be(),
-        ..Default::default()
-    };
-    sin.sin_addr.S_un.S_addr = u32::from(*a.ip()).to_be();
-    sin
-}
-
-/// An overlapped stream socket connected to the echo service.
-fn connected_to_echo(t: &WSPPROC_TABLE) -> SOCKET {
-    let mut errno = 0;
-    let info = protocol();
-    // SAFETY: live locals throughout.
-    unsafe {
-        let s = t.lpWSPSocket.unwrap()(
-            i32::from(AF_INET),
-            SOCK_STREAM,
-            IPPROTO_TCP,
-            &info,
-            0,
-            WSA_FLAG_OVERLAPPED,
-            &mut errno,
-        );
-        assert_ne!(s, INVALID_SOCKET, "errno {errno}");
-        let to = sockaddr(ECHO);
-        let r = t.lpWSPConnect.unwrap()(
-            s,
-            &to as *const _ as *const SOCKADDR,
-            16,
-            std::ptr::null(),
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-            &mut errno,
-        );
-        assert_eq!((r, errno), (0, 0));
-        s
-    }
-}
-
-/// Posts an overlapped receive into `buf`; returns its result and errno.
-fn post_recv(
-    t: &WSPPROC_TABLE,
-    s: SOCKET,
-    buf: &mut [u8],
-    ov: &mut WSAOVERLAPPED,
-    with_routine: bool,
-) -> (i32, i32) {
-    let wsabuf = WSABUF {
-        len: buf.len() as u32,
-        buf: buf.as_mut_ptr(),
-    };
-    let thread = WSATHREADID {
-        ThreadHandle: 1 as _,
-        Reserved: 0,
-    };
-    let (mut flags, mut errno, mut n) = (0u32, 0, 0u32);
-    let r = unsafe {
-        t.lpWSPRecv.unwrap()(
-            s,
-            &wsabuf,
-            1,
-            &mut n,
-            &mut flags,
-            ov,
-            if with_routine { Some(routine) } else { None },
-            &thread,
-            &mut errno,
-        )
-    };
-    (r, errno)
-}
-
-fn send(t: &WSPPROC_TABLE, s: SOCKET, data: &[u8]) {
-    let wsabuf = WSABUF {
-        len: data.len() as u32,
-        buf: data.as_ptr().cast_mut(),
-    };
-    let (mut errno, mut n) = (0, 0u32);
-    // SAFETY: live locals.
-    let r = unsafe {
-        t.lpWSPSend.unwrap()(
-            s,
-            &wsabuf,
-            1,
-            &mut n,
-            0,
-            std::ptr::null_mut(),
-            None,
-            std::ptr::null(),
-            &mut errno,
-        )
-    };
-    assert_eq!((r, errno, n as usize), (0, 0, data.len()));
-}
-
-fn counts() -> [usize; 4] {
-    [
-        CREATED.load(Ordering::SeqCst),
-        CLOSED.load(Ordering::SeqCst),
-        APCS.load(Ordering::SeqCst),
-        COMPLETIONS.load(Ordering::SeqCst),
-    ]
-}
-
-fn offset_high(ov: &WSAOVERLAPPED) -> u32 {
-    // SAFETY: the union's words are plain integers.
-    unsafe { ov.Anonymous.Anonymous.OffsetHigh }
-}
 
 /// S2, S13: startup fills `WSPDATA` and all 30 entries; refuses old versions
 /// and null pointers with the error as its result.
@@ -526,7 +235,7 @@ fn s14_threads_posting_through_the_abi_each_get_exactly_their_completions() {
                     for round in 0..rounds {
                         let msg = format!("t{i} r{round}");
                         let mut ov = Box::new(WSAOVERLAPPED::default());
-                        let (r, errno) = post_recv(t, s, &mut buf, &mut ov, false);
+                        let (r, errno) = post_recv(t, s, &mut buf, &mut *ov, false);
                         posted += 1;
                         assert!(r == 0 || errno == 997, "recv: {r} {errno}");
                         send(t, s, msg.as_bytes());
@@ -550,7 +259,7 @@ fn s14_threads_posting_through_the_abi_each_get_exactly_their_completions() {
                         while got.len() < msg.len() {
                             let mut more = Box::new(WSAOVERLAPPED::default());
                             let mut rest = [0u8; 32];
-                            post_recv(t, s, &mut rest, &mut more, false);
+                            post_recv(t, s, &mut rest, &mut *more, false);
                             posted += 1;
                             while internal(&more) == WSS_OPERATION_IN_PROGRESS {
                                 pump();
@@ -563,7 +272,7 @@ fn s14_threads_posting_through_the_abi_each_get_exactly_their_completions() {
                     // Left pending: its buffer must outlive the test.
                     let mut last = Box::new(WSAOVERLAPPED::default());
                     let buf: &'static mut [u8; 32] = Box::leak(Box::new([0; 32]));
-                    let left = post_recv(t, s, buf, &mut last, true);
+                    let left = post_recv(t, s, buf, &mut *last, true);
                     assert_eq!(left, (SOCKET_ERROR, 997));
                     (posted, Box::into_raw(last) as usize)
                 })

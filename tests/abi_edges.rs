@@ -4,297 +4,22 @@
 //! tests/abi.rs: a provider exported in this test binary, driven through
 //! WSPStartup and its proc table with a recording upcall table.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use winsock_provider::ffi::abi::{
-    AF_INET, FIONBIO, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM, SOCKADDR, SOCKADDR_IN, SOCKET,
-    SOCKET_ERROR, WSABUF, WSANETWORKEVENTS, WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSATHREADID, WSPDATA,
-    WSPPROC_TABLE, WSPUPCALLTABLE,
-};
-use winsock_provider::ffi::{DllConfig, Exported, ProviderDll};
-use winsock_provider::mock::{MockTransport, MockWaiter, Network};
+mod abi_host;
 
-const LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
-const ECHO: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 7);
-const WSA_FLAG_OVERLAPPED: u32 = 1;
+use abi_host::*;
+use std::net::SocketAddrV4;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use winsock_provider::ffi::Exported;
+use winsock_provider::ffi::abi::{
+    FIONBIO, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM, SOCKADDR, SOCKET_ERROR, WSABUF,
+    WSANETWORKEVENTS, WSAOVERLAPPED,
+};
+
 const FD_READ: i32 = 1;
 const FD_WRITE: i32 = 2;
 
-thread_local! {
-    /// A thread that acts while the main thread is inside the network's
-    /// delivery must not pump (the pump is the test harness's, not the bug).
-    static NO_PUMP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-static PANIC_AFTER_CALL: AtomicBool = AtomicBool::new(false);
-
-struct TestDll {
-    net: Network,
-}
-
-impl ProviderDll for TestDll {
-    type Transport = MockTransport;
-    type Waiter = MockWaiter;
-    fn config() -> DllConfig {
-        DllConfig {
-            description: "review",
-            ..DllConfig::default()
-        }
-    }
-    fn create() -> (Self, MockTransport, MockWaiter) {
-        let net = Network::new(7);
-        let node = net.add_node(LOCAL);
-        net.add_node(*ECHO.ip());
-        net.add_echo_service(ECHO);
-        let transport = net.transport(node);
-        let waiter = MockWaiter::new(&net);
-        (TestDll { net }, transport, waiter)
-    }
-    fn after_call(&self) {
-        if !NO_PUMP.with(|c| c.get()) {
-            self.net.run_until_idle(100_000);
-        }
-        if PANIC_AFTER_CALL.load(Ordering::SeqCst) {
-            panic!("author hook panics");
-        }
-    }
-}
-
 winsock_provider::export_provider!(TestDll);
-
-// ---- host ------------------------------------------------------------------
-static HANDLES: Mutex<Vec<(usize, bool)>> = Mutex::new(Vec::new());
-static FAIL_CREATE: AtomicBool = AtomicBool::new(false);
-static RESETS: AtomicUsize = AtomicUsize::new(0);
-static SETS: Mutex<Vec<isize>> = Mutex::new(Vec::new());
-static POSTS: Mutex<Vec<isize>> = Mutex::new(Vec::new());
-const BAD_EVENT: isize = 0xBAD;
-
-fn serial() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-unsafe extern "system" fn create_handle(_: u32, context: usize, errno: *mut i32) -> SOCKET {
-    if FAIL_CREATE.load(Ordering::SeqCst) {
-        unsafe { errno.write(10055) };
-        return INVALID_SOCKET;
-    }
-    let mut h = HANDLES.lock().unwrap();
-    h.push((context, true));
-    h.len() * 4
-}
-unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, errno: *mut i32) -> i32 {
-    let h = HANDLES.lock().unwrap();
-    match (s / 4).checked_sub(1).and_then(|i| h.get(i)) {
-        Some(&(context, true)) if s.is_multiple_of(4) => {
-            unsafe { out.write(context) };
-            0
-        }
-        _ => {
-            unsafe { errno.write(10038) };
-            SOCKET_ERROR
-        }
-    }
-}
-unsafe extern "system" fn close_handle(s: SOCKET, _: *mut i32) -> i32 {
-    HANDLES.lock().unwrap()[s / 4 - 1].1 = false;
-    0
-}
-unsafe extern "system" fn set_event(ev: isize, _: *mut i32) -> i32 {
-    SETS.lock().unwrap().push(ev);
-    1
-}
-unsafe extern "system" fn reset_event(ev: isize, errno: *mut i32) -> i32 {
-    RESETS.fetch_add(1, Ordering::SeqCst);
-    if ev == BAD_EVENT {
-        unsafe { errno.write(6) }; // WSA_INVALID_HANDLE
-        return 0;
-    }
-    1
-}
-unsafe extern "system" fn post_message(
-    _: windows_sys::Win32::Foundation::HWND,
-    _: u32,
-    _: usize,
-    lparam: isize,
-) -> i32 {
-    POSTS.lock().unwrap().push(lparam);
-    1
-}
-
-/// The completion upcall; when `ON_COMPLETE` is set, runs it first.
-static ON_COMPLETE: Mutex<Option<Box<dyn FnOnce() + Send>>> = Mutex::new(None);
-static COMPLETED_ON_CLOSED: AtomicUsize = AtomicUsize::new(0);
-unsafe extern "system" fn complete(
-    s: SOCKET,
-    ov: *mut WSAOVERLAPPED,
-    _: u32,
-    bytes: u32,
-    _: *mut i32,
-) -> i32 {
-    let hook = ON_COMPLETE.lock().unwrap().take();
-    if let Some(f) = hook {
-        f();
-    }
-    // What ws2_32 does first: look the handle up.
-    let open = HANDLES.lock().unwrap().get(s / 4 - 1).is_some_and(|h| h.1);
-    if !open {
-        COMPLETED_ON_CLOSED.fetch_add(1, Ordering::SeqCst);
-    }
-    unsafe {
-        (*ov).InternalHigh = bytes as usize;
-        std::sync::atomic::AtomicUsize::from_ptr(std::ptr::addr_of_mut!((*ov).Internal))
-            .store(0, Ordering::Release);
-    }
-    0
-}
-
-fn upcalls() -> WSPUPCALLTABLE {
-    WSPUPCALLTABLE {
-        lpWPUCreateSocketHandle: Some(create_handle),
-        lpWPUQuerySocketHandleContext: Some(query_context),
-        lpWPUCloseSocketHandle: Some(close_handle),
-        lpWPUSetEvent: Some(set_event),
-        lpWPUResetEvent: Some(reset_event),
-        lpWPUPostMessage: Some(post_message),
-        ..Default::default()
-    }
-}
-
-fn protocol() -> WSAPROTOCOL_INFOW {
-    let mut info: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
-    info.dwCatalogEntryId = 1001;
-    info.iAddressFamily = i32::from(AF_INET);
-    info.iSocketType = SOCK_STREAM;
-    info.iProtocol = IPPROTO_TCP;
-    info
-}
-
-fn startup_raw() -> (i32, WSPPROC_TABLE) {
-    let mut data: WSPDATA = unsafe { std::mem::zeroed() };
-    let mut table: WSPPROC_TABLE = unsafe { std::mem::zeroed() };
-    let info = protocol();
-    let r = unsafe {
-        WSPStartup(
-            0x0202,
-            (&raw mut data).cast_const(),
-            &info,
-            upcalls(),
-            &mut table,
-        )
-    };
-    (r, table)
-}
-
-fn started() -> WSPPROC_TABLE {
-    WSPSetCompletionUpcall(Some(complete));
-    let (r, t) = startup_raw();
-    assert_eq!(r, 0);
-    t
-}
-
-fn cleanup(t: &WSPPROC_TABLE) -> (i32, i32) {
-    let mut errno = 0;
-    let r = unsafe { t.lpWSPCleanup.unwrap()(&mut errno) };
-    (r, errno)
-}
-
-fn reset(t: &WSPPROC_TABLE) {
-    while cleanup(t).0 == 0 {}
-}
-
-fn sockaddr(a: SocketAddrV4) -> SOCKADDR_IN {
-    let mut sin = SOCKADDR_IN {
-        sin_family: AF_INET,
-        sin_port: a.port().to_be(),
-        ..Default::default()
-    };
-    sin.sin_addr.S_un.S_addr = u32::from(*a.ip()).to_be();
-    sin
-}
-
-fn new_socket(t: &WSPPROC_TABLE) -> SOCKET {
-    let mut errno = 0;
-    let info = protocol();
-    let s = unsafe {
-        t.lpWSPSocket.unwrap()(
-            i32::from(AF_INET),
-            SOCK_STREAM,
-            IPPROTO_TCP,
-            &info,
-            0,
-            WSA_FLAG_OVERLAPPED,
-            &mut errno,
-        )
-    };
-    assert_ne!(s, INVALID_SOCKET, "errno {errno}");
-    s
-}
-
-fn connect(t: &WSPPROC_TABLE, s: SOCKET, to: SocketAddrV4) {
-    let mut errno = 0;
-    let to = sockaddr(to);
-    let r = unsafe {
-        t.lpWSPConnect.unwrap()(
-            s,
-            &to as *const _ as *const SOCKADDR,
-            16,
-            std::ptr::null(),
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-            &mut errno,
-        )
-    };
-    assert_eq!((r, errno), (0, 0));
-}
-
-fn connected_to_echo(t: &WSPPROC_TABLE) -> SOCKET {
-    let s = new_socket(t);
-    connect(t, s, ECHO);
-    s
-}
-
-fn send(t: &WSPPROC_TABLE, s: SOCKET, data: &[u8]) {
-    let wsabuf = WSABUF {
-        len: data.len() as u32,
-        buf: data.as_ptr().cast_mut(),
-    };
-    let (mut errno, mut n) = (0, 0u32);
-    let r = unsafe {
-        t.lpWSPSend.unwrap()(
-            s,
-            &wsabuf,
-            1,
-            &mut n,
-            0,
-            std::ptr::null_mut(),
-            None,
-            std::ptr::null(),
-            &mut errno,
-        )
-    };
-    assert_eq!((r, errno, n as usize), (0, 0, data.len()));
-}
-
-fn post_recv(t: &WSPPROC_TABLE, s: SOCKET, buf: &mut [u8], ov: *mut WSAOVERLAPPED) -> (i32, i32) {
-    let wsabuf = WSABUF {
-        len: buf.len() as u32,
-        buf: buf.as_mut_ptr(),
-    };
-    let (mut flags, mut errno, mut n) = (0u32, 0, 0u32);
-    let thread = WSATHREADID {
-        ThreadHandle: 1 as _,
-        Reserved: 0,
-    };
-    let r = unsafe {
-        t.lpWSPRecv.unwrap()(
-            s, &wsabuf, 1, &mut n, &mut flags, ov, None, &thread, &mut errno,
-        )
-    };
-    (r, errno)
-}
 
 // ---- findings ---------------------------------------------------------------
 
@@ -343,7 +68,7 @@ fn s13_a_refused_overlapped_call_leaves_the_event_alone() {
     ov.hEvent = 0x77 as _;
     let mut buf = [0u8; 8];
     let before = RESETS.load(Ordering::SeqCst);
-    let (r, errno) = post_recv(&t, s, &mut buf, &mut *ov);
+    let (r, errno) = post_recv(&t, s, &mut buf, &mut *ov, false);
     assert_eq!((r, errno), (SOCKET_ERROR, 10058));
     assert_eq!(
         RESETS.load(Ordering::SeqCst),
@@ -363,7 +88,7 @@ fn s10_get_overlapped_result_with_wait_waits_for_a_completion_being_written() {
     let s = connected_to_echo(&t);
     let mut buf = [0u8; 16];
     let ov = Box::into_raw(Box::new(WSAOVERLAPPED::default()));
-    assert_eq!(post_recv(&t, s, &mut buf, ov), (SOCKET_ERROR, 997));
+    assert_eq!(post_recv(&t, s, &mut buf, ov, false), (SOCKET_ERROR, 997));
     /// What the waiting thread's WSPGetOverlappedResult returns: (ok, errno, bytes).
     type Waiting = std::thread::JoinHandle<(i32, i32, u32)>;
     let seen: &'static Mutex<Option<Waiting>> = Box::leak(Box::new(Mutex::new(None)));
@@ -436,7 +161,7 @@ fn s12_a_panicking_after_call_leaves_each_result_as_it_was() {
     let t = started();
     reset(&t);
     PANIC_AFTER_CALL.store(true, Ordering::SeqCst);
-    let (r, _) = startup_raw();
+    let (r, _, _) = startup(0x0202);
     PANIC_AFTER_CALL.store(false, Ordering::SeqCst);
     assert_eq!(r, 0, "the startup succeeded");
     assert_eq!(TestDll::dll().provider.startup_count(), 1);
@@ -527,7 +252,7 @@ fn s10_a_completion_being_written_holds_back_the_handle_release() {
     let s = connected_to_echo(&t);
     let mut buf = [0u8; 16];
     let ov = Box::into_raw(Box::new(WSAOVERLAPPED::default()));
-    assert_eq!(post_recv(&t, s, &mut buf, ov), (SOCKET_ERROR, 997));
+    assert_eq!(post_recv(&t, s, &mut buf, ov, false), (SOCKET_ERROR, 997));
     let table = t;
     *ON_COMPLETE.lock().unwrap() = Some(Box::new(move || {
         // Another application thread closes the socket now.
