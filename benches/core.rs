@@ -9,97 +9,18 @@
 //!
 //! Run: `cargo bench --bench core`. Compare ratios, not absolute times.
 
+mod instant;
+
 use criterion::{Criterion, criterion_group, criterion_main};
+use instant::Instant;
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::net::SocketAddrV4;
 use std::sync::{Arc, Mutex};
 use winsock_provider::{
-    CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused, Io, MsgFlags,
-    Notification, Notifier, OpId, OverlappedRequest, Provider, ProviderConfig, Received,
-    ShutdownHow, SocketFlags, SocketHandle, SocketKind, ThreadWaiter, Transport, Version, Wait,
-    WindowKey, WsaError,
+    CompletionMode, EventKey, FdEvents, MsgFlags, Notification, Notifier, OverlappedRequest,
+    Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadWaiter, Transport,
+    Version, Wait, WindowKey, WsaError,
 };
-
-/// A transport that finishes everything at once and keeps no state: what is
-/// measured is the core.
-struct Instant;
-
-impl Transport for Instant {
-    fn attach(&self, _: Arc<dyn CompletionSink>) {}
-    fn open(&self, _: SocketHandle, _: SocketKind) -> Result<(), WsaError> {
-        Ok(())
-    }
-    fn bind(&self, _: SocketHandle, a: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
-        Ok(a)
-    }
-    fn listen(&self, _: SocketHandle, _: u32) -> Result<(), WsaError> {
-        Ok(())
-    }
-    fn connect(&self, _: SocketHandle, _: SocketAddrV4) -> Result<(), WsaError> {
-        Ok(())
-    }
-    fn accept(
-        &self,
-        _: SocketHandle,
-        _: SocketHandle,
-        _: Wait,
-    ) -> Result<Io<SocketAddrV4>, WsaError> {
-        Ok(Io::WouldBlock)
-    }
-    fn send(
-        &self,
-        _: SocketHandle,
-        d: &[u8],
-        _: Option<SocketAddrV4>,
-        _: Wait,
-    ) -> Result<Io<usize>, WsaError> {
-        Ok(Io::Done(d.len()))
-    }
-    fn recv(
-        &self,
-        _: SocketHandle,
-        _: usize,
-        _: MsgFlags,
-        _: Wait,
-    ) -> Result<Io<Received>, WsaError> {
-        Ok(Io::Done(Received::default()))
-    }
-    fn cancel(&self, _: OpId) {}
-    fn shutdown(&self, _: SocketHandle, _: ShutdownHow) -> Result<(), WsaError> {
-        Ok(())
-    }
-    fn readiness(&self, _: SocketHandle) -> FdEvents {
-        FdEvents::WRITE
-    }
-    fn unsent(&self, _: SocketHandle) -> usize {
-        0
-    }
-    fn close(&self, _: SocketHandle, _: CloseKind) {}
-    fn hand_off(&self, _: SocketHandle) -> Result<(), HandOffRefused> {
-        Ok(())
-    }
-    fn set_buffers(
-        &self,
-        _: SocketHandle,
-        _: Option<usize>,
-        _: Option<usize>,
-    ) -> Result<(), WsaError> {
-        Ok(())
-    }
-    fn buffers(&self, _: SocketHandle) -> Result<(usize, usize), WsaError> {
-        Ok((8192, 8192))
-    }
-    fn available(&self, _: SocketHandle) -> Result<usize, WsaError> {
-        Ok(0)
-    }
-    fn local_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
-        Err(WsaError::InvalidArgument)
-    }
-    fn peer_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
-        Err(WsaError::NotConnected)
-    }
-}
 
 struct Quiet;
 

@@ -9,6 +9,7 @@ use super::wsabuf::Scatter;
 use crate::WsaError;
 use crate::core::op::Overlapped;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 const SHARDS: usize = 16;
@@ -79,6 +80,9 @@ pub struct Registry {
     /// Counts finished writes, to wake [`wait_finished`](Self::wait_finished).
     done: Mutex<u64>,
     finished: Condvar,
+    /// Threads in `wait_finished`: with none, `finished` makes no wake-up
+    /// (a system call on every completion otherwise).
+    waiting: AtomicUsize,
 }
 
 fn shard_of(key: usize) -> usize {
@@ -147,17 +151,25 @@ impl Registry {
     /// The end of the operation on `key` is written and told.
     pub fn finished(&self, key: usize) {
         self.shard(key).remove(&key);
-        *self.done.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.finished.notify_all();
+        // A waiter counts itself before it looks at the entry, and the entry
+        // is gone before this looks at the count: either it is seen here,
+        // or it sees the entry gone.
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            *self.done.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            self.finished.notify_all();
+        }
     }
 
     /// Waits until nothing is carried on `key` any more (its end is
     /// written).
     pub fn wait_finished(&self, key: usize) {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
         while self.shard(key).contains_key(&key) {
             done = self.finished.wait(done).unwrap_or_else(|p| p.into_inner());
         }
+        drop(done);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// The core record of the operation carried on this `WSAOVERLAPPED`.
