@@ -13,21 +13,14 @@ const DLL_PROCESS_DETACH: u32 = 0;
 /// The body of the exported `WSPSetCompletionUpcall`: 0, or the S12 code of
 /// a caught panic.
 pub fn set_completion_upcall<D: Exported>(f: Option<CompleteOverlappedFn>) -> i32 {
-    let mut code = 0;
-    // SAFETY: `code` is a live local.
-    let done = unsafe {
-        guard::boundary(
-            "WSPSetCompletionUpcall",
-            &mut code,
-            false,
-            WsaError::SystemCallFailure,
-            || {
-                D::dll().host.set_completion_upcall(f);
-                Ok(true)
-            },
-        )
-    };
-    if done { 0 } else { code }
+    guard::returning_code(
+        "WSPSetCompletionUpcall",
+        WsaError::SystemCallFailure,
+        || {
+            D::dll().host.set_completion_upcall(f);
+            Ok(())
+        },
+    )
 }
 
 /// The body of the exported `DllMain` (S11), which does nothing but this:

@@ -82,6 +82,32 @@ pub fn contain(name: &str, f: impl FnOnce()) {
     }
 }
 
+/// The boundary of the exports that return their error code instead of
+/// writing `*lpErrno` (`WSPStartup`, `WSPSetCompletionUpcall`): 0 on
+/// success, else the error's code (a caught panic gives `panic_code`).
+pub fn returning_code(
+    name: &str,
+    panic_code: WsaError,
+    body: impl FnOnce() -> Result<(), WsaError>,
+) -> i32 {
+    let mut code = 0;
+    // SAFETY: `code` is a live local.
+    let done = unsafe { boundary(name, &mut code, false, panic_code, || body().map(|()| true)) };
+    if done { 0 } else { code }
+}
+
+/// The one pointer check (S13): a caller's pointer, kept raw, or `WSAEFAULT`
+/// when it is null or misaligned. Where the memory may be written by
+/// another thread at any time (a `WSAOVERLAPPED` in flight), use the raw
+/// pointer; [`checked`] and [`checked_mut`] make references.
+pub fn valid<T>(p: *mut T) -> Result<*mut T, WsaError> {
+    if p.is_null() || !p.is_aligned() {
+        Err(WsaError::Fault)
+    } else {
+        Ok(p)
+    }
+}
+
 /// A shared reference from a caller's pointer: `WSAEFAULT` when null or
 /// misaligned (S13).
 ///
@@ -89,9 +115,7 @@ pub fn contain(name: &str, f: impl FnOnce()) {
 /// When not null and aligned, `p` must point to a valid `T` that nothing
 /// writes for `'a`.
 pub unsafe fn checked<'a, T>(p: *const T) -> Result<&'a T, WsaError> {
-    if p.is_null() || !p.is_aligned() {
-        return Err(WsaError::Fault);
-    }
+    let p = valid(p.cast_mut())?;
     // SAFETY: not null and aligned; validity is the caller's promise.
     Ok(unsafe { &*p })
 }
@@ -103,9 +127,7 @@ pub unsafe fn checked<'a, T>(p: *const T) -> Result<&'a T, WsaError> {
 /// When not null and aligned, `p` must point to a valid `T` that nothing
 /// else touches for `'a`.
 pub unsafe fn checked_mut<'a, T>(p: *mut T) -> Result<&'a mut T, WsaError> {
-    if p.is_null() || !p.is_aligned() {
-        return Err(WsaError::Fault);
-    }
+    let p = valid(p)?;
     // SAFETY: not null and aligned; validity is the caller's promise.
     Ok(unsafe { &mut *p })
 }

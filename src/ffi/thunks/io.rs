@@ -12,7 +12,7 @@ use super::super::abi::{
     WSATHREADID, WSS_OPERATION_IN_PROGRESS,
 };
 use super::super::dll::{Dll, Exported};
-use super::super::guard::{checked, checked_mut};
+use super::super::guard::{checked, checked_mut, valid};
 use super::super::host::{internal, mark_in_progress};
 use super::super::inflight::{InFlight, ReceiveInto};
 use super::super::sockaddr;
@@ -416,9 +416,9 @@ pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
     unsafe {
         run::<D, _>("WSPGetOverlappedResult", lp_errno, 0, |dll| {
             let h = dll.handle(s)?;
-            let ov = aligned(overlapped.cast_mut())?;
-            let transferred = aligned(transferred)?;
-            let flags = aligned(flags)?;
+            let ov = valid(overlapped.cast_mut())?;
+            let transferred = valid(transferred)?;
+            let flags = valid(flags)?;
             let key = ov as usize;
             if internal(ov).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS {
                 if wait == 0 {
@@ -453,16 +453,6 @@ pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
             transferred.write(bytes as u32);
             Ok(1)
         })
-    }
-}
-
-/// A caller's pointer, checked (not null, aligned) without making a
-/// reference: `WSAEFAULT` otherwise (S13).
-fn aligned<T>(p: *mut T) -> WsaResult<*mut T> {
-    if p.is_null() || !p.is_aligned() {
-        Err(WsaError::Fault)
-    } else {
-        Ok(p)
     }
 }
 

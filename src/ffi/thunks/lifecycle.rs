@@ -26,40 +26,34 @@ pub unsafe fn startup<D: Exported>(
     upcalls: WSPUPCALLTABLE,
     table: *mut WSPPROC_TABLE,
 ) -> i32 {
-    let mut code = 0;
-    // SAFETY: `code` is a live local; the pointers are the caller's promise.
-    let started = unsafe {
-        guard::boundary(
-            "WSPStartup",
-            &mut code,
-            false,
-            WsaError::ProviderFailedInit,
-            || {
-                let data = checked_mut(data.cast_mut())?;
-                let info = checked(info)?;
-                let table = checked_mut(table)?;
-                let dll = D::dll();
-                let negotiated = dll
-                    .provider
-                    .startup(Version::from_word(requested), dll.host.clone() as Arc<_>)?;
-                dll.host.upcalls.replace(upcalls);
-                dll.host.set_catalog_entry(info.dwCatalogEntryId);
-                data.wVersion = negotiated.version.to_word();
-                data.wHighVersion = negotiated.high_version.to_word();
-                data.szDescription = [0; 256];
-                for (slot, unit) in data.szDescription[..255]
-                    .iter_mut()
-                    .zip(dll.config.description.encode_utf16())
-                {
-                    *slot = unit;
-                }
-                *table = proc_table::<D>();
-                super::after_call(dll);
-                Ok(true)
-            },
-        )
-    };
-    if started { 0 } else { code }
+    guard::returning_code("WSPStartup", WsaError::ProviderFailedInit, || {
+        // SAFETY: the caller's promise; each pointer is checked here.
+        let (data, info, table) = unsafe {
+            (
+                checked_mut(data.cast_mut())?,
+                checked(info)?,
+                checked_mut(table)?,
+            )
+        };
+        let dll = D::dll();
+        let negotiated = dll
+            .provider
+            .startup(Version::from_word(requested), dll.host.clone() as Arc<_>)?;
+        dll.host.upcalls.replace(upcalls);
+        dll.host.set_catalog_entry(info.dwCatalogEntryId);
+        data.wVersion = negotiated.version.to_word();
+        data.wHighVersion = negotiated.high_version.to_word();
+        data.szDescription = [0; 256];
+        for (slot, unit) in data.szDescription[..255]
+            .iter_mut()
+            .zip(dll.config.description.encode_utf16())
+        {
+            *slot = unit;
+        }
+        *table = proc_table::<D>();
+        super::after_call(dll);
+        Ok(())
+    })
 }
 
 /// `WSPCleanup`: 0, or `SOCKET_ERROR` with `WSANOTINITIALISED` (no startup
