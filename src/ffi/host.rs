@@ -172,15 +172,10 @@ impl Host {
         self.release_if_waiting(socket);
     }
 
-    /// Takes back an operation the core refused (it has no end to write);
-    /// true if it was carried.
-    pub fn take_back(&self, key: usize) -> bool {
-        match self.inflight.remove(key) {
-            Some(op) => {
-                self.release_if_waiting(op.socket);
-                true
-            }
-            None => false,
+    /// Takes back an operation the core refused (it has no end to write).
+    pub fn take_back(&self, key: usize) {
+        if let Some(op) = self.inflight.remove(key) {
+            self.release_if_waiting(op.socket);
         }
     }
 
