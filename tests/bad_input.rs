@@ -537,8 +537,9 @@ fn s13_listen_on_a_datagram_socket_is_wsaeopnotsupp() {
     assert_eq!(w.a.p.local_addr(d), Ok(at));
     assert_eq!(
         w.a.p.accept(d).err(),
-        Some(WsaError::InvalidArgument),
-        "it did not become a listener"
+        Some(WsaError::OperationNotSupported),
+        "a datagram socket never accepts (the WSPAccept page: a socket \
+         type that does not support accept)"
     );
     // A stream connect to its address is refused: nothing listens there.
     let c = w.b.stream();
@@ -559,7 +560,9 @@ fn s13_listen_on_a_datagram_socket_is_wsaeopnotsupp() {
     assert_eq!(r.from, w.b.p.local_addr(peer).ok());
 }
 
-/// S13: accept on a socket that is not listening is WSAEINVAL and holds no slot.
+/// S13: accept on a stream socket that is not listening is WSAEINVAL; on a
+/// datagram socket, whose type does not support accept, WSAEOPNOTSUPP (as
+/// `listen` on it answers). Neither holds a slot.
 #[test]
 fn s13_accept_on_a_non_listening_socket_is_wsaeinval() {
     let w = World::new(3107);
@@ -572,13 +575,14 @@ fn s13_accept_on_a_non_listening_socket_is_wsaeinval() {
             .socket(SocketKind::Datagram, SocketFlags::empty())
             .unwrap();
     let before = snapshot(&w);
-    for h in [idle, bound, s, d] {
+    for (h, want) in [
+        (idle, WsaError::InvalidArgument),
+        (bound, WsaError::InvalidArgument),
+        (s, WsaError::InvalidArgument),
+        (d, WsaError::OperationNotSupported),
+    ] {
         for _ in 0..3 {
-            assert_eq!(
-                w.a.p.accept(h).err(),
-                Some(WsaError::InvalidArgument),
-                "{h}"
-            );
+            assert_eq!(w.a.p.accept(h).err(), Some(want), "{h}");
         }
         assert_eq!(
             w.a.p.socket_count(),

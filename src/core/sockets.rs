@@ -6,7 +6,7 @@ use super::handle::SocketHandle;
 use super::op::Overlapped;
 use super::provider::Provider;
 use super::socket::{Linger, OpKind, PendingOp, Socket};
-use super::transport::{Io, SocketKind, Transport, Wait};
+use super::transport::{CloseKind, Io, SocketKind, Transport, Wait};
 use super::waiter::Waiter;
 use std::net::SocketAddrV4;
 
@@ -19,10 +19,33 @@ pub(crate) enum Started<R> {
 impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// `WSPSocket`: a new socket of `kind`. `WSAEMFILE` when the table is full.
     pub fn socket(&self, kind: SocketKind, flags: SocketFlags) -> WsaResult<SocketHandle> {
+        self.socket_prepared(kind, flags, |_| Ok(()))
+    }
+
+    /// [`socket`](Self::socket), with `prepare` called with the new
+    /// socket's handle after the transport opened it and before the socket
+    /// is published in the table. A host that makes something for each
+    /// socket (the shim's `WPUCreateSocketHandle`) makes it there: a close
+    /// on another thread, or a final cleanup that starts meanwhile, then
+    /// finds the socket and the host's part together, or neither (S6d,
+    /// S6f). If `prepare` fails, the socket is closed again and its slot
+    /// given back; the call fails with `prepare`'s error and leaves nothing
+    /// (S13).
+    pub fn socket_prepared(
+        &self,
+        kind: SocketKind,
+        flags: SocketFlags,
+        prepare: impl FnOnce(SocketHandle) -> WsaResult<()>,
+    ) -> WsaResult<SocketHandle> {
         let _call = self.enter()?;
         let inner = &self.inner;
         let h = inner.table.reserve()?;
         if let Err(e) = inner.transport.open(h, kind) {
+            inner.table.remove(h);
+            return Err(e);
+        }
+        if let Err(e) = prepare(h) {
+            inner.transport.close(h, CloseKind::Abortive);
             inner.table.remove(h);
             return Err(e);
         }
@@ -85,7 +108,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     }
 
     /// `WSPAccept`: the next connection on listening socket `s` and its peer.
-    /// A blocking socket waits (interrupted with `WSAEINTR` by a close of `s`,
+    /// A datagram socket is `WSAEOPNOTSUPP`; a stream socket that is not
+    /// listening, `WSAEINVAL`. A blocking socket waits (interrupted with `WSAEINTR` by a close of `s`,
     /// by `cancel_blocking_call` and by the final cleanup); a non-blocking one
     /// answers `WSAEWOULDBLOCK`. The new socket inherits `s`'s flags.
     pub fn accept(&self, s: SocketHandle) -> WsaResult<(SocketHandle, SocketAddrV4)> {
@@ -105,11 +129,15 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     ) -> WsaResult<(SocketHandle, SocketAddrV4)> {
         let _call = self.enter()?;
         let inner = &self.inner;
-        // The handle is checked before a slot is taken for the new socket, so
-        // a bad handle is WSAENOTSOCK even when the table is full (S13).
+        // The handle and the socket's type are checked before a slot is
+        // taken for the new socket, so a bad handle is WSAENOTSOCK and a
+        // datagram socket WSAEOPNOTSUPP even when the table is full (S13).
         inner.table.with(s, |sock| {
             if sock.closing {
                 Err(WsaError::NotSocket)
+            } else if sock.kind != SocketKind::Stream {
+                // The SPI: a socket type that does not support accept.
+                Err(WsaError::OperationNotSupported)
             } else {
                 Ok(())
             }

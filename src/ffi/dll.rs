@@ -136,14 +136,21 @@ impl<D: ProviderDll> Dll<D> {
         }
     }
 
-    /// The core handle behind the host's `s`. The gate answers first (S4):
-    /// before any startup and after the last cleanup every call is
-    /// `WSANOTINITIALISED`, whatever the handle.
+    /// The core handle behind the host's `s`, for an entry that takes a
+    /// socket. The gate answers first (S4): before any startup and after
+    /// the last cleanup every call is `WSANOTINITIALISED`, whatever the
+    /// handle. Then `WSAENOTSOCK` when the host does not know `s`, and also
+    /// when it still answers for it but the socket behind it is closed or
+    /// from before the last cleanup (S6h, S13): every entry checks the
+    /// handle against the core's table here, even one whose work never
+    /// reaches the core.
     pub fn handle(&self, s: SOCKET) -> WsaResult<SocketHandle> {
         if !self.provider.is_open() {
             return Err(WsaError::NotInitialised);
         }
-        self.host.handle_of(s)
+        let h = self.host.handle_of(s)?;
+        self.provider.with_open(h, |_| Ok(()))?;
+        Ok(h)
     }
 
     /// Runs an export's body inside the panic boundary (S12), writing

@@ -180,11 +180,6 @@ impl Registry {
         })
     }
 
-    /// Whether the operation on `key` is carried and its end not begun.
-    pub fn is_waiting(&self, key: usize) -> bool {
-        matches!(self.shard(key).get(&key), Some(Slot::Carried(_)))
-    }
-
     /// Whether any operation of the host socket `s` is carried.
     pub fn has_socket(&self, s: SOCKET) -> bool {
         self.shards.iter().any(|shard| {

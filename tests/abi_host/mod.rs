@@ -80,10 +80,22 @@ pub static SETS: Mutex<Vec<isize>> = Mutex::new(Vec::new());
 pub static POSTS: Mutex<Vec<isize>> = Mutex::new(Vec::new());
 /// An event handle `WPUResetEvent` refuses (WSA_INVALID_HANDLE).
 pub const BAD_EVENT: isize = 0xBAD;
+/// Run by `WPUCreateSocketHandle` before it makes the handle, once.
+pub static ON_CREATE: Mutex<Option<Box<dyn FnOnce() + Send>>> = Mutex::new(None);
 /// Run by the completion upcall before it completes, once.
 pub static ON_COMPLETE: Mutex<Option<Box<dyn FnOnce() + Send>>> = Mutex::new(None);
 /// Completion upcalls that named a handle already given back.
 pub static COMPLETED_ON_CLOSED: AtomicUsize = AtomicUsize::new(0);
+/// Set by a test once the final cleanup has returned: from then on until
+/// the next startup, any upcall is counted in `LATE_UPCALLS`.
+pub static LATE: AtomicBool = AtomicBool::new(false);
+/// Upcalls made while `LATE` was set.
+pub static LATE_UPCALLS: AtomicUsize = AtomicUsize::new(0);
+/// `WPUCloseSocketHandle` calls for a handle already given back.
+pub static DOUBLE_CLOSED: AtomicUsize = AtomicUsize::new(0);
+/// Records told of their end: passed to the completion upcall, or to the
+/// completion routine when its APC ran.
+pub static TOLD: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 /// Queued APCs: (routine, context), run by `alertable_wait`.
 pub static QUEUED: Mutex<Vec<(unsafe extern "system" fn(usize), usize)>> = Mutex::new(Vec::new());
 
@@ -92,7 +104,19 @@ pub fn serial() -> MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Counts an upcall made after the final cleanup returned (see `LATE`).
+fn upcall_made() {
+    if LATE.load(Ordering::SeqCst) {
+        LATE_UPCALLS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 unsafe extern "system" fn create_handle(_: u32, context: usize, errno: *mut i32) -> SOCKET {
+    upcall_made();
+    let hook = ON_CREATE.lock().unwrap().take();
+    if let Some(f) = hook {
+        f();
+    }
     if FAIL_CREATE.load(Ordering::SeqCst) {
         // SAFETY: the shim passes a live local.
         unsafe { errno.write(10055) };
@@ -105,6 +129,7 @@ unsafe extern "system" fn create_handle(_: u32, context: usize, errno: *mut i32)
 }
 
 pub unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, errno: *mut i32) -> i32 {
+    upcall_made();
     let h = HANDLES.lock().unwrap();
     match (s / 4).checked_sub(1).and_then(|i| h.get(i)) {
         Some(&(context, true)) if s.is_multiple_of(4) => {
@@ -121,8 +146,12 @@ pub unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, errno: *
 }
 
 pub unsafe extern "system" fn close_handle(s: SOCKET, _: *mut i32) -> i32 {
+    upcall_made();
     CLOSED.fetch_add(1, Ordering::SeqCst);
-    HANDLES.lock().unwrap()[s / 4 - 1].1 = false;
+    let was_open = std::mem::replace(&mut HANDLES.lock().unwrap()[s / 4 - 1].1, false);
+    if !was_open {
+        DOUBLE_CLOSED.fetch_add(1, Ordering::SeqCst);
+    }
     0
 }
 
@@ -132,17 +161,20 @@ pub unsafe extern "system" fn queue_apc(
     ctx: usize,
     _: *mut i32,
 ) -> i32 {
+    upcall_made();
     APCS.fetch_add(1, Ordering::SeqCst);
     QUEUED.lock().unwrap().push((f.unwrap(), ctx));
     0
 }
 
 pub unsafe extern "system" fn set_event(ev: isize, _: *mut i32) -> i32 {
+    upcall_made();
     SETS.lock().unwrap().push(ev);
     1
 }
 
 pub unsafe extern "system" fn reset_event(ev: isize, errno: *mut i32) -> i32 {
+    upcall_made();
     RESETS.fetch_add(1, Ordering::SeqCst);
     if ev == BAD_EVENT {
         // SAFETY: the shim passes a live local.
@@ -158,6 +190,7 @@ pub unsafe extern "system" fn post_message(
     _: usize,
     lparam: isize,
 ) -> i32 {
+    upcall_made();
     POSTS.lock().unwrap().push(lparam);
     1
 }
@@ -169,11 +202,13 @@ pub unsafe extern "system" fn complete(
     bytes: u32,
     _: *mut i32,
 ) -> i32 {
+    upcall_made();
     let hook = ON_COMPLETE.lock().unwrap().take();
     if let Some(f) = hook {
         f();
     }
     COMPLETIONS.fetch_add(1, Ordering::SeqCst);
+    TOLD.lock().unwrap().push(ov as usize);
     // What ws2_32 does first: look the handle up.
     let open = HANDLES.lock().unwrap().get(s / 4 - 1).is_some_and(|h| h.1);
     if !open {
@@ -188,8 +223,9 @@ pub unsafe extern "system" fn complete(
     0
 }
 
-pub unsafe extern "system" fn routine(error: u32, bytes: u32, _: *mut WSAOVERLAPPED, _: u32) {
+pub unsafe extern "system" fn routine(error: u32, bytes: u32, ov: *mut WSAOVERLAPPED, _: u32) {
     ROUTINE_CALLS.lock().unwrap().push((error, bytes));
+    TOLD.lock().unwrap().push(ov as usize);
 }
 
 /// Runs the queued APCs, as an alertable wait would.
@@ -368,6 +404,11 @@ pub fn send(t: &WSPPROC_TABLE, s: SOCKET, data: &[u8]) {
         )
     };
     assert_eq!((r, errno, n as usize), (0, 0, data.len()));
+}
+
+/// Host handles made and not given back.
+pub fn open_handles() -> usize {
+    HANDLES.lock().unwrap().iter().filter(|h| h.1).count()
 }
 
 pub fn counts() -> [usize; 4] {

@@ -18,7 +18,7 @@ use super::super::inflight::{InFlight, ReceiveInto};
 use super::super::sockaddr;
 use super::super::wsabuf::{Scatter, gather};
 use super::run;
-use crate::core::op::Overlapped;
+use crate::core::op::{OpState, Overlapped};
 use crate::{
     CompletionMode, EventKey, MsgFlags, OverlappedRequest, ServiceFlags, SocketHandle, SocketKind,
     Waiter, WsaError, WsaResult,
@@ -41,6 +41,8 @@ struct Carried<'a, D: Exported> {
     internal_before: usize,
     /// The event to reset when the call goes pending (event completion).
     event: Option<WSAEVENT>,
+    /// The core's record of the operation.
+    record: Overlapped,
 }
 
 impl<D: Exported> Carried<'_, D> {
@@ -54,13 +56,21 @@ impl<D: Exported> Carried<'_, D> {
     }
 
     /// The call went pending: the SPI resets the event now. A completion
-    /// that began meanwhile may have set it first; then it is set again.
+    /// that the core decided meanwhile may have set it first; then it is
+    /// set again. An operation the final cleanup aborted meanwhile is never
+    /// signalled (S6c).
     fn went_pending(self) {
         let Some(event) = self.event else { return };
         let host = &self.dll.host;
         let _ = host.upcalls.reset_event(event);
-        if !host.inflight.is_waiting(self.overlapped as usize) {
-            let _ = host.upcalls.set_event(event);
+        match self.record.state() {
+            // Its completion will set the event after this reset.
+            OpState::Pending => {}
+            // S6c: recorded, never told.
+            OpState::AbortedSilent => {}
+            _ => {
+                let _ = host.upcalls.set_event(event);
+            }
         }
     }
 }
@@ -135,6 +145,7 @@ unsafe fn carry<'a, D: Exported>(
         overlapped: args.overlapped,
         internal_before,
         event,
+        record: request.overlapped.clone(),
     };
     Ok(Some((carried, request)))
 }

@@ -4,7 +4,7 @@
 use super::super::abi::{SOCKET_ERROR, WSAPROTOCOL_INFOW, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE};
 use super::super::dll::Exported;
 use super::super::guard::{self, checked, checked_mut};
-use super::{proc_table, run};
+use super::{proc_table, run_outside_gate};
 use crate::{Version, WsaError};
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ pub unsafe fn startup<D: Exported>(
 pub unsafe extern "system" fn cleanup<D: Exported>(lp_errno: *mut i32) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {
-        run::<D, _>("WSPCleanup", lp_errno, SOCKET_ERROR, |dll| {
+        run_outside_gate::<D, _>("WSPCleanup", lp_errno, SOCKET_ERROR, |dll| {
             dll.provider.cleanup().map(|_| 0).map_err(|e| e.error)
         })
     }

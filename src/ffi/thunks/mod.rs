@@ -57,14 +57,48 @@ pub fn proc_table<D: Exported>() -> WSPPROC_TABLE {
     }
 }
 
-/// Runs an entry's body: the instance is created on first use, inside the
-/// boundary (a panicking `create` is caught too); on `Err` the code goes to
-/// `*lp_errno` and `fail` is returned; then the author's
-/// [`after_call`](super::ProviderDll::after_call) runs.
+/// Runs an entry's body **inside the gate**: the instance is created on
+/// first use, inside the boundary (a panicking `create` is caught too);
+/// outside a startup the call is `WSANOTINITIALISED` before anything else
+/// happens (S4); otherwise the whole body, the shim's work as much as the
+/// core's, and then the author's
+/// [`after_call`](super::ProviderDll::after_call), run counted inside the
+/// provider. A final cleanup therefore waits for every piece of it (S6f),
+/// and what the shim makes or releases for the call (a host handle, an
+/// overlapped record in flight, an event reset, a queued routine) is seen
+/// by the cleanup whole or not at all (S6d, S6h). On `Err` the code goes to
+/// `*lp_errno` and `fail` is returned.
 ///
 /// # Safety
 /// `lp_errno` null or writable (as [`guard::boundary`]).
 unsafe fn run<D: Exported, R>(
+    name: &str,
+    lp_errno: *mut i32,
+    fail: R,
+    body: impl FnOnce(&'static Dll<D>) -> WsaResult<R>,
+) -> R {
+    // SAFETY: the caller's promise.
+    unsafe {
+        guard::boundary(name, lp_errno, fail, WsaError::SystemCallFailure, || {
+            let dll = D::dll();
+            let inside = dll.provider.enter();
+            let r = match inside {
+                Ok(_) => body(dll),
+                Err(e) => Err(e),
+            };
+            after_call(dll);
+            drop(inside);
+            r
+        })
+    }
+}
+
+/// [`run`] for `WSPCleanup`, which must not count itself inside the
+/// provider whose rundown it waits for.
+///
+/// # Safety
+/// As [`run`].
+unsafe fn run_outside_gate<D: Exported, R>(
     name: &str,
     lp_errno: *mut i32,
     fail: R,
@@ -87,14 +121,4 @@ unsafe fn run<D: Exported, R>(
 /// logged and forgotten.
 pub(crate) fn after_call<D: Exported>(dll: &Dll<D>) {
     guard::contain("after_call", || dll.app.after_call());
-}
-
-/// Answers `WSANOTINITIALISED` outside a startup (S4), for entries that take
-/// no socket.
-fn gate<D: Exported>(dll: &Dll<D>) -> WsaResult<()> {
-    if dll.provider.is_open() {
-        Ok(())
-    } else {
-        Err(WsaError::NotInitialised)
-    }
 }

@@ -7,7 +7,7 @@ use super::super::abi::{
 use super::super::dll::{Exported, ProviderOf};
 use super::super::guard::{checked, checked_mut};
 use super::super::sockaddr;
-use super::{gate, run};
+use super::run;
 use crate::{Provider, ServiceFlags, SocketFlags, SocketHandle, SocketKind, WsaError, WsaResult};
 use std::net::SocketAddrV4;
 
@@ -70,7 +70,6 @@ pub unsafe extern "system" fn socket<D: Exported>(
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPSocket", lp_errno, INVALID_SOCKET, |dll| {
-            gate(dll)?;
             let info = if info.is_null() {
                 None
             } else {
@@ -90,15 +89,17 @@ pub unsafe extern "system" fn socket<D: Exported>(
             if group != 0 {
                 return Err(WsaError::InvalidArgument);
             }
-            let h = dll.provider.socket(kind, flags)?;
-            match dll.host.create_handle(h, info.map(|i| i.dwCatalogEntryId)) {
-                Ok(s) => Ok(s),
-                Err(e) => {
-                    // S13: a failed call leaves nothing behind.
-                    let _ = dll.provider.close_socket(h);
-                    Err(e)
-                }
-            }
+            // The host handle is made before the socket is published in
+            // the core's table: a final cleanup or a close on another
+            // thread finds both or neither (S6d, S6f). A host out of
+            // handles fails the call, which leaves nothing (S13).
+            let catalog = info.map(|i| i.dwCatalogEntryId);
+            let made = std::cell::Cell::new(INVALID_SOCKET);
+            dll.provider.socket_prepared(kind, flags, |h| {
+                made.set(dll.host.create_handle(h, catalog)?);
+                Ok(())
+            })?;
+            Ok(made.get())
         })
     }
 }

@@ -12,7 +12,7 @@ use super::super::abi::{
     INVALID_SOCKET, QOS, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
 };
 use super::super::dll::Exported;
-use super::{gate, run};
+use super::run;
 use crate::WsaError;
 use windows_sys::Win32::Networking::WinSock::{FD_SET, TIMEVAL};
 use windows_sys::core::{PCWSTR, PWSTR};
@@ -24,8 +24,7 @@ use windows_sys::core::{PCWSTR, PWSTR};
 unsafe fn not_offered<D: Exported, R>(name: &str, lp_errno: *mut i32, fail: R) -> R {
     // SAFETY: the caller's promise.
     unsafe {
-        run::<D, _>(name, lp_errno, fail, |dll| {
-            gate(dll)?;
+        run::<D, _>(name, lp_errno, fail, |_| {
             Err(WsaError::OperationNotSupported)
         })
     }
