@@ -8,8 +8,11 @@
 //!   `WSASYSCALLFAILURE` (or `WSAEPROVIDERFAILEDINIT` from startup). No
 //!   panic ever crosses the ABI.
 //!
-//! Pointers from the caller are checked once, here: null or misaligned is
-//! `WSAEFAULT` ([`checked`], [`checked_mut`]). A DLL built with
+//! Pointers from the caller are checked once, here, before any is read or
+//! written: null, inside the null-pointer guard region (below
+//! [`LOWEST_ADDRESS`]) or misaligned is `WSAEFAULT` ([`valid`], [`checked`],
+//! [`checked_mut`], [`optional`]); a byte buffer, which may sit at any
+//! alignment, is checked by [`bytes`] and [`bytes_mut`]. A DLL built with
 //! `panic = "abort"` would defeat the boundary; provider crates must keep
 //! the default `panic = "unwind"`.
 
@@ -48,7 +51,7 @@ pub unsafe fn boundary<R>(
             panic_code
         }
     };
-    if !lp_errno.is_null() && lp_errno.is_aligned() {
+    if let Ok(lp_errno) = valid(lp_errno) {
         // SAFETY: the caller promises `lp_errno` is null or writable; it is
         // neither null nor misaligned here.
         unsafe { lp_errno.write(error.code()) };
@@ -96,16 +99,51 @@ pub fn returning_code(
     if done { 0 } else { code }
 }
 
+/// The lowest address a caller's memory can have. Windows never maps the
+/// first 64 KiB of a process (the null-pointer guard region), so a pointer
+/// below it is as bad as null: `(u_long *)1` is `WSAEFAULT`, as Windows
+/// answers it, never a crash.
+pub const LOWEST_ADDRESS: usize = 0x1_0000;
+
 /// The one pointer check (S13): a caller's pointer, kept raw, or `WSAEFAULT`
-/// when it is null or misaligned. Where the memory may be written by
-/// another thread at any time (a `WSAOVERLAPPED` in flight), use the raw
-/// pointer; [`checked`] and [`checked_mut`] make references.
+/// when it is null, in the guard region or misaligned. Where the memory may
+/// be written by another thread at any time (a `WSAOVERLAPPED` in flight),
+/// use the raw pointer; [`checked`] and [`checked_mut`] make references.
 pub fn valid<T>(p: *mut T) -> Result<*mut T, WsaError> {
-    if p.is_null() || !p.is_aligned() {
+    if (p as usize) < LOWEST_ADDRESS || !p.is_aligned() {
         Err(WsaError::Fault)
     } else {
         Ok(p)
     }
+}
+
+/// An optional pointer argument: `None` when null, else as [`valid`].
+pub fn optional<T>(p: *mut T) -> Result<Option<*mut T>, WsaError> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        valid(p).map(Some)
+    }
+}
+
+/// A caller's byte buffer of `len` bytes, at any alignment (an option
+/// value, a `sockaddr`, a `WSABUF`'s data): `WSAEFAULT` when it starts in
+/// the guard region (null included) or runs past the end of the address
+/// space. An empty buffer is never read, so any pointer will do.
+pub fn bytes(p: *const u8, len: usize) -> Result<*const u8, WsaError> {
+    if len == 0 {
+        return Ok(p);
+    }
+    if (p as usize) < LOWEST_ADDRESS || (p as usize).checked_add(len).is_none() {
+        Err(WsaError::Fault)
+    } else {
+        Ok(p)
+    }
+}
+
+/// [`bytes`], for a buffer the shim writes.
+pub fn bytes_mut(p: *mut u8, len: usize) -> Result<*mut u8, WsaError> {
+    bytes(p, len).map(|p| p.cast_mut())
 }
 
 /// A shared reference from a caller's pointer: `WSAEFAULT` when null or
@@ -216,6 +254,28 @@ mod tests {
             )
         };
         assert_eq!((r, words), (SOCKET_ERROR, [0, 0]));
+    }
+
+    /// S13: pointers into the guard region are WSAEFAULT, whatever their
+    /// alignment, for typed values and byte buffers alike; an empty buffer
+    /// is never read.
+    #[test]
+    fn s13_pointers_in_the_guard_region_are_wsaefault() {
+        for low in [1usize, 4, 8, 0x1000, LOWEST_ADDRESS - 8] {
+            assert_eq!(valid(low as *mut u32), Err(WsaError::Fault), "{low:#x}");
+            assert_eq!(bytes(low as *const u8, 4), Err(WsaError::Fault));
+            assert_eq!(bytes_mut(low as *mut u8, 1), Err(WsaError::Fault));
+        }
+        assert_eq!(optional::<u32>(std::ptr::null_mut()), Ok(None));
+        assert_eq!(optional(8 as *mut u32), Err(WsaError::Fault));
+        assert_eq!(bytes(std::ptr::null(), 0), Ok(std::ptr::null()));
+        let end = usize::MAX - 2;
+        assert_eq!(bytes(end as *const u8, 8), Err(WsaError::Fault));
+        let mut x = 0u32;
+        let p = &raw mut x;
+        assert_eq!(valid(p), Ok(p));
+        assert_eq!(optional(p), Ok(Some(p)));
+        assert_eq!(bytes_mut(p.cast(), 4), Ok(p.cast()));
     }
 
     /// S13: null and misaligned pointers are WSAEFAULT.

@@ -24,7 +24,8 @@ use super::inflight::{InFlight, Registry};
 use super::sockaddr;
 use super::upcalls::Upcalls;
 use crate::core::notifier::{Notification, Notifier, Outcome, Suppressed};
-use crate::{EventKey, FdEvents, SocketHandle, WindowKey, WsaError};
+use crate::core::op::Overlapped;
+use crate::{EventKey, FdEvents, OpId, SocketHandle, WindowKey, WsaError};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::Mutex;
@@ -162,19 +163,19 @@ impl Host {
 
     /// Writes (and with `Tell::Notify`, tells) the end of the operation on
     /// `key`, then gives back its socket's handle if a release waited for it.
-    fn end(&self, key: usize, outcome: &Outcome, tell: Tell) {
-        let Some(op) = self.inflight.start_finishing(key) else {
+    fn end(&self, key: usize, id: OpId, outcome: &Outcome, tell: Tell) {
+        let Some(op) = self.inflight.start_finishing(key, id) else {
             return;
         };
         let socket = op.socket;
         self.finish(op, outcome, tell);
-        self.inflight.finished(key);
+        self.inflight.finished(key, id);
         self.release_if_waiting(socket);
     }
 
     /// Takes back an operation the core refused (it has no end to write).
-    pub fn take_back(&self, key: usize) {
-        if let Some(op) = self.inflight.remove(key) {
+    pub fn take_back(&self, key: usize, record: &Overlapped) {
+        if let Some(op) = self.inflight.remove(key, record) {
             self.release_if_waiting(op.socket);
         }
     }
@@ -389,12 +390,12 @@ fn make_long(low: u32, high: u32) -> isize {
 
 impl Notifier for Host {
     fn deliver(&self, n: &Notification) {
-        self.end(n.user as usize, &n.outcome, Tell::Notify);
+        self.end(n.user as usize, n.op, &n.outcome, Tell::Notify);
     }
 
     fn suppressed(&self, n: &Notification, why: Suppressed) {
         match why {
-            Suppressed::FinalCleanup => self.end(n.user as usize, &n.outcome, Tell::Record),
+            Suppressed::FinalCleanup => self.end(n.user as usize, n.op, &n.outcome, Tell::Record),
             // S11: the process is gone; touch nothing of it.
             Suppressed::ProcessGone => {}
         }

@@ -6,7 +6,7 @@
 
 use super::abi::{CompletionRoutine, SOCKADDR, SOCKET, WSAOVERLAPPED, WSATHREADID};
 use super::wsabuf::Scatter;
-use crate::WsaError;
+use crate::OpId;
 use crate::core::op::Overlapped;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,12 +71,27 @@ impl Slot {
             Slot::Finishing { socket, .. } => *socket,
         }
     }
+
+    fn record(&self) -> &Overlapped {
+        match self {
+            Slot::Carried(op) => &op.record,
+            Slot::Finishing { record, .. } => record,
+        }
+    }
 }
 
-/// The registry.
+/// The registry: the operations carried on each `WSAOVERLAPPED` address.
+///
+/// An address usually carries one operation, but an application may post a
+/// second one on a record that is still pending. The SPI asks for one
+/// record per operation; Windows pends the second call anyway (Wine's tests
+/// check it), and so does the shim: each operation is its own entry, found
+/// by the core's record of it, and the `WSAOVERLAPPED` holds whichever end
+/// was written last. No rule here is broken by it: each operation still
+/// ends exactly once (S10).
 #[derive(Debug, Default)]
 pub struct Registry {
-    shards: [Mutex<HashMap<usize, Slot>>; SHARDS],
+    shards: [Mutex<HashMap<usize, Vec<Slot>>>; SHARDS],
     /// Counts finished writes, to wake [`wait_finished`](Self::wait_finished).
     done: Mutex<u64>,
     finished: Condvar,
@@ -91,8 +106,23 @@ fn shard_of(key: usize) -> usize {
     (key >> 4) % SHARDS
 }
 
+/// Takes the slot at `key` that `pick` chooses out of the shard.
+fn take_slot(
+    shard: &mut HashMap<usize, Vec<Slot>>,
+    key: usize,
+    pick: impl Fn(&Slot) -> bool,
+) -> Option<Slot> {
+    let slots = shard.get_mut(&key)?;
+    let i = slots.iter().position(pick)?;
+    let slot = slots.remove(i);
+    if slots.is_empty() {
+        shard.remove(&key);
+    }
+    Some(slot)
+}
+
 impl Registry {
-    fn shard(&self, key: usize) -> MutexGuard<'_, HashMap<usize, Slot>> {
+    fn shard(&self, key: usize) -> MutexGuard<'_, HashMap<usize, Vec<Slot>>> {
         // Entries are inserted and removed whole; a panic elsewhere cannot
         // leave one half written.
         self.shards[shard_of(key)]
@@ -100,57 +130,49 @@ impl Registry {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts carrying `op`. `WSAEINVAL` when its `WSAOVERLAPPED` is still in
-    /// use by another operation (the SPI: one record per outstanding
-    /// operation).
-    pub fn insert(&self, op: InFlight) -> Result<(), WsaError> {
+    /// Starts carrying `op`, beside any other operation on the same
+    /// `WSAOVERLAPPED`.
+    pub fn insert(&self, op: InFlight) {
         let key = op.overlapped as usize;
-        let mut shard = self.shard(key);
-        if shard.contains_key(&key) {
-            return Err(WsaError::InvalidArgument);
-        }
-        shard.insert(key, Slot::Carried(op));
-        Ok(())
+        self.shard(key)
+            .entry(key)
+            .or_default()
+            .push(Slot::Carried(op));
     }
 
-    /// Takes back an operation the core refused (no end will be written).
-    pub fn remove(&self, key: usize) -> Option<InFlight> {
-        let mut shard = self.shard(key);
-        match shard.remove(&key) {
-            Some(Slot::Carried(op)) => Some(op),
-            Some(other) => {
-                shard.insert(key, other);
-                None
-            }
-            None => None,
+    /// Takes back an operation the core refused (no end will be written),
+    /// found by its core `record`.
+    pub fn remove(&self, key: usize, record: &Overlapped) -> Option<InFlight> {
+        let carried = |slot: &Slot| matches!(slot, Slot::Carried(op) if op.record.same_as(record));
+        match take_slot(&mut self.shard(key), key, carried)? {
+            Slot::Carried(op) => Some(op),
+            Slot::Finishing { .. } => None,
         }
     }
 
-    /// The operation whose end is now to be written: it stays in the
-    /// registry as finishing until [`finished`](Self::finished), so that its
-    /// socket's host handle is not given back under it and a waiting
-    /// `WSPGetOverlappedResult` knows to wait.
-    pub fn start_finishing(&self, key: usize) -> Option<InFlight> {
+    /// The operation `id` on `key`, whose end is now to be written: it stays
+    /// in the registry as finishing until [`finished`](Self::finished), so
+    /// that its socket's host handle is not given back under it and a
+    /// waiting `WSPGetOverlappedResult` knows to wait.
+    pub fn start_finishing(&self, key: usize, id: OpId) -> Option<InFlight> {
         let mut shard = self.shard(key);
-        match shard.remove(&key)? {
-            Slot::Carried(op) => {
-                let finishing = Slot::Finishing {
-                    socket: op.socket,
-                    record: op.record.clone(),
-                };
-                shard.insert(key, finishing);
-                Some(op)
-            }
-            finishing => {
-                shard.insert(key, finishing);
-                None
-            }
-        }
+        let carried = |slot: &Slot| matches!(slot, Slot::Carried(op) if op.record.op() == Some(id));
+        let Slot::Carried(op) = take_slot(&mut shard, key, carried)? else {
+            return None;
+        };
+        let finishing = Slot::Finishing {
+            socket: op.socket,
+            record: op.record.clone(),
+        };
+        shard.entry(key).or_default().push(finishing);
+        Some(op)
     }
 
-    /// The end of the operation on `key` is written and told.
-    pub fn finished(&self, key: usize) {
-        self.shard(key).remove(&key);
+    /// The end of the operation `id` on `key` is written and told.
+    pub fn finished(&self, key: usize, id: OpId) {
+        let finishing =
+            |slot: &Slot| matches!(slot, Slot::Finishing { record, .. } if record.op() == Some(id));
+        take_slot(&mut self.shard(key), key, finishing);
         // A waiter counts itself before it looks at the entry, and the entry
         // is gone before this looks at the count: either it is seen here,
         // or it sees the entry gone.
@@ -160,24 +182,31 @@ impl Registry {
         }
     }
 
-    /// Waits until nothing is carried on `key` any more (its end is
-    /// written).
-    pub fn wait_finished(&self, key: usize) {
+    /// Waits until the operation of `record` on `key` is carried no more
+    /// (its end is written).
+    pub fn wait_finished(&self, key: usize, record: &Overlapped) {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-        while self.shard(key).contains_key(&key) {
+        while self.carries(key, record) {
             done = self.finished.wait(done).unwrap_or_else(|p| p.into_inner());
         }
         drop(done);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// The core record of the operation carried on this `WSAOVERLAPPED`.
+    fn carries(&self, key: usize, record: &Overlapped) -> bool {
+        self.shard(key)
+            .get(&key)
+            .is_some_and(|slots| slots.iter().any(|s| s.record().same_as(record)))
+    }
+
+    /// The core record of the newest operation carried on this
+    /// `WSAOVERLAPPED`.
     pub fn record(&self, key: usize) -> Option<Overlapped> {
-        self.shard(key).get(&key).map(|slot| match slot {
-            Slot::Carried(op) => op.record.clone(),
-            Slot::Finishing { record, .. } => record.clone(),
-        })
+        self.shard(key)
+            .get(&key)
+            .and_then(|slots| slots.last())
+            .map(|slot| slot.record().clone())
     }
 
     /// Whether any operation of the host socket `s` is carried.
@@ -187,6 +216,7 @@ impl Registry {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .values()
+                .flatten()
                 .any(|slot| slot.socket() == s)
         })
     }
@@ -195,7 +225,13 @@ impl Registry {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .map(|s| {
+                s.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .map(Vec::len)
+                    .sum::<usize>()
+            })
             .sum()
     }
 

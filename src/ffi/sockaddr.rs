@@ -2,7 +2,7 @@
 //! addresses are read and written.
 
 use super::abi::{AF_INET, SOCKADDR, SOCKADDR_IN};
-use super::guard::checked_mut;
+use super::guard::{self, checked_mut};
 use crate::WsaError;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -15,9 +15,10 @@ const LEN: i32 = size_of::<SOCKADDR_IN>() as i32;
 /// # Safety
 /// `name`, when not null, must be readable for `namelen` bytes.
 pub unsafe fn read(name: *const SOCKADDR, namelen: i32) -> Result<SocketAddrV4, WsaError> {
-    if name.is_null() || namelen < LEN {
+    if namelen < LEN {
         return Err(WsaError::Fault);
     }
+    let name = guard::bytes(name.cast(), LEN as usize)?;
     // SAFETY: at least `size_of::<SOCKADDR_IN>()` readable bytes, the
     // caller's promise; `read_unaligned` asks nothing of the alignment.
     let sin = unsafe { (name as *const SOCKADDR_IN).read_unaligned() };
@@ -46,9 +47,10 @@ pub unsafe fn write(
 ) -> Result<(), WsaError> {
     // SAFETY: the caller's promise.
     let len = unsafe { checked_mut(namelen) }?;
-    if name.is_null() || *len < LEN {
+    if *len < LEN {
         return Err(WsaError::Fault);
     }
+    let name = guard::bytes_mut(name.cast(), LEN as usize)?;
     let mut sin = SOCKADDR_IN {
         sin_family: AF_INET,
         sin_port: addr.port().to_be(),

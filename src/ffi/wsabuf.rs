@@ -4,25 +4,25 @@
 //! provider until the operation completes).
 
 use super::abi::WSABUF;
+use super::guard;
 use crate::WsaError;
 
-/// Checks the `(lpBuffers, dwBufferCount)` pair: `WSAEFAULT` when the array
-/// is null or misaligned with a count above zero, or any buffer with a
-/// length is null.
+/// Checks the `(lpBuffers, dwBufferCount)` pair with the one pointer check
+/// (S13): `WSAEFAULT` when the array is not a valid pointer with a count
+/// above zero, or any buffer with a length is not.
 ///
 /// # Safety
-/// When not null, `buffers` must point to `count` readable `WSABUF`s.
+/// When it passes the check, `buffers` must point to `count` readable
+/// `WSABUF`s.
 unsafe fn array<'a>(buffers: *const WSABUF, count: u32) -> Result<&'a [WSABUF], WsaError> {
     if count == 0 {
         return Ok(&[]);
     }
-    if buffers.is_null() || !buffers.is_aligned() {
-        return Err(WsaError::Fault);
-    }
+    let buffers = guard::valid(buffers.cast_mut())?;
     // SAFETY: not null, aligned, `count` elements: the caller's promise.
     let array = unsafe { std::slice::from_raw_parts(buffers, count as usize) };
-    if array.iter().any(|b| b.len > 0 && b.buf.is_null()) {
-        return Err(WsaError::Fault);
+    for b in array {
+        guard::bytes(b.buf, b.len as usize)?;
     }
     Ok(array)
 }
@@ -36,7 +36,7 @@ pub unsafe fn gather(buffers: *const WSABUF, count: u32) -> Result<Vec<u8>, WsaE
     let array = unsafe { array(buffers, count) }?;
     let mut out = Vec::with_capacity(array.iter().map(|b| b.len as usize).sum());
     for b in array.iter().filter(|b| b.len > 0) {
-        // SAFETY: checked not null; readable for `len` bytes by the promise.
+        // SAFETY: checked by `array`; readable for `len` bytes by the promise.
         out.extend_from_slice(unsafe { std::slice::from_raw_parts(b.buf, b.len as usize) });
     }
     Ok(out)

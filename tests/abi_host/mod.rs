@@ -70,6 +70,9 @@ pub static COMPLETIONS: AtomicUsize = AtomicUsize::new(0);
 pub static ROUTINE_CALLS: Mutex<Vec<(u32, u32)>> = Mutex::new(Vec::new());
 /// Handle table: index = SOCKET / 4 - 1; `(context, open)`.
 pub static HANDLES: Mutex<Vec<(usize, bool)>> = Mutex::new(Vec::new());
+/// Makes `WPUQuerySocketHandleContext` keep answering for handles given
+/// back (a sloppy host): the provider's own check must refuse them.
+pub static SLOPPY: AtomicBool = AtomicBool::new(false);
 /// Makes `WPUCreateSocketHandle` fail with WSAENOBUFS.
 pub static FAIL_CREATE: AtomicBool = AtomicBool::new(false);
 /// `WPUResetEvent` calls.
@@ -131,8 +134,9 @@ unsafe extern "system" fn create_handle(_: u32, context: usize, errno: *mut i32)
 pub unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, errno: *mut i32) -> i32 {
     upcall_made();
     let h = HANDLES.lock().unwrap();
+    let sloppy = SLOPPY.load(Ordering::SeqCst);
     match (s / 4).checked_sub(1).and_then(|i| h.get(i)) {
-        Some(&(context, true)) if s.is_multiple_of(4) => {
+        Some(&(context, open)) if s.is_multiple_of(4) && (open || sloppy) => {
             // SAFETY: the shim passes live locals.
             unsafe { out.write(context) };
             0

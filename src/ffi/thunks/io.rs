@@ -12,7 +12,7 @@ use super::super::abi::{
     WSATHREADID, WSS_OPERATION_IN_PROGRESS,
 };
 use super::super::dll::{Dll, Exported};
-use super::super::guard::{checked, checked_mut, valid};
+use super::super::guard::{self, checked, checked_mut, valid};
 use super::super::host::{internal, mark_in_progress};
 use super::super::inflight::{InFlight, ReceiveInto};
 use super::super::sockaddr;
@@ -52,7 +52,9 @@ impl<D: Exported> Carried<'_, D> {
     fn refuse(self) {
         // SAFETY: checked when carried; the call has not returned yet.
         unsafe { internal(self.overlapped) }.store(self.internal_before, Ordering::Release);
-        self.dll.host.take_back(self.overlapped as usize);
+        self.dll
+            .host
+            .take_back(self.overlapped as usize, &self.record);
     }
 
     /// The call went pending: the SPI resets the event now. A completion
@@ -89,9 +91,11 @@ fn check_offered<D: Exported>(dll: &Dll<D>, flags: MsgFlags) -> WsaResult<()> {
 }
 
 /// Starts carrying an overlapped call; `None` for a call that is not one.
-/// A routine without a record is `WSAEFAULT`, so is a routine without the
-/// caller's `WSATHREADID` (it is copied: the caller's may be gone when the
-/// routine is queued).
+/// A call without a `WSAOVERLAPPED` is not overlapped, whatever else it
+/// passes: its completion routine is ignored (spec §5; Windows runs such a
+/// `WSARecv` as a plain receive), the same rule for every entry. A routine
+/// without the caller's `WSATHREADID` is `WSAEFAULT` (it is copied: the
+/// caller's may be gone when the routine is queued).
 ///
 /// # Safety
 /// The pointers as the SPI documents them.
@@ -101,14 +105,11 @@ unsafe fn carry<'a, D: Exported>(
     args: OverlappedArgs,
     receive: Option<ReceiveInto>,
 ) -> WsaResult<Option<(Carried<'a, D>, OverlappedRequest)>> {
-    if args.overlapped.is_null() {
-        return match args.routine {
-            Some(_) => Err(WsaError::Fault),
-            None => Ok(None),
-        };
-    }
-    // SAFETY: the caller's promise.
-    let ov = unsafe { checked_mut(args.overlapped) }?;
+    let Some(overlapped) = guard::optional(args.overlapped)? else {
+        return Ok(None);
+    };
+    // SAFETY: the caller's promise; checked just above.
+    let ov = unsafe { &mut *overlapped };
     let record = Overlapped::new();
     let (mode, routine) = match args.routine {
         Some(routine) => {
@@ -132,7 +133,7 @@ unsafe fn carry<'a, D: Exported>(
         record: record.clone(),
         receive,
         routine,
-    })?;
+    });
     // SAFETY: checked above.
     let internal_before = unsafe { mark_in_progress(args.overlapped) };
     let request = OverlappedRequest {
@@ -442,7 +443,7 @@ pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
                     .record(key)
                     .ok_or(WsaError::IoIncomplete)?;
                 let outcome = dll.provider.get_overlapped_result(h, &record, true);
-                dll.host.inflight.wait_finished(key);
+                dll.host.inflight.wait_finished(key, &record);
                 if internal(ov).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS {
                     // The host's completion upcall has not published yet
                     // (ws2_32 may lag): the core's word is final.

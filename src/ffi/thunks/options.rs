@@ -9,33 +9,37 @@ use super::super::abi::{
     SOL_SOCKET, WSAOVERLAPPED, WSATHREADID,
 };
 use super::super::dll::Exported;
-use super::super::guard::checked_mut;
+use super::super::guard::{self, checked_mut};
 use super::run;
 use crate::{Linger, SocketKind, WsaError, WsaResult};
 
-/// Reads an option value of `T`: `WSAEFAULT` when null or shorter than `T`.
+/// Reads an option value of `T`: `WSAEFAULT` when shorter than `T` or not
+/// a valid pointer (the one pointer check, S13).
 ///
 /// # Safety
-/// `optval` null or readable for `optlen` bytes.
+/// `optval`, when it passes the check, readable for `optlen` bytes.
 unsafe fn read_value<T: Copy>(optval: *const u8, optlen: i32) -> WsaResult<T> {
-    if optval.is_null() || optlen < 0 || (optlen as usize) < size_of::<T>() {
+    if optlen < 0 || (optlen as usize) < size_of::<T>() {
         return Err(WsaError::Fault);
     }
+    let optval = guard::bytes(optval, size_of::<T>())?;
     // SAFETY: at least `size_of::<T>()` readable bytes; unaligned is fine.
     Ok(unsafe { (optval as *const T).read_unaligned() })
 }
 
 /// Writes an option value and its length: `WSAEFAULT` when either pointer
-/// is null or `*optlen` is shorter than `T` (then nothing is written).
+/// is not valid or `*optlen` is shorter than `T` (then nothing is written).
 ///
 /// # Safety
-/// `optlen` null or writable; `optval` null or writable for `*optlen` bytes.
+/// `optlen` writable when valid; `optval` writable for `*optlen` bytes
+/// when valid.
 unsafe fn write_value<T: Copy>(value: T, optval: *mut u8, optlen: *mut i32) -> WsaResult<()> {
     // SAFETY: the caller's promise.
     let len = unsafe { checked_mut(optlen) }?;
-    if optval.is_null() || *len < 0 || (*len as usize) < size_of::<T>() {
+    if *len < 0 || (*len as usize) < size_of::<T>() {
         return Err(WsaError::Fault);
     }
+    let optval = guard::bytes_mut(optval, size_of::<T>())?;
     // SAFETY: `*len` writable bytes, at least `T`'s size.
     unsafe { (optval as *mut T).write_unaligned(value) };
     *len = size_of::<T>() as i32;
@@ -190,9 +194,10 @@ pub unsafe extern "system" fn ioctl<D: Exported>(
                     *returned = 0;
                 }
                 FIONREAD => {
-                    if output.is_null() || output_len < 4 {
+                    if output_len < 4 {
                         return Err(WsaError::Fault);
                     }
+                    let output = guard::bytes_mut(output.cast(), 4)?;
                     let n = dll.provider.available(h)?;
                     (output as *mut u32).write_unaligned(u32::try_from(n).unwrap_or(u32::MAX));
                     *returned = 4;

@@ -5,7 +5,7 @@ use super::super::abi::{
     SOCK_DGRAM, SOCK_STREAM, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
 };
 use super::super::dll::{Exported, ProviderOf};
-use super::super::guard::{checked, checked_mut};
+use super::super::guard;
 use super::super::sockaddr;
 use super::run;
 use crate::{Provider, ServiceFlags, SocketFlags, SocketHandle, SocketKind, WsaError, WsaResult};
@@ -70,11 +70,8 @@ pub unsafe extern "system" fn socket<D: Exported>(
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPSocket", lp_errno, INVALID_SOCKET, |dll| {
-            let info = if info.is_null() {
-                None
-            } else {
-                Some(checked(info)?)
-            };
+            // SAFETY (the closure): the caller's promise; checked first.
+            let info = guard::optional(info.cast_mut())?.map(|info| &*info);
             let kind = kind_of(af, ty, protocol, info, dll.config.service_flags)?;
             let flags = SocketFlags::from_bits(flags)
                 .filter(|f| {
@@ -142,9 +139,11 @@ pub unsafe extern "system" fn listen<D: Exported>(
     }
 }
 
-/// `WSPAccept`. A condition function is not offered: `WSAEOPNOTSUPP`. The
-/// address buffer is checked before a connection is taken, so a bad one
-/// loses nothing (S13).
+/// `WSPAccept`. A condition function is not offered: `WSAEOPNOTSUPP`.
+/// `addr` and `addrlen` are optional: the peer's address is written only
+/// when both are given (Windows accepts the connection and writes no
+/// address when `addrlen` is null). The address buffer is checked before a
+/// connection is taken, so a bad one loses nothing (S13).
 ///
 /// # Safety
 /// `addr` null or writable for `*addrlen` bytes; `addrlen` null or
@@ -164,9 +163,16 @@ pub unsafe extern "system" fn accept<D: Exported>(
             if condition.is_some() {
                 return Err(WsaError::OperationNotSupported);
             }
-            if !addr.is_null() && *checked_mut(addrlen)? < 16 {
-                return Err(WsaError::Fault);
-            }
+            let address_out = match (guard::optional(addr)?, guard::optional(addrlen)?) {
+                (Some(addr), Some(addrlen)) => {
+                    guard::bytes_mut(addr.cast(), (*addrlen).max(0) as usize)?;
+                    if *addrlen < 16 {
+                        return Err(WsaError::Fault);
+                    }
+                    Some((addr, addrlen))
+                }
+                _ => None,
+            };
             // The host handle is made before a connection is taken, so a
             // host out of handles loses no connection (S13).
             let made = std::cell::Cell::new(None);
@@ -184,7 +190,7 @@ pub unsafe extern "system" fn accept<D: Exported>(
                 // `accept_prepared` calls `prepare` before it can succeed.
                 (Ok(_), None) => return Err(WsaError::SystemCallFailure),
             };
-            if !addr.is_null() {
+            if let Some((addr, addrlen)) = address_out {
                 // Checked above: cannot fail.
                 sockaddr::write(peer, addr, addrlen)?;
             }
@@ -215,20 +221,18 @@ pub unsafe extern "system" fn connect<D: Exported>(
         run::<D, _>("WSPConnect", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
             let addr = sockaddr::read(name, namelen)?;
-            if !caller_data.is_null() && checked(caller_data)?.len > 0 {
+            if let Some(data) = guard::optional(caller_data.cast_mut())?
+                && (*data).len > 0
+            {
                 return Err(WsaError::OperationNotSupported);
             }
             if !sqos.is_null() || !gqos.is_null() {
                 return Err(WsaError::OperationNotSupported);
             }
-            let callee = if callee_data.is_null() {
-                None
-            } else {
-                Some(checked_mut(callee_data)?)
-            };
+            let callee = guard::optional(callee_data)?;
             dll.provider.connect(h, addr)?;
             if let Some(c) = callee {
-                c.len = 0;
+                (*c).len = 0;
             }
             Ok(0)
         })
