@@ -72,3 +72,38 @@ fn model_same_seed_same_report() {
     assert_eq!(a, b);
     assert_ne!(a, run(100));
 }
+
+/// S11, S6e: the property-test case that failed on main. One byte sent
+/// plainly reaches the peer's receive buffer, the peer stops reading, the
+/// socket is closed gracefully with nothing unsent, the final cleanup runs,
+/// then the process crashes. The connection was the network's by then (a
+/// real transport, not the process, owns a closed connection): the crash
+/// does not reset it, and the peer reads its byte.
+#[test]
+fn s11_a_crash_leaves_a_drained_closed_connection_to_the_network() {
+    use winsock_provider::sim::{How, LingerChoice};
+    let mut h = Harness::new(1, false);
+    h.run(&[
+        Action::Startup(2, 2),
+        Action::Socket { echo: false },
+        Action::Send {
+            sock: 0,
+            len: 1,
+            how: How::Plain,
+        },
+        Action::Stall { sock: 0, on: true },
+        Action::Run { steps: 1 },
+        Action::Close {
+            sock: 0,
+            linger: LingerChoice::Off,
+        },
+        Action::Cleanup,
+        Action::Crash,
+    ]);
+    assert!(h.failures().is_empty(), "{:#?}", h.failures());
+    assert_eq!(
+        h.stats().sockets_checked,
+        1,
+        "the byte was checked at the peer"
+    );
+}

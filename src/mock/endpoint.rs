@@ -46,6 +46,11 @@ pub(crate) enum Owner {
     Service(ServiceId),
     /// Handed off at final cleanup (S6g): nobody is told anything any more.
     HandedOff,
+    /// Closed gracefully by a process that then crashed, with every byte
+    /// already gone from the node: the connection belongs to the network
+    /// from then on (as a real transport owns a closed connection, not the
+    /// process) and ends as any would; nobody is told anything (S11).
+    Released,
 }
 
 impl Owner {
@@ -53,7 +58,7 @@ impl Owner {
     pub(crate) fn instance(self) -> Option<InstanceId> {
         match self {
             Owner::Socket(i, _) | Owner::Queued(i) => Some(i),
-            Owner::Service(_) | Owner::HandedOff => None,
+            Owner::Service(_) | Owner::HandedOff | Owner::Released => None,
         }
     }
 }

@@ -35,6 +35,13 @@ impl NetState {
             .collect();
         for id in mine {
             if let Some(ep) = self.ep_mut_opt(id) {
+                if ep.closed && ep.unsent() == 0 {
+                    // Closed gracefully and every byte gone from the node:
+                    // the connection is the network's, not the dead
+                    // process's; the peer still reads what it was sent.
+                    ep.owner = Owner::Released;
+                    continue;
+                }
                 ep.recvs.clear();
                 match &mut ep.body {
                     Body::Connected(c) => c.sends.clear(),
@@ -136,9 +143,13 @@ impl Network {
         self.mutate(|st| st.ep_of(inst, socket).is_ok_and(|id| st.reset_pair(id)))
     }
 
-    /// The process of this transport crashed (S11): its connections are
-    /// reset (peers see an RST), its pending operations vanish without a
-    /// completion, and its further calls fail with `WSAENETDOWN`. A new
+    /// The process of this transport crashed (S11): the connections of its
+    /// open sockets are reset (peers see an RST), its pending operations
+    /// vanish without a completion, and its further calls fail with
+    /// `WSAENETDOWN`. A socket it closed gracefully before is the network's
+    /// once every byte has left the node, and the crash does not touch it
+    /// (the peer reads all it was sent); one whose data is still in the
+    /// process's transport (not handed off, S6g) is reset with it. A new
     /// [`transport`](Self::transport) for the node models the restarted
     /// process.
     pub fn crash(&self, transport: &MockTransport) {

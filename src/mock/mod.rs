@@ -38,7 +38,9 @@
 //! - A datagram cut by a short receive carries `MSG_PARTIAL` (see
 //!   [`Transport::recv`](crate::Transport::recv)); the rest is discarded.
 //! - Dropping the last clone of a [`MockTransport`] resets its sockets, like a
-//!   process exit; handed-off sockets (S6g) belong to the network and go on.
+//!   process exit (or a crash, [`Network::crash`]); handed-off sockets (S6g),
+//!   and sockets closed gracefully whose every byte has left the node, belong
+//!   to the network and go on.
 
 mod completions;
 mod config;

@@ -142,7 +142,7 @@ impl NetState {
                 }
                 self.remove_ep(id);
             }
-            Owner::HandedOff => self.remove_ep(id),
+            Owner::HandedOff | Owner::Released => self.remove_ep(id),
             Owner::Socket(..) | Owner::Queued(_) if closed => self.remove_ep(id),
             Owner::Socket(..) | Owner::Queued(_) => {}
         }

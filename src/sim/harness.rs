@@ -14,7 +14,9 @@
 //! - at the end, every byte of every gracefully closed socket has reached its
 //!   peer, across final cleanups (S6e, S6g, S7);
 //! - a crashed process is never told of anything again, and the peers of its
-//!   open sockets see a reset (S11).
+//!   open sockets see a reset (S11); a socket it closed gracefully before is
+//!   untouched once its every byte has left the node (the connection is the
+//!   network's by then), and is reset with the process otherwise.
 
 use super::action::{Action, How, LingerChoice};
 use super::trace::{TraceEvent, TraceKind};
@@ -466,10 +468,12 @@ impl Harness {
             let before = self.net.service_resets(s.service);
             self.reset_expected.push((s.service, before));
         }
-        // A closed socket still owned by the dying process is reset with
-        // it: what its peer has not read yet is lost (a reset discards it).
+        // A closed socket whose data is still in the dying process's
+        // transport (not handed off) is reset with it: what its peer has
+        // not read yet is lost (a reset discards it). One whose every byte
+        // has left the node is the network's and goes on untouched (S11).
         for c in &mut self.closed {
-            if !c.handed_off && self.net.service_received(c.service) < c.sent {
+            if !c.handed_off && self.provider.transport().unsent(c.h) > 0 {
                 c.exact = false;
             }
         }

@@ -140,6 +140,39 @@ fn crash_node_crashes_every_instance_of_the_node() {
     assert_eq!(a.t.unsent(h(1)), 0);
 }
 
+/// S11: a crash resets the connections of the process's open sockets and
+/// of closed ones whose data is still in its transport; a socket closed
+/// gracefully whose every byte has left the node is the network's, and its
+/// peer reads everything it was sent, then the end of the stream.
+#[test]
+fn crash_leaves_a_drained_closed_connection_to_the_network() {
+    let net = Network::new(5);
+    let (a, b) = connected_pair(&net);
+    a.t.send(h(1), b"all of it", None, Wait::No).unwrap();
+    net.run_until_idle(1000); // in b's receive buffer, unread
+    assert_eq!(a.t.unsent(h(1)), 0);
+    a.t.close(h(1), CloseKind::Graceful);
+    net.crash(&a.t);
+    net.run_until_idle(1000);
+    assert_eq!(read_now(&b.t, h(2)), b"all of it", "nothing was reset");
+    assert_eq!(net.stats().connections_reset, 0);
+
+    // A closed socket with data still unsent is the process's: reset.
+    let net = Network::new(6);
+    let (a, b) = connected_pair(&net);
+    b.t.set_buffers(h(2), None, Some(1)).unwrap();
+    a.t.send(h(1), &pattern(0, 20_000), None, Wait::No).unwrap();
+    a.t.close(h(1), CloseKind::Graceful);
+    assert!(a.t.unsent(h(1)) > 0);
+    net.crash(&a.t);
+    net.run_until_idle(100_000);
+    read_now(&b.t, h(2));
+    assert_eq!(
+        b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No),
+        Err(WsaError::ConnectionReset)
+    );
+}
+
 /// Message delay: a shorter latency set mid-stream never lets a segment
 /// overtake an older one; a longer one delays what is sent after it. Also
 /// `available` (FIONREAD) and `buffers` (SO_SNDBUF, SO_RCVBUF).
