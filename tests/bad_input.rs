@@ -419,6 +419,46 @@ fn s13_msg_peek_on_an_overlapped_recv_is_wsaeinval() {
     still_works(&w, s, t);
 }
 
+/// S13 (spec §5): the receive flags `MSG_OOB` and `MSG_PARTIAL` are
+/// receive flags: a receive with either is not refused (only send-side
+/// flags such as `MSG_DONTROUTE` are), blocking, non-blocking and
+/// overlapped alike, and it takes the data waiting.
+#[test]
+fn s13_receive_flags_oob_and_partial_are_not_refused() {
+    let w = World::new(3110);
+    let (s, t) = w.pair();
+    for (i, flags) in [
+        MsgFlags::OOB,
+        MsgFlags::PARTIAL,
+        MsgFlags::OOB | MsgFlags::PARTIAL,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let msg = format!("flags {i}");
+        w.b.p
+            .send(t, msg.as_bytes(), MsgFlags::empty(), None)
+            .unwrap();
+        w.settle();
+        let got = w.a.p.recv(s, 100, flags, None).map(|r| r.data);
+        assert_eq!(got, Ok(msg.into_bytes()), "{flags:?}, blocking");
+        let rec = Overlapped::new();
+        let r =
+            w.a.p
+                .recv(s, 100, flags, Some(on(&rec, CompletionMode::Polling, 1)));
+        assert_eq!(r.err(), Some(WsaError::IoPending), "{flags:?}, overlapped");
+        w.b.p.send(t, b"x", MsgFlags::empty(), None).unwrap();
+        w.settle();
+        assert_eq!(rec.data(), b"x");
+    }
+    w.a.p.set_nonblocking(s, true).unwrap();
+    assert_eq!(
+        w.a.p.recv(s, 100, MsgFlags::PARTIAL, None).err(),
+        Some(WsaError::WouldBlock),
+        "nothing waits: not refused, would block"
+    );
+}
+
 /// S13: flags that sends do not support (MSG_PEEK, MSG_PARTIAL, ...) are WSAEOPNOTSUPP and send nothing.
 #[test]
 fn s13_unsupported_send_flags_are_wsaeopnotsupp() {

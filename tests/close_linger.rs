@@ -18,11 +18,13 @@ mod common;
 
 use common::{APP, World, finish, in_thread, ov};
 use std::net::SocketAddrV4;
+use std::sync::Arc;
 use std::time::Duration;
-use winsock_provider::mock::Record;
+use winsock_provider::mock::{MockWaiter, Network, Record, RecordingNotifier};
 use winsock_provider::{
     CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OpState, Overlapped, OverlappedRequest,
-    PortKey, SocketHandle, SocketKind, ThreadKey, Transport as _, WsaError,
+    PortKey, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey,
+    Transport as _, Version, WaitResult, Waiter, WsaError,
 };
 
 const NONE: MsgFlags = MsgFlags::empty();
@@ -531,4 +533,87 @@ fn s7_close_releases_the_handle() {
     // The peer's process gives its own handle back on its own close.
     assert_eq!(w.b.p.close_socket(b), Ok(()));
     assert_eq!(w.b.notes.released().iter().filter(|&&h| h == b).count(), 1);
+}
+
+/// A waiter whose virtual clock never moves by itself: a lingering close
+/// waits (in real time) until something ends it, as it would on a stalled
+/// network with a long timeout, so another thread can act meanwhile.
+struct FrozenClock(MockWaiter);
+
+impl Waiter for FrozenClock {
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+    fn current_thread(&self) -> ThreadKey {
+        self.0.current_thread()
+    }
+    fn wait_until(
+        &self,
+        deadline: Option<Duration>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> WaitResult {
+        loop {
+            if ready() {
+                return WaitResult::Ready;
+            }
+            if deadline.is_some_and(|d| self.now() >= d) {
+                return WaitResult::TimedOut;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    fn wake_all(&self) {}
+}
+
+/// S7 (spec §6, WSPCancelBlockingCall): cancelling a lingering close on
+/// the thread that waits in it ends the close with WSAEINTR and leaves the
+/// socket open and usable, not half closed: its options read back, and a
+/// later close closes it for good.
+#[test]
+fn s7_cancelling_a_lingering_close_leaves_the_socket_open_and_usable() {
+    const T1: ThreadKey = ThreadKey(71);
+    let net = Network::new(7015);
+    let node = net.add_node("10.0.0.1".parse().unwrap());
+    let at: SocketAddrV4 = "10.0.0.9:9".parse().unwrap();
+    net.add_discard_service(at, Some(0));
+    let p = Provider::new(
+        ProviderConfig::default(),
+        net.transport(node),
+        FrozenClock(MockWaiter::new(&net)),
+    );
+    let notes = RecordingNotifier::new();
+    p.startup(Version::new(2, 2), Arc::new(notes.clone()))
+        .unwrap();
+    let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    p.connect(s, at).unwrap();
+    p.send(s, &[7; 1000], NONE, None).unwrap();
+    assert!(p.transport().unsent(s) > 0, "nothing moves: the data waits");
+    p.set_linger(s, linger(30)).unwrap();
+    let closer = {
+        let p = p.clone();
+        in_thread(T1, move || p.close_socket(s))
+    };
+    let deadline = std::time::Instant::now() + common::THREAD_TIMEOUT;
+    while p.pending_operations(s) != Ok(1) {
+        assert!(std::time::Instant::now() < deadline, "T1 never lingered");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // T1's blocking hook.
+    MockWaiter::set_current_thread(T1);
+    let cancelled = p.cancel_blocking_call();
+    MockWaiter::set_current_thread(APP);
+    assert_eq!(cancelled, Ok(()));
+    assert_eq!(
+        finish(&closer, "lingering close"),
+        Err(WsaError::Interrupted)
+    );
+    // Open and usable: not marked closing forever.
+    assert_eq!(p.socket_kind(s), Ok(SocketKind::Stream));
+    assert_eq!(p.linger(s), Ok(linger(30)));
+    assert_eq!(p.pending_operations(s), Ok(0));
+    assert!(notes.released().is_empty(), "the handle was not given back");
+    p.set_linger(s, linger(0)).unwrap();
+    assert_eq!(p.close_socket(s), Ok(()));
+    assert_eq!(p.socket_kind(s), Err(WsaError::NotSocket));
+    assert_eq!(notes.released(), vec![s]);
 }

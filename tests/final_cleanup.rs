@@ -828,10 +828,93 @@ fn s6f_a_call_blocking_during_the_sweep_does_not_hold_up_the_rundown() {
         .recv_timeout(Duration::from_secs(10))
         .expect("the rundown waited forever");
     cleaner.join().unwrap();
-    assert!(
-        matches!(cleaned, Ok(CleanupOutcome::Final(_))),
-        "{cleaned:?}"
-    );
+    let Ok(CleanupOutcome::Final(report)) = cleaned else {
+        panic!("{cleaned:?}")
+    };
     assert_eq!(worker.join().unwrap().unwrap_err(), WsaError::Interrupted);
     assert!(notes.delivered().is_empty());
+    // The call that registered between steps (c) and (d) is counted once,
+    // by (d); the overlapped receive once, by (c).
+    assert_eq!(
+        (report.blocked_calls_interrupted, report.operations_aborted),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(report.sockets_reset, 1);
+}
+
+/// S11: an unload without cleanup while a call is inside the provider
+/// (held after it entered) never frees the socket table under that call: it
+/// leaks it on purpose. The call then ends as a call cut off by the closed
+/// gate ends (WSAEINTR, told to nobody), on a table that is still there.
+#[test]
+fn s11_unload_while_a_call_is_inside_leaks_the_table() {
+    let Held {
+        net,
+        p,
+        entered,
+        release,
+        waiting: _told_when_it_waits,
+    } = held_provider(80, ThreadKey(8));
+    let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
+    net.add_discard_service(at, None);
+    let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    p.connect(s, at).unwrap();
+    let worker = {
+        let p = p.clone();
+        thread::spawn(move || {
+            MockWaiter::set_current_thread(ThreadKey(8));
+            p.recv(s, 10, MsgFlags::empty(), None)
+        })
+    };
+    entered.recv().unwrap();
+    assert_eq!(
+        p.process_detach(winsock_provider::Detach::Unload),
+        winsock_provider::DetachOutcome::Leaked
+    );
+    assert_eq!(p.socket_count(), 1, "the table is left as it was");
+    release.send(()).unwrap();
+    assert_eq!(worker.join().unwrap().err(), Some(WsaError::Interrupted));
+    assert_eq!(p.socket_count(), 1, "and leaked after the call left");
+    assert!(!p.is_open());
+}
+
+/// S6d, S6h: with more sockets open than fit one page of the table (256),
+/// the final cleanup resets and gives back every one of them; a slot that a
+/// call reserved and never filled (it died mid-way, here a panic in its
+/// host's part) is freed too; afterwards nothing is left and every old
+/// handle is stale.
+#[test]
+fn s6d_final_cleanup_releases_every_page_and_slots_of_calls_that_died() {
+    let net = Network::new(81);
+    let node = net.add_node("10.0.0.1".parse().unwrap());
+    let p = Provider::new(
+        ProviderConfig::default(),
+        net.transport(node),
+        MockWaiter::new(&net),
+    );
+    let notes = RecordingNotifier::new();
+    p.startup(Version::new(2, 2), Arc::new(notes.clone()))
+        .unwrap();
+    let handles: Vec<SocketHandle> = (0..600)
+        .map(|_| p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap())
+        .collect();
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        p.socket_prepared(SocketKind::Stream, SocketFlags::empty(), |_| {
+            panic!("the host's part of the call dies")
+        })
+    }));
+    assert!(died.is_err());
+    assert_eq!(p.socket_count(), 601, "600 sockets and one reserved slot");
+    let report = final_report(&p);
+    assert_eq!(report.sockets_reset, 600);
+    assert_eq!(p.socket_count(), 0, "the reserved slot is freed too");
+    let released: std::collections::HashSet<_> = notes.released().into_iter().collect();
+    assert_eq!(released.len(), 600, "every handle given back once");
+    assert!(handles.iter().all(|h| released.contains(h)));
+    p.startup(Version::new(2, 2), Arc::new(notes.clone()))
+        .unwrap();
+    for h in [handles[0], handles[300], handles[599]] {
+        assert_eq!(p.socket_kind(h), Err(WsaError::NotSocket), "{h}");
+    }
 }

@@ -845,6 +845,49 @@ fn s10_blocking_recv_in_another_thread_returns_the_data_and_is_never_notified() 
     assert!(w.a.notes.take_routines(T1).is_empty());
 }
 
+/// S9: a blocking accept that has to wait returns the connection and its
+/// peer's address once a peer connects (the address comes back with the
+/// completion, not from the call), and a blocking `recvfrom` that has to
+/// wait returns the datagram with its sender.
+#[test]
+fn s9_blocking_accept_and_recvfrom_that_wait_return_the_peer() {
+    const T1: ThreadKey = ThreadKey(35);
+    let w = World::new(1510);
+    let listener = w.a.stream();
+    let at = w.a.p.bind(listener, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    w.a.p.listen(listener, 4).unwrap();
+    let p = w.a.p.clone();
+    let accepting = in_thread(T1, move || p.accept(listener));
+    common::wait_pending(&w.a.p, &[listener], 1, "T1's blocking accept");
+    assert!(still_blocked(&accepting), "nobody connected yet: T1 waits");
+    let client = w.b.stream();
+    w.b.p.connect(client, at).unwrap();
+    let (accepted, peer) = finish(&accepting, "blocking accept").unwrap();
+    assert_eq!(
+        peer,
+        w.b.p.local_addr(client).unwrap(),
+        "the peer's address"
+    );
+    assert_eq!(w.a.p.peer_addr(accepted), Ok(peer));
+
+    let d =
+        w.a.p
+            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .unwrap();
+    let d_at = w.a.p.bind(d, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let p = w.a.p.clone();
+    let receiving = in_thread(T1, move || p.recv_from(d, 100, NONE, None));
+    common::wait_pending(&w.a.p, &[d], 1, "T1's blocking recvfrom");
+    let sender =
+        w.b.p
+            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .unwrap();
+    w.b.p.send_to(sender, b"from b", d_at, NONE, None).unwrap();
+    let got = finish(&receiving, "blocking recvfrom").unwrap();
+    assert_eq!(got.data, b"from b");
+    assert_eq!(got.from, w.b.p.local_addr(sender).ok(), "the sender");
+}
+
 /// S7: a blocking receive in thread T1 is ended with WSAEINTR by a close of its socket in another thread, and is never notified.
 #[test]
 fn s7_blocking_recv_is_interrupted_by_a_close_in_another_thread() {

@@ -577,3 +577,77 @@ fn s14_table_calls_racing_the_final_cleanup_give_only_legal_answers() {
     }
     assert!(notes.delivered().is_empty());
 }
+
+/// S13: a table of the default capacity (65,536 sockets; on a 32-bit
+/// target the handle's 16 index bits allow 65,534) fills to exactly that
+/// capacity, then every further socket is WSAEMFILE, with no panic; one
+/// close makes room for exactly one more.
+#[test]
+fn s13_a_table_of_the_default_capacity_fills_exactly_then_wsaemfile() {
+    let config = ProviderConfig::default();
+    let want = if usize::BITS >= 64 {
+        config.max_sockets
+    } else {
+        65_534
+    };
+    let (_net, p, notes) = fresh(1201, config);
+    start(&p, &notes);
+    let mut last = None;
+    let mut made = 0;
+    loop {
+        match p.socket(SocketKind::Datagram, SocketFlags::empty()) {
+            Ok(h) => {
+                made += 1;
+                last = Some(h);
+            }
+            Err(e) => {
+                assert_eq!(e, WsaError::TooManySockets);
+                break;
+            }
+        }
+        assert!(made <= want, "more sockets than the capacity");
+    }
+    assert_eq!(made, want);
+    assert_eq!(p.socket_count(), want);
+    assert_eq!(
+        p.socket(SocketKind::Stream, SocketFlags::empty()),
+        Err(WsaError::TooManySockets)
+    );
+    p.close_socket(last.unwrap()).unwrap();
+    p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    assert_eq!(
+        p.socket(SocketKind::Stream, SocketFlags::empty()),
+        Err(WsaError::TooManySockets)
+    );
+}
+
+/// S6h: on a 64-bit target the 64-bit handle layout is in force: one slot
+/// is reused well past the 65,535 generations a 32-bit handle could count
+/// (a 32-bit layout would retire it and move to another slot), and no
+/// handle is ever issued twice.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn s6h_the_64_bit_handle_layout_outlives_65535_generations_of_a_slot() {
+    let (_net, p, notes) = fresh(1202, small(1));
+    start(&p, &notes);
+    let mut seen = HashSet::new();
+    let first = p
+        .socket(SocketKind::Datagram, SocketFlags::empty())
+        .unwrap();
+    p.close_socket(first).unwrap();
+    seen.insert(first);
+    for i in 0..70_000u32 {
+        let h = p
+            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .unwrap();
+        assert!(seen.insert(h), "handle {h} issued twice (round {i})");
+        assert_eq!(
+            h.to_raw() & 0xFF_FFFF,
+            first.to_raw() & 0xFF_FFFF,
+            "the one slot is reused"
+        );
+        p.close_socket(h).unwrap();
+    }
+    let last = *seen.iter().max_by_key(|h| h.to_raw() >> 24).unwrap();
+    assert!(last.to_raw() >> 24 > 65_535, "generations past 16 bits");
+}

@@ -109,6 +109,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         inner
             .waiter
             .wait_until(None, &mut || inner.gate.inside() == 0);
+        // A call blocked inside may have ended its own operation when it
+        // saw the gate closed (before the sweep reached it): count it here,
+        // once.
+        let (blocked, overlapped) = inner.take_ended_by_waiters();
+        report.blocked_calls_interrupted += blocked;
+        report.operations_aborted += overlapped;
         // A call that was inside may have opened a socket or started an
         // operation after the sweep: sweep again, now that none can.
         self.sweep(&mut report);

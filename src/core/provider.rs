@@ -24,7 +24,7 @@ use super::transport::{CloseKind, Completed, CompletionSink, Transport};
 use super::version::{Negotiated, Version, VersionRange};
 use super::waiter::{WaitResult, Waiter};
 use arc_swap::ArcSwap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -109,6 +109,11 @@ pub(crate) struct Inner<T, W> {
     pub(crate) draining: Mutex<Vec<SocketHandle>>,
     next_seq: AtomicU64,
     abandoned: AtomicBool,
+    /// Operations a waiting caller ended itself because a final cleanup
+    /// closed the gate under it (see [`Inner::wait_op`]): blocking calls
+    /// and overlapped operations. The final cleanup counts them in its
+    /// report, once (S6b, S6c).
+    ended_by_waiters: [AtomicUsize; 2],
 }
 
 /// A Windows Sockets service provider over a transport `T`, waiting through `W`.
@@ -176,6 +181,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             draining: Mutex::new(Vec::new()),
             next_seq: AtomicU64::new(1),
             abandoned: AtomicBool::new(false),
+            ended_by_waiters: Default::default(),
         });
         let sink: Arc<dyn CompletionSink> = Arc::new(Sink {
             inner: Arc::downgrade(&inner),
@@ -413,6 +419,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         let Some(id) = record.op() else { return waited };
         match self.table.with(id.socket, |sock| sock.take_op(id)) {
             Ok(Some(op)) => {
+                if !self.abandoned.load(Ordering::Acquire) {
+                    // A final cleanup is running: it reports this one.
+                    let kind = usize::from(!op.is_blocking());
+                    self.ended_by_waiters[kind].fetch_add(1, Ordering::AcqRel);
+                }
                 self.abort_op(op, true);
             }
             // Another thread took it out and is about to end it.
@@ -508,6 +519,17 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
 
     pub(crate) fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
         lock(&self.lifecycle)
+    }
+
+    /// The blocking calls and overlapped operations that waiting callers
+    /// ended themselves since the last look (S6b, S6c), for the final
+    /// cleanup's report; read once every call has left.
+    pub(crate) fn take_ended_by_waiters(&self) -> (usize, usize) {
+        let [blocking, overlapped] = &self.ended_by_waiters;
+        (
+            blocking.swap(0, Ordering::AcqRel),
+            overlapped.swap(0, Ordering::AcqRel),
+        )
     }
 }
 

@@ -231,6 +231,46 @@ mod tests {
         assert_eq!(t.with(h, |v| *v), Err(WsaError::NotSocket));
     }
 
+    /// S6f, S6h: a call that reserved a slot, lost it to the final
+    /// cleanup (`release_reserved`), and installs late cannot land in the
+    /// slot another call reserved since: the late install is dropped, the
+    /// new reservation stands and fills.
+    #[test]
+    fn s6h_a_late_install_cannot_land_in_a_slot_reserved_since() {
+        let t: Table<u32> = Table::new(1);
+        let old = t.reserve().unwrap();
+        t.release_reserved();
+        let new = t.reserve().unwrap();
+        assert_eq!(new.index(), old.index(), "the same slot");
+        t.install(old, 1);
+        assert_eq!(
+            t.with(new, |v| *v),
+            Err(WsaError::NotSocket),
+            "still reserved"
+        );
+        assert_eq!(t.with(old, |v| *v), Err(WsaError::NotSocket));
+        t.install(new, 2);
+        assert_eq!(t.with(new, |v| *v), Ok(2));
+        assert_eq!(t.len(), 1);
+    }
+
+    /// S6h, S13: a remove with a stale handle (the socket was closed, and
+    /// its slot holds a new socket now) removes nothing: the new socket and
+    /// the count stay.
+    #[test]
+    fn s6h_a_remove_with_a_stale_handle_cannot_remove_the_new_socket() {
+        let t: Table<u32> = Table::new(1);
+        let old = t.reserve().unwrap();
+        t.install(old, 1);
+        assert_eq!(t.remove(old), Some(1));
+        let new = t.reserve().unwrap();
+        t.install(new, 2);
+        assert_eq!(t.remove(old), None);
+        assert_eq!(t.with(new, |v| *v), Ok(2));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.live_handles(), vec![new]);
+    }
+
     #[test]
     fn full_table_is_wsaemfile() {
         let t: Table<u32> = Table::new(2);
