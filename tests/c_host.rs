@@ -52,7 +52,7 @@ fn c_host_drives_the_provider_dll_through_the_ws2spi_abi() {
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&host)
         .arg(repo.join("tests").join("c").join("host.c"))
-        .arg("-ldl")
+        .args(["-ldl", "-lpthread"])
         .status()
         .expect("run the C compiler (cc)");
     assert!(status.success(), "compiling tests/c/host.c failed");
