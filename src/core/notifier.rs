@@ -93,7 +93,8 @@ pub struct Notification {
     pub mode: CompletionMode,
     /// What happened.
     pub outcome: Outcome,
-    /// The caller's token for the operation (the `WSAOVERLAPPED` address in the shim).
+    /// The caller's token for the operation (in the shim, the ticket under
+    /// which it carries the operation's `WSAOVERLAPPED`).
     pub user: u64,
 }
 

@@ -131,11 +131,6 @@ impl Overlapped {
         self.lock().from
     }
 
-    /// Whether `other` is another handle to this same record.
-    pub(crate) fn same_as(&self, other: &Overlapped) -> bool {
-        Arc::ptr_eq(&self.record, &other.record)
-    }
-
     pub(crate) fn mode(&self) -> Option<CompletionMode> {
         self.lock().mode
     }

@@ -70,6 +70,18 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         })?
     }
 
+    /// `WSAENOTSOCK` unless `s` names an open socket, for a caller that is
+    /// already inside the gate (the shim's entries, S13).
+    pub(crate) fn check_open(&self, s: SocketHandle) -> WsaResult<()> {
+        self.inner.table.with(s, |sock| {
+            if sock.closing {
+                Err(WsaError::NotSocket)
+            } else {
+                Ok(())
+            }
+        })?
+    }
+
     /// `WSPBind`: binds to `addr` (port 0: the transport picks one). Returns
     /// the address bound.
     pub fn bind(&self, s: SocketHandle, addr: SocketAddrV4) -> WsaResult<SocketAddrV4> {

@@ -149,7 +149,7 @@ impl<D: ProviderDll> Dll<D> {
             return Err(WsaError::NotInitialised);
         }
         let h = self.host.handle_of(s)?;
-        self.provider.with_open(h, |_| Ok(()))?;
+        self.provider.check_open(h)?;
         Ok(h)
     }
 

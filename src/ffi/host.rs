@@ -20,12 +20,11 @@ use super::abi::{
     CompleteOverlappedFn, CompletionRoutine, SOCKET, STATUS_CANCELLED, STATUS_SUCCESS,
     STATUS_UNSUCCESSFUL, WSAOVERLAPPED, WSS_OPERATION_IN_PROGRESS,
 };
-use super::inflight::{InFlight, Registry};
+use super::inflight::{InFlight, Registry, Ticket};
 use super::sockaddr;
 use super::upcalls::Upcalls;
 use crate::core::notifier::{Notification, Notifier, Outcome, Suppressed};
-use crate::core::op::Overlapped;
-use crate::{EventKey, FdEvents, OpId, SocketHandle, WindowKey, WsaError};
+use crate::{EventKey, FdEvents, SocketHandle, WindowKey, WsaError};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::Mutex;
@@ -36,7 +35,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 pub struct Host {
     /// The newest upcall table (S3).
     pub upcalls: Upcalls,
-    /// Operations in flight, by `WSAOVERLAPPED` address.
+    /// Operations in flight, by ticket.
     pub inflight: Registry,
     /// `WSPSetCompletionUpcall`'s function, as an address (0: none).
     completion: AtomicUsize,
@@ -163,19 +162,19 @@ impl Host {
 
     /// Writes (and with `Tell::Notify`, tells) the end of the operation on
     /// `key`, then gives back its socket's handle if a release waited for it.
-    fn end(&self, key: usize, id: OpId, outcome: &Outcome, tell: Tell) {
-        let Some(op) = self.inflight.start_finishing(key, id) else {
+    fn end(&self, ticket: Ticket, outcome: &Outcome, tell: Tell) {
+        let Some(op) = self.inflight.start_finishing(ticket) else {
             return;
         };
         let socket = op.socket;
         self.finish(op, outcome, tell);
-        self.inflight.finished(key, id);
+        self.inflight.finished(ticket);
         self.release_if_waiting(socket);
     }
 
     /// Takes back an operation the core refused (it has no end to write).
-    pub fn take_back(&self, key: usize, record: &Overlapped) {
-        if let Some(op) = self.inflight.remove(key, record) {
+    pub fn take_back(&self, ticket: Ticket) {
+        if let Some(op) = self.inflight.remove(ticket) {
             self.release_if_waiting(op.socket);
         }
     }
@@ -390,12 +389,12 @@ fn make_long(low: u32, high: u32) -> isize {
 
 impl Notifier for Host {
     fn deliver(&self, n: &Notification) {
-        self.end(n.user as usize, n.op, &n.outcome, Tell::Notify);
+        self.end(n.user, &n.outcome, Tell::Notify);
     }
 
     fn suppressed(&self, n: &Notification, why: Suppressed) {
         match why {
-            Suppressed::FinalCleanup => self.end(n.user as usize, n.op, &n.outcome, Tell::Record),
+            Suppressed::FinalCleanup => self.end(n.user, &n.outcome, Tell::Record),
             // S11: the process is gone; touch nothing of it.
             Suppressed::ProcessGone => {}
         }

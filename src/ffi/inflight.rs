@@ -1,15 +1,23 @@
-//! The overlapped operations the shim is carrying, keyed by the caller's
-//! `WSAOVERLAPPED` address: what it must write when each one finishes.
+//! The overlapped operations the shim is carrying: what it must write when
+//! each one finishes.
 //!
-//! Sharded by address, so two threads submitting on different records
-//! rarely meet on a lock (S14); only submit and completion touch it.
+//! Each operation is carried under a [`Ticket`] of its own, which the core
+//! hands back with the operation's notification (`Notification::user`).
+//! An application may post a second operation on a `WSAOVERLAPPED` that is
+//! still pending: the SPI asks for one record per operation, but Windows
+//! pends the second call anyway (Wine's tests check it), and so does the
+//! shim. Each operation ends exactly once (S10); the `WSAOVERLAPPED` holds
+//! whichever end was written last.
+//!
+//! Sharded by ticket, so two threads submitting at once rarely meet on a
+//! lock (S14); only submit and completion touch it, each in O(1) with no
+//! allocation of the registry's own.
 
 use super::abi::{CompletionRoutine, SOCKADDR, SOCKET, WSAOVERLAPPED, WSATHREADID};
 use super::wsabuf::Scatter;
-use crate::OpId;
 use crate::core::op::Overlapped;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 const SHARDS: usize = 16;
@@ -54,6 +62,9 @@ impl std::fmt::Debug for InFlight {
 // through them once, from whichever thread completes the operation.
 unsafe impl Send for InFlight {}
 
+/// The name of one carried operation: unique within a process, never 0.
+pub type Ticket = u64;
+
 /// A registry entry.
 #[derive(Debug)]
 enum Slot {
@@ -61,14 +72,28 @@ enum Slot {
     /// written.
     Carried(InFlight),
     /// Its end is being written (and told) right now.
-    Finishing { socket: SOCKET, record: Overlapped },
+    Finishing {
+        socket: SOCKET,
+        overlapped: *mut WSAOVERLAPPED,
+        record: Overlapped,
+    },
 }
+
+// SAFETY: as `InFlight`'s; a finishing entry only compares its pointer.
+unsafe impl Send for Slot {}
 
 impl Slot {
     fn socket(&self) -> SOCKET {
         match self {
             Slot::Carried(op) => op.socket,
             Slot::Finishing { socket, .. } => *socket,
+        }
+    }
+
+    fn overlapped(&self) -> *mut WSAOVERLAPPED {
+        match self {
+            Slot::Carried(op) => op.overlapped,
+            Slot::Finishing { overlapped, .. } => *overlapped,
         }
     }
 
@@ -80,18 +105,11 @@ impl Slot {
     }
 }
 
-/// The registry: the operations carried on each `WSAOVERLAPPED` address.
-///
-/// An address usually carries one operation, but an application may post a
-/// second one on a record that is still pending. The SPI asks for one
-/// record per operation; Windows pends the second call anyway (Wine's tests
-/// check it), and so does the shim: each operation is its own entry, found
-/// by the core's record of it, and the `WSAOVERLAPPED` holds whichever end
-/// was written last. No rule here is broken by it: each operation still
-/// ends exactly once (S10).
-#[derive(Debug, Default)]
+/// The registry.
+#[derive(Debug)]
 pub struct Registry {
-    shards: [Mutex<HashMap<usize, Vec<Slot>>>; SHARDS],
+    shards: [Mutex<HashMap<Ticket, Slot>>; SHARDS],
+    next: AtomicU64,
     /// Counts finished writes, to wake [`wait_finished`](Self::wait_finished).
     done: Mutex<u64>,
     finished: Condvar,
@@ -100,139 +118,119 @@ pub struct Registry {
     waiting: AtomicUsize,
 }
 
-fn shard_of(key: usize) -> usize {
-    // Records are at least 8-byte aligned and often adjacent: skip the low
-    // bits that never differ.
-    (key >> 4) % SHARDS
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            shards: Default::default(),
+            next: AtomicU64::new(1),
+            done: Mutex::new(0),
+            finished: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+        }
+    }
 }
 
-/// Takes the slot at `key` that `pick` chooses out of the shard.
-fn take_slot(
-    shard: &mut HashMap<usize, Vec<Slot>>,
-    key: usize,
-    pick: impl Fn(&Slot) -> bool,
-) -> Option<Slot> {
-    let slots = shard.get_mut(&key)?;
-    let i = slots.iter().position(pick)?;
-    let slot = slots.remove(i);
-    if slots.is_empty() {
-        shard.remove(&key);
-    }
-    Some(slot)
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Entries are inserted and removed whole; a panic elsewhere cannot
+    // leave one half written.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Registry {
-    fn shard(&self, key: usize) -> MutexGuard<'_, HashMap<usize, Vec<Slot>>> {
-        // Entries are inserted and removed whole; a panic elsewhere cannot
-        // leave one half written.
-        self.shards[shard_of(key)]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    fn shard(&self, ticket: Ticket) -> MutexGuard<'_, HashMap<Ticket, Slot>> {
+        lock(&self.shards[ticket as usize % SHARDS])
     }
 
-    /// Starts carrying `op`, beside any other operation on the same
-    /// `WSAOVERLAPPED`.
-    pub fn insert(&self, op: InFlight) {
-        let key = op.overlapped as usize;
-        self.shard(key)
-            .entry(key)
-            .or_default()
-            .push(Slot::Carried(op));
+    /// Starts carrying `op`; its ticket names it from now on.
+    pub fn insert(&self, op: InFlight) -> Ticket {
+        let ticket = self.next.fetch_add(1, Ordering::Relaxed);
+        self.shard(ticket).insert(ticket, Slot::Carried(op));
+        ticket
     }
 
-    /// Takes back an operation the core refused (no end will be written),
-    /// found by its core `record`.
-    pub fn remove(&self, key: usize, record: &Overlapped) -> Option<InFlight> {
-        let carried = |slot: &Slot| matches!(slot, Slot::Carried(op) if op.record.same_as(record));
-        match take_slot(&mut self.shard(key), key, carried)? {
+    /// Takes back an operation the core refused (no end will be written).
+    pub fn remove(&self, ticket: Ticket) -> Option<InFlight> {
+        let mut shard = self.shard(ticket);
+        match shard.remove(&ticket)? {
+            Slot::Carried(op) => Some(op),
+            finishing => {
+                shard.insert(ticket, finishing);
+                None
+            }
+        }
+    }
+
+    /// The operation whose end is now to be written: it stays in the
+    /// registry as finishing until [`finished`](Self::finished), so that its
+    /// socket's host handle is not given back under it and a waiting
+    /// `WSPGetOverlappedResult` knows to wait.
+    pub fn start_finishing(&self, ticket: Ticket) -> Option<InFlight> {
+        let mut shard = self.shard(ticket);
+        let slot = shard.get_mut(&ticket)?;
+        let Slot::Carried(op) = slot else {
+            return None;
+        };
+        let finishing = Slot::Finishing {
+            socket: op.socket,
+            overlapped: op.overlapped,
+            record: op.record.clone(),
+        };
+        match std::mem::replace(slot, finishing) {
             Slot::Carried(op) => Some(op),
             Slot::Finishing { .. } => None,
         }
     }
 
-    /// The operation `id` on `key`, whose end is now to be written: it stays
-    /// in the registry as finishing until [`finished`](Self::finished), so
-    /// that its socket's host handle is not given back under it and a
-    /// waiting `WSPGetOverlappedResult` knows to wait.
-    pub fn start_finishing(&self, key: usize, id: OpId) -> Option<InFlight> {
-        let mut shard = self.shard(key);
-        let carried = |slot: &Slot| matches!(slot, Slot::Carried(op) if op.record.op() == Some(id));
-        let Slot::Carried(op) = take_slot(&mut shard, key, carried)? else {
-            return None;
-        };
-        let finishing = Slot::Finishing {
-            socket: op.socket,
-            record: op.record.clone(),
-        };
-        shard.entry(key).or_default().push(finishing);
-        Some(op)
-    }
-
-    /// The end of the operation `id` on `key` is written and told.
-    pub fn finished(&self, key: usize, id: OpId) {
-        let finishing =
-            |slot: &Slot| matches!(slot, Slot::Finishing { record, .. } if record.op() == Some(id));
-        take_slot(&mut self.shard(key), key, finishing);
+    /// The end of the operation `ticket` is written and told.
+    pub fn finished(&self, ticket: Ticket) {
+        self.shard(ticket).remove(&ticket);
         // A waiter counts itself before it looks at the entry, and the entry
         // is gone before this looks at the count: either it is seen here,
         // or it sees the entry gone.
         if self.waiting.load(Ordering::SeqCst) > 0 {
-            *self.done.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            *lock(&self.done) += 1;
             self.finished.notify_all();
         }
     }
 
-    /// Waits until the operation of `record` on `key` is carried no more
-    /// (its end is written).
-    pub fn wait_finished(&self, key: usize, record: &Overlapped) {
+    /// Waits until the operation `ticket` is carried no more (its end is
+    /// written).
+    pub fn wait_finished(&self, ticket: Ticket) {
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-        while self.carries(key, record) {
+        let mut done = lock(&self.done);
+        while self.shard(ticket).contains_key(&ticket) {
             done = self.finished.wait(done).unwrap_or_else(|p| p.into_inner());
         }
         drop(done);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
-    fn carries(&self, key: usize, record: &Overlapped) -> bool {
-        self.shard(key)
-            .get(&key)
-            .is_some_and(|slots| slots.iter().any(|s| s.record().same_as(record)))
-    }
-
-    /// The core record of the newest operation carried on this
-    /// `WSAOVERLAPPED`.
-    pub fn record(&self, key: usize) -> Option<Overlapped> {
-        self.shard(key)
-            .get(&key)
-            .and_then(|slots| slots.last())
-            .map(|slot| slot.record().clone())
+    /// The newest operation carried on this `WSAOVERLAPPED`: its ticket and
+    /// the core's record of it. A look through every shard: only a
+    /// `WSPGetOverlappedResult` that is about to wait asks.
+    pub fn newest_on(&self, overlapped: *const WSAOVERLAPPED) -> Option<(Ticket, Overlapped)> {
+        self.shards
+            .iter()
+            .filter_map(|shard| {
+                lock(shard)
+                    .iter()
+                    .filter(|(_, slot)| std::ptr::eq(slot.overlapped(), overlapped))
+                    .max_by_key(|(ticket, _)| **ticket)
+                    .map(|(ticket, slot)| (*ticket, slot.record().clone()))
+            })
+            .max_by_key(|(ticket, _)| *ticket)
     }
 
     /// Whether any operation of the host socket `s` is carried.
     pub fn has_socket(&self, s: SOCKET) -> bool {
-        self.shards.iter().any(|shard| {
-            shard
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .flatten()
-                .any(|slot| slot.socket() == s)
-        })
+        self.shards
+            .iter()
+            .any(|shard| lock(shard).values().any(|slot| slot.socket() == s))
     }
 
     /// Operations carried.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                s.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .values()
-                    .map(Vec::len)
-                    .sum::<usize>()
-            })
-            .sum()
+        self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
     /// Whether nothing is carried.

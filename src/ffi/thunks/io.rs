@@ -14,7 +14,7 @@ use super::super::abi::{
 use super::super::dll::{Dll, Exported};
 use super::super::guard::{self, checked, checked_mut, valid};
 use super::super::host::{internal, mark_in_progress};
-use super::super::inflight::{InFlight, ReceiveInto};
+use super::super::inflight::{InFlight, ReceiveInto, Ticket};
 use super::super::sockaddr;
 use super::super::wsabuf::{Scatter, gather};
 use super::run;
@@ -43,6 +43,8 @@ struct Carried<'a, D: Exported> {
     event: Option<WSAEVENT>,
     /// The core's record of the operation.
     record: Overlapped,
+    /// Its name in the registry.
+    ticket: Ticket,
 }
 
 impl<D: Exported> Carried<'_, D> {
@@ -52,9 +54,7 @@ impl<D: Exported> Carried<'_, D> {
     fn refuse(self) {
         // SAFETY: checked when carried; the call has not returned yet.
         unsafe { internal(self.overlapped) }.store(self.internal_before, Ordering::Release);
-        self.dll
-            .host
-            .take_back(self.overlapped as usize, &self.record);
+        self.dll.host.take_back(self.ticket);
     }
 
     /// The call went pending: the SPI resets the event now. A completion
@@ -127,7 +127,7 @@ unsafe fn carry<'a, D: Exported>(
         ),
     };
     let event = (routine.is_none() && !ov.hEvent.is_null()).then_some(ov.hEvent as WSAEVENT);
-    dll.host.inflight.insert(InFlight {
+    let ticket = dll.host.inflight.insert(InFlight {
         socket: s,
         overlapped: args.overlapped,
         record: record.clone(),
@@ -137,16 +137,17 @@ unsafe fn carry<'a, D: Exported>(
     // SAFETY: checked above.
     let internal_before = unsafe { mark_in_progress(args.overlapped) };
     let request = OverlappedRequest {
-        overlapped: record,
+        overlapped: record.clone(),
         mode,
-        user: args.overlapped as usize as u64,
+        user: ticket,
     };
     let carried = Carried {
         dll,
         overlapped: args.overlapped,
         internal_before,
         event,
-        record: request.overlapped.clone(),
+        record,
+        ticket,
     };
     Ok(Some((carried, request)))
 }
@@ -431,19 +432,18 @@ pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
             let ov = valid(overlapped.cast_mut())?;
             let transferred = valid(transferred)?;
             let flags = valid(flags)?;
-            let key = ov as usize;
             if internal(ov).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS {
                 if wait == 0 {
                     return Err(WsaError::IoIncomplete);
                 }
                 // Wait for the core's decision, then for its writing.
-                let record = dll
+                let (ticket, record) = dll
                     .host
                     .inflight
-                    .record(key)
+                    .newest_on(ov)
                     .ok_or(WsaError::IoIncomplete)?;
                 let outcome = dll.provider.get_overlapped_result(h, &record, true);
-                dll.host.inflight.wait_finished(key, &record);
+                dll.host.inflight.wait_finished(ticket);
                 if internal(ov).load(Ordering::Acquire) == WSS_OPERATION_IN_PROGRESS {
                     // The host's completion upcall has not published yet
                     // (ws2_32 may lag): the core's word is final.
