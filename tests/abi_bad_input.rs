@@ -17,22 +17,8 @@ use winsock_provider::ffi::abi::{
 
 winsock_provider::export_provider!(TestDll);
 
-const WSAEFAULT: i32 = 10014;
-const WSAEINVAL: i32 = 10022;
-const WSAENOTSOCK: i32 = 10038;
-const WSAEOPNOTSUPP: i32 = 10045;
-const WSAESHUTDOWN: i32 = 10058;
-const WSAENOTCONN: i32 = 10057;
-const WSA_IO_PENDING: i32 = 997;
-
 /// An address in the null-pointer guard region: never valid memory.
 const LOW: usize = 1;
-
-fn errno_of(r: impl FnOnce(&mut i32) -> i32) -> (i32, i32) {
-    let mut errno = 0;
-    let r = r(&mut errno);
-    (r, errno)
-}
 
 /// A datagram socket, not overlapped.
 fn datagram(t: &WSPPROC_TABLE) -> SOCKET {

@@ -16,9 +16,6 @@ use winsock_provider::ffi::abi::{
     WSANETWORKEVENTS, WSAOVERLAPPED,
 };
 
-const FD_READ: i32 = 1;
-const FD_WRITE: i32 = 2;
-
 winsock_provider::export_provider!(TestDll);
 
 // ---- findings ---------------------------------------------------------------

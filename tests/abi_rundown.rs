@@ -26,12 +26,6 @@ use winsock_provider::ffi::abi::{
 
 winsock_provider::export_provider!(TestDll);
 
-const WSANOTINITIALISED: i32 = 10093;
-const FD_READ: i32 = 1;
-const FD_WRITE: i32 = 2;
-const FD_ACCEPT: i32 = 8;
-const FD_CLOSE: i32 = 32;
-
 /// What one worker leaves behind: records and buffers the provider may
 /// still write until the final cleanup has returned.
 #[derive(Default)]
@@ -44,12 +38,6 @@ struct Leftovers {
 // SAFETY: the records' `hEvent` is a number the test made up, never a
 // pointer anybody follows; the worker hands them to the main thread whole.
 unsafe impl Send for Leftovers {}
-
-fn errno_of(r: impl FnOnce(&mut i32) -> i32) -> (i32, i32) {
-    let mut errno = 0;
-    let r = r(&mut errno);
-    (r, errno)
-}
 
 /// `WSPSocket` of an overlapped stream socket; `None` once the provider is
 /// closed (the round is over for this worker).

@@ -16,6 +16,27 @@ use winsock_provider::ffi::{DllConfig, ProviderDll};
 use winsock_provider::mock::{MockTransport, MockWaiter, Network};
 
 pub const LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+
+// The codes and masks the tests compare with.
+pub const WSA_IO_PENDING: i32 = 997;
+pub const WSAEFAULT: i32 = 10014;
+pub const WSAEINVAL: i32 = 10022;
+pub const WSAENOTSOCK: i32 = 10038;
+pub const WSAEOPNOTSUPP: i32 = 10045;
+pub const WSAENOTCONN: i32 = 10057;
+pub const WSAESHUTDOWN: i32 = 10058;
+pub const WSANOTINITIALISED: i32 = 10093;
+pub const FD_READ: i32 = 1;
+pub const FD_WRITE: i32 = 2;
+pub const FD_ACCEPT: i32 = 8;
+pub const FD_CLOSE: i32 = 32;
+
+/// Runs a call that takes an `lpErrno`: its result and the error written.
+pub fn errno_of(call: impl FnOnce(&mut i32) -> i32) -> (i32, i32) {
+    let mut errno = 0;
+    let r = call(&mut errno);
+    (r, errno)
+}
 pub const ECHO: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 7);
 pub const WSA_FLAG_OVERLAPPED: u32 = 1;
 
