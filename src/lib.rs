@@ -25,5 +25,6 @@ pub use crate::core::{
     OverlappedRequest, Provider, ProviderConfig,
 };
 
+mod sync;
 mod thread_waiter;
 pub use thread_waiter::ThreadWaiter;

@@ -4,6 +4,7 @@
 
 use crate::core::notifier::ThreadKey;
 use crate::core::waiter::{WaitResult, Waiter};
+use crate::sync::lock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -43,7 +44,7 @@ impl ThreadWaiter {
     }
 
     fn wakes(&self) -> std::sync::MutexGuard<'_, u64> {
-        self.wakes.lock().unwrap_or_else(|p| p.into_inner())
+        lock!(self.wakes)
     }
 }
 

@@ -1,9 +1,10 @@
 //! `WSPCleanup`: non-final (S5) and final (S6 a-i).
 
 use super::error::WsaError;
-use super::provider::{Pending, Provider, lock};
+use super::provider::{Pending, Provider};
 use super::transport::{CloseKind, HandOffRefused, Transport};
 use super::waiter::Waiter;
+use crate::sync::lock;
 use std::fmt;
 
 /// What a successful cleanup did.
@@ -187,7 +188,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     fn drain(&self, report: &mut FinalCleanupReport) {
         let inner = &self.inner;
         let transport = &inner.transport;
-        let draining = std::mem::take(&mut *lock(&inner.draining));
+        let draining = std::mem::take(&mut *lock!(inner.draining));
         let mut waiting = Vec::new();
         for h in draining {
             let unsent = transport.unsent(h);

@@ -3,10 +3,11 @@
 use super::error::{WsaError, WsaResult};
 use super::handle::SocketHandle;
 use super::op::{OpState, Overlapped};
-use super::provider::{Pending, Provider, lock};
+use super::provider::{Pending, Provider};
 use super::socket::{OpKind, PendingOp};
 use super::transport::{CloseKind, ShutdownHow, SocketKind, Transport};
 use super::waiter::{WaitResult, Waiter};
+use crate::sync::lock;
 use std::time::Duration;
 
 /// What a close will do once the socket's operations are aborted.
@@ -103,7 +104,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         }
         inner.transport.close(s, how);
         if how == CloseKind::Graceful && inner.transport.unsent(s) > 0 {
-            lock(&inner.draining).push(s);
+            lock!(inner.draining).push(s);
         }
         inner.notifier().handle_released(s);
         Ok(())

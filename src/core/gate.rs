@@ -13,7 +13,7 @@
 //! locks nor bounces a counter between cores (S14).
 
 use super::error::WsaError;
-use super::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 
 /// Stripes of the count; more than the cores a provider is likely to see.

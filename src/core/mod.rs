@@ -29,7 +29,6 @@ pub use cleanup::{CleanupError, CleanupOutcome, FinalCleanupReport};
 pub use io::OverlappedRequest;
 pub use provider::{Detach, DetachOutcome, Provider, ProviderConfig};
 pub use socket::{Linger, NetworkEvents};
-mod sync;
 
 #[cfg(all(test, loom))]
 mod loom_models;

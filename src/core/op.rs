@@ -17,7 +17,7 @@
 use super::error::WsaError;
 use super::handle::OpId;
 use super::notifier::{CompletionMode, Outcome};
-use super::sync::{Arc, Mutex, MutexGuard};
+use crate::sync::{Arc, Mutex, MutexGuard, lock};
 use std::net::SocketAddrV4;
 
 /// Where an operation is in its life.
@@ -98,10 +98,7 @@ impl Overlapped {
     }
 
     fn lock(&self) -> MutexGuard<'_, Record> {
-        // A panic while holding this lock cannot leave the record half
-        // written (every transition is a few plain stores), so poisoning is
-        // not a reason to fail every later reader.
-        self.record.lock().unwrap_or_else(|p| p.into_inner())
+        lock!(self.record)
     }
 
     /// The current state.

@@ -23,6 +23,7 @@ use super::table::Table;
 use super::transport::{CloseKind, Completed, CompletionSink, Transport};
 use super::version::{Negotiated, Version, VersionRange};
 use super::waiter::{WaitResult, Waiter};
+use crate::sync::lock;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -147,12 +148,6 @@ impl<T: Transport + 'static, W: Waiter + 'static> Clone for Provider<T, W> {
     }
 }
 
-pub(crate) fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
-    // The core's mutexes guard plain data changed by whole stores; a panic in
-    // another thread must not turn every later call into a second panic.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A call counted inside the provider; leaving wakes a waiting final cleanup.
 pub(crate) struct Call<'a, T: Transport + 'static, W: Waiter + 'static> {
     inner: &'a Inner<T, W>,
@@ -213,7 +208,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         requested: Version,
         notifier: Arc<dyn Notifier>,
     ) -> WsaResult<Negotiated> {
-        let mut lc = lock(&self.inner.lifecycle);
+        let mut lc = lock!(self.inner.lifecycle);
         let negotiated = self.inner.config.versions.negotiate(requested)?;
         let count = lc.count.checked_add(1).ok_or(WsaError::ProcessLimit)?;
         self.inner.notifier.store(Arc::new(notifier));
@@ -227,7 +222,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
 
     /// Startups not yet matched by a cleanup.
     pub fn startup_count(&self) -> u32 {
-        lock(&self.inner.lifecycle).count
+        lock!(self.inner.lifecycle).count
     }
 
     /// Whether calls are admitted (S4): started and not in the final cleanup.
@@ -243,7 +238,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// Gracefully closed sockets the provider still tracks as sending (S6e).
     pub fn draining_count(&self) -> usize {
         let transport = &self.inner.transport;
-        let mut d = lock(&self.inner.draining);
+        let mut d = lock!(self.inner.draining);
         d.retain(|h| transport.unsent(*h) > 0);
         d.len()
     }
@@ -518,7 +513,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     }
 
     pub(crate) fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
-        lock(&self.lifecycle)
+        lock!(self.lifecycle)
     }
 
     /// The blocking calls and overlapped operations that waiting callers

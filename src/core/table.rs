@@ -9,9 +9,10 @@
 
 use super::error::WsaError;
 use super::handle::{MAX_GENERATION, MAX_SLOTS, SocketHandle};
+use crate::sync::lock;
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 const PAGE_SIZE: usize = 256;
 
@@ -47,12 +48,6 @@ pub(crate) struct Table<S> {
     capacity: usize,
     free: Mutex<FreeList>,
     live: AtomicUsize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Slot state is only changed by whole-value stores, so a panic elsewhere
-    // cannot leave it torn: keep going rather than poison every later call.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl<S> Table<S> {
@@ -95,7 +90,7 @@ impl<S> Table<S> {
     /// Allocates a slot in the `Reserved` state: `WSAEMFILE` when full.
     pub(crate) fn reserve(&self) -> Result<SocketHandle, WsaError> {
         let index = {
-            let mut f = lock(&self.free);
+            let mut f = lock!(self.free);
             match f.free.pop() {
                 Some(i) => i,
                 None if f.next_unused < self.capacity => {
@@ -106,7 +101,7 @@ impl<S> Table<S> {
             }
         };
         let slot = self.slot_or_create(index);
-        let mut inner = lock(&slot.inner);
+        let mut inner = lock!(slot.inner);
         debug_assert!(matches!(inner.entry, Entry::Free));
         inner.entry = Entry::Reserved;
         self.live.fetch_add(1, Ordering::Relaxed);
@@ -116,7 +111,7 @@ impl<S> Table<S> {
     /// Reserved → Live.
     pub(crate) fn install(&self, h: SocketHandle, value: S) {
         if let Some(slot) = h.index().and_then(|i| self.slot(i)) {
-            let mut inner = lock(&slot.inner);
+            let mut inner = lock!(slot.inner);
             if inner.generation == h.generation() && matches!(inner.entry, Entry::Reserved) {
                 inner.entry = Entry::Live(value);
             }
@@ -134,7 +129,7 @@ impl<S> Table<S> {
             .index()
             .and_then(|i| self.slot(i))
             .ok_or(WsaError::NotSocket)?;
-        let mut inner = lock(&slot.inner);
+        let mut inner = lock!(slot.inner);
         if inner.generation != h.generation() {
             return Err(WsaError::NotSocket);
         }
@@ -151,14 +146,14 @@ impl<S> Table<S> {
         let index = h.index()?;
         let slot = self.slot(index)?;
         let taken = {
-            let mut inner = lock(&slot.inner);
+            let mut inner = lock!(slot.inner);
             if inner.generation != h.generation() || matches!(inner.entry, Entry::Free) {
                 return None;
             }
             let taken = std::mem::replace(&mut inner.entry, Entry::Free);
             inner.generation += 1;
             if inner.generation < MAX_GENERATION {
-                lock(&self.free).free.push(index);
+                lock!(self.free).free.push(index);
             }
             taken
         };
@@ -175,7 +170,7 @@ impl<S> Table<S> {
         for (p, page) in self.pages.iter().enumerate() {
             let Some(page) = page.get() else { continue };
             for (i, slot) in page.iter().enumerate() {
-                let inner = lock(&slot.inner);
+                let inner = lock!(slot.inner);
                 if matches!(inner.entry, Entry::Live(_)) {
                     out.push(SocketHandle::new(p * PAGE_SIZE + i, inner.generation));
                 }
@@ -196,7 +191,7 @@ impl<S> Table<S> {
             let Some(page) = page.get() else { continue };
             for (i, slot) in page.iter().enumerate() {
                 let generation = {
-                    let inner = lock(&slot.inner);
+                    let inner = lock!(slot.inner);
                     matches!(inner.entry, Entry::Reserved).then_some(inner.generation)
                 };
                 if let Some(g) = generation {

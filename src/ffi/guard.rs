@@ -17,6 +17,7 @@
 //! the default `panic = "unwind"`.
 
 use crate::WsaError;
+use crate::sync::lock;
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -26,7 +27,7 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
 /// The message of the last panic caught at an export, if any.
 pub fn last_panic() -> Option<String> {
-    LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    lock!(LAST_PANIC).clone()
 }
 
 /// Runs an export's body. See the module docs. `panic_code` is
@@ -74,7 +75,7 @@ fn note_panic(name: &str, payload: Box<dyn std::any::Any + Send>) {
         std::io::stderr(),
         "winsock-provider: panic caught in {name}: {text}"
     );
-    *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
+    *lock!(LAST_PANIC) = Some(text);
 }
 
 /// Runs `f` where a panic must neither escape nor change a result already

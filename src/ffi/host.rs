@@ -24,6 +24,7 @@ use super::inflight::{InFlight, Registry, Ticket};
 use super::sockaddr;
 use super::upcalls::Upcalls;
 use crate::core::notifier::{Notification, Notifier, Outcome, Suppressed};
+use crate::sync::lock;
 use crate::{EventKey, FdEvents, SocketHandle, WindowKey, WsaError};
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -150,7 +151,7 @@ impl Host {
     }
 
     fn lock_handles(&self) -> std::sync::MutexGuard<'_, Handles> {
-        self.handles.lock().unwrap_or_else(|p| p.into_inner())
+        lock!(self.handles)
     }
 
     /// `WPUCloseSocketHandle`, logged on failure.

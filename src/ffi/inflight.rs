@@ -16,6 +16,7 @@
 use super::abi::{CompletionRoutine, SOCKADDR, SOCKET, WSAOVERLAPPED, WSATHREADID};
 use super::wsabuf::Scatter;
 use crate::core::op::Overlapped;
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -130,15 +131,9 @@ impl Default for Registry {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Entries are inserted and removed whole; a panic elsewhere cannot
-    // leave one half written.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Registry {
     fn shard(&self, ticket: Ticket) -> MutexGuard<'_, HashMap<Ticket, Slot>> {
-        lock(&self.shards[ticket as usize % SHARDS])
+        lock!(self.shards[ticket as usize % SHARDS])
     }
 
     /// Starts carrying `op`; its ticket names it from now on.
@@ -188,7 +183,7 @@ impl Registry {
         // is gone before this looks at the count: either it is seen here,
         // or it sees the entry gone.
         if self.waiting.load(Ordering::SeqCst) > 0 {
-            *lock(&self.done) += 1;
+            *lock!(self.done) += 1;
             self.finished.notify_all();
         }
     }
@@ -197,7 +192,7 @@ impl Registry {
     /// written).
     pub fn wait_finished(&self, ticket: Ticket) {
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut done = lock(&self.done);
+        let mut done = lock!(self.done);
         while self.shard(ticket).contains_key(&ticket) {
             done = self.finished.wait(done).unwrap_or_else(|p| p.into_inner());
         }
@@ -212,7 +207,7 @@ impl Registry {
         self.shards
             .iter()
             .filter_map(|shard| {
-                lock(shard)
+                lock!(shard)
                     .iter()
                     .filter(|(_, slot)| std::ptr::eq(slot.overlapped(), overlapped))
                     .max_by_key(|(ticket, _)| **ticket)
@@ -225,12 +220,12 @@ impl Registry {
     pub fn has_socket(&self, s: SOCKET) -> bool {
         self.shards
             .iter()
-            .any(|shard| lock(shard).values().any(|slot| slot.socket() == s))
+            .any(|shard| lock!(shard).values().any(|slot| slot.socket() == s))
     }
 
     /// Operations carried.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock!(s).len()).sum()
     }
 
     /// Whether nothing is carried.

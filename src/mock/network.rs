@@ -8,6 +8,7 @@ use super::state::NetState;
 use super::stats::NetworkStats;
 use super::transport::MockTransport;
 use crate::core::notifier::ThreadKey;
+use crate::sync::lock;
 use std::cell::Cell;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -17,12 +18,6 @@ use std::time::Duration;
 
 /// Distinguishes networks in thread-local tables (simulated thread ids).
 static NEXT_NETWORK: AtomicU64 = AtomicU64::new(1);
-
-/// Locks a mutex, ignoring poisoning: a test that panicked on another thread
-/// must not turn every later call into a second, confusing panic.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 struct Shared {
     id: u64,
@@ -185,7 +180,7 @@ impl Network {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, NetState> {
-        lock(&self.shared.state)
+        lock!(self.shared.state)
     }
 
     /// Runs a change that is not a step (a transport call, a fault, a
@@ -208,7 +203,7 @@ impl Network {
     /// lock is released (the locking rule), but before another thread's step
     /// (the order of events is the order of steps).
     pub(crate) fn step_bounded(&self, limit: Option<Duration>) -> StepOutcome {
-        let _order = (!DELIVERING.get()).then(|| lock(&self.shared.order));
+        let _order = (!DELIVERING.get()).then(|| lock!(self.shared.order));
         let (outcome, deliveries, graves) = {
             let mut st = self.lock();
             let outcome = st.step_bounded(limit);
@@ -233,18 +228,18 @@ impl Network {
 
     /// The change counter (see [`wait_for_change`](Self::wait_for_change)).
     pub(crate) fn epoch(&self) -> u64 {
-        *lock(&self.shared.epoch)
+        *lock!(self.shared.epoch)
     }
 
     /// Something changed: wake every waiter.
     pub(crate) fn touch(&self) {
-        *lock(&self.shared.epoch) += 1;
+        *lock!(self.shared.epoch) += 1;
         self.shared.changed.notify_all();
     }
 
     /// Sleeps (real time, at most `timeout`) unless the epoch moved past `seen`.
     pub(crate) fn wait_for_change(&self, seen: u64, timeout: Duration) {
-        let g = lock(&self.shared.epoch);
+        let g = lock!(self.shared.epoch);
         if *g == seen {
             drop(self.shared.changed.wait_timeout(g, timeout));
         }

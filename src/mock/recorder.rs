@@ -3,7 +3,6 @@
 //! and keeps completion routines and port packets in queues that a test
 //! drains (as an alertable wait or `GetQueuedCompletionStatus` would).
 
-use super::network::lock;
 use crate::core::error::WsaError;
 use crate::core::flags::FdEvents;
 use crate::core::handle::{OpId, SocketHandle};
@@ -11,6 +10,7 @@ use crate::core::notifier::{
     CompletionMode, EventKey, Notification, Notifier, Outcome, PortKey, Suppressed, ThreadKey,
     WindowKey,
 };
+use crate::sync::lock;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -222,7 +222,7 @@ impl RecordingNotifier {
 
     /// Every delivered completion, in delivery order.
     pub fn delivered(&self) -> Vec<Record> {
-        lock(&self.inner.log)
+        lock!(self.inner.log)
             .delivered
             .iter()
             .map(Record::of)
@@ -231,12 +231,12 @@ impl RecordingNotifier {
 
     /// Every delivered notification as the core gave it (with `user`).
     pub fn delivered_notifications(&self) -> Vec<Notification> {
-        lock(&self.inner.log).delivered.clone()
+        lock!(self.inner.log).delivered.clone()
     }
 
     /// How many times `op`'s completion was delivered (S10: at most once).
     pub fn delivered_for(&self, op: OpId) -> usize {
-        lock(&self.inner.log)
+        lock!(self.inner.log)
             .delivered
             .iter()
             .filter(|n| n.op == op)
@@ -245,12 +245,12 @@ impl RecordingNotifier {
 
     /// Every suppressed completion, in order.
     pub fn suppressed(&self) -> Vec<SuppressedRecord> {
-        lock(&self.inner.log).suppressed.clone()
+        lock!(self.inner.log).suppressed.clone()
     }
 
     /// How many times `op`'s completion was suppressed.
     pub fn suppressed_for(&self, op: OpId) -> usize {
-        lock(&self.inner.log)
+        lock!(self.inner.log)
             .suppressed
             .iter()
             .filter(|s| s.record.op() == op)
@@ -259,23 +259,23 @@ impl RecordingNotifier {
 
     /// Every event object set for network events, in order.
     pub fn network_events(&self) -> Vec<NetworkEventRecord> {
-        lock(&self.inner.log).events.clone()
+        lock!(self.inner.log).events.clone()
     }
 
     /// Every window message posted for network events (`WSPAsyncSelect`), in order.
     pub fn posted_messages(&self) -> Vec<PostedMessage> {
-        lock(&self.inner.log).messages.clone()
+        lock!(self.inner.log).messages.clone()
     }
 
     /// Every handle given back, in order.
     pub fn released(&self) -> Vec<SocketHandle> {
-        lock(&self.inner.log).released.clone()
+        lock!(self.inner.log).released.clone()
     }
 
     /// Runs a thread's alertable wait: takes every completion routine queued
     /// to `thread`, oldest first.
     pub fn take_routines(&self, thread: ThreadKey) -> Vec<QueuedRoutine> {
-        let rx = lock(&self.inner.routines)
+        let rx = lock!(self.inner.routines)
             .get(&thread)
             .map(|q| q.rx.clone());
         rx.map(|rx| rx.try_iter().collect()).unwrap_or_default()
@@ -283,21 +283,21 @@ impl RecordingNotifier {
 
     /// Dequeues every packet posted to `port`, oldest first.
     pub fn take_port(&self, port: PortKey) -> Vec<PortPacket> {
-        let rx = lock(&self.inner.ports).get(&port).map(|q| q.rx.clone());
+        let rx = lock!(self.inner.ports).get(&port).map(|q| q.rx.clone());
         rx.map(|rx| rx.try_iter().collect()).unwrap_or_default()
     }
 
     /// Forgets everything recorded and queued.
     pub fn clear(&self) {
-        *lock(&self.inner.log) = Log::default();
-        lock(&self.inner.routines).clear();
-        lock(&self.inner.ports).clear();
+        *lock!(self.inner.log) = Log::default();
+        lock!(self.inner.routines).clear();
+        lock!(self.inner.ports).clear();
     }
 }
 
 impl fmt::Debug for RecordingNotifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let log = lock(&self.inner.log);
+        let log = lock!(self.inner.log);
         f.debug_struct("RecordingNotifier")
             .field("delivered", &log.delivered.len())
             .field("suppressed", &log.suppressed.len())
@@ -309,11 +309,11 @@ impl fmt::Debug for RecordingNotifier {
 
 impl Notifier for RecordingNotifier {
     fn deliver(&self, n: &Notification) {
-        lock(&self.inner.log).delivered.push(n.clone());
+        lock!(self.inner.log).delivered.push(n.clone());
         let (op, outcome, user) = (n.op, n.outcome.clone(), n.user);
         match n.mode {
             CompletionMode::Routine { thread, routine } => {
-                let tx = lock(&self.inner.routines)
+                let tx = lock!(self.inner.routines)
                     .entry(thread)
                     .or_default()
                     .tx
@@ -327,7 +327,7 @@ impl Notifier for RecordingNotifier {
                 });
             }
             CompletionMode::Port { port, key } => {
-                let tx = lock(&self.inner.ports).entry(port).or_default().tx.clone();
+                let tx = lock!(self.inner.ports).entry(port).or_default().tx.clone();
                 let _ = tx.send(PortPacket {
                     key,
                     op,
@@ -340,7 +340,7 @@ impl Notifier for RecordingNotifier {
     }
 
     fn suppressed(&self, n: &Notification, why: Suppressed) {
-        lock(&self.inner.log).suppressed.push(SuppressedRecord {
+        lock!(self.inner.log).suppressed.push(SuppressedRecord {
             record: Record::of(n),
             why,
         });
@@ -353,7 +353,7 @@ impl Notifier for RecordingNotifier {
         events: FdEvents,
         error: Option<WsaError>,
     ) {
-        lock(&self.inner.log).events.push(NetworkEventRecord {
+        lock!(self.inner.log).events.push(NetworkEventRecord {
             socket,
             event,
             events,
@@ -369,7 +369,7 @@ impl Notifier for RecordingNotifier {
         events: FdEvents,
         error: Option<WsaError>,
     ) {
-        lock(&self.inner.log).messages.push(PostedMessage {
+        lock!(self.inner.log).messages.push(PostedMessage {
             socket,
             window,
             msg,
@@ -379,7 +379,7 @@ impl Notifier for RecordingNotifier {
     }
 
     fn handle_released(&self, socket: SocketHandle) {
-        lock(&self.inner.log).released.push(socket);
+        lock!(self.inner.log).released.push(socket);
     }
 }
 

@@ -22,6 +22,7 @@
 use super::action::SeededBytes;
 use super::world::{ProcessId, SimProvider, Simulation, ThreadSpec};
 use crate::core::op::{OpState, Overlapped};
+use crate::sync::lock;
 use crate::{
     CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest, PortKey, SocketFlags,
     SocketHandle, SocketKind, Version, Waiter as _, WsaError,
@@ -87,7 +88,7 @@ fn random_call(
     let accepted = |r: &Result<(), WsaError>| match r {
         Ok(()) | Err(WsaError::IoPending) => record.clone(),
         Err(WsaError::Interrupted) => {
-            *interrupted.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            *lock!(interrupted) += 1;
             None
         }
         Err(_) => None,
@@ -183,7 +184,7 @@ pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
                         .unwrap_or_else(|p| p.into_inner())
                         .push(record);
                 }
-                *made.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                *lock!(made) += 1;
             }
         }));
     }

@@ -24,6 +24,7 @@ use super::world::SimProvider;
 use crate::core::notifier::ThreadKey;
 use crate::core::waiter::{WaitResult, Waiter};
 use crate::mock::{MockWaiter, Network};
+use crate::sync::lock;
 use crate::{Notifier, Version, WsaError, WsaResult};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,7 +78,7 @@ impl Baton {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking thread cannot leave `State` half written (every
         // change is a store or two): carry on.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock!(self.state)
     }
 
     /// Gives the baton to the scheduler as `phase`, and waits for it back.

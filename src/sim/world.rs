@@ -35,6 +35,7 @@ use super::threads::{self, AppThread, SimWaiter, Spawn, ThreadsReport};
 use super::trace::{TraceEvent, TraceKind};
 use crate::core::notifier::{Notifier, ThreadKey};
 use crate::mock::{MockTransport, Network, NodeId, Record, RecordingNotifier, ServiceId};
+use crate::sync::lock;
 use crate::{Provider, ProviderConfig, WsaResult};
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -331,7 +332,7 @@ impl Simulation {
     }
 
     fn lock_trace(&self) -> std::sync::MutexGuard<'_, Vec<TraceEvent>> {
-        self.trace.lock().unwrap_or_else(|p| p.into_inner())
+        lock!(self.trace)
     }
 
     fn record(&self, kind: TraceKind, text: String) {
