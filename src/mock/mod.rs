@@ -42,24 +42,21 @@
 //!   and sockets closed gracefully whose every byte has left the node, belong
 //!   to the network and go on.
 
-mod completions;
+// Layers, each using only the ones above it in this list:
+// - ids, config, stats: plain data;
+// - state: the network's state and every rule of how it moves (one step at
+//   a time), behind no lock, knowing nothing of the layers below;
+// - network: the shared handle (`Network`): the lock, stepping, services
+//   and faults;
+// - transport, waiter, recorder: what a provider plugs in.
 mod config;
-mod datagram;
-mod endpoint;
-mod faults;
 mod ids;
 mod network;
 mod recorder;
-mod rng;
-mod scheduler;
-mod services;
-mod sockets;
 mod state;
 mod stats;
-mod stream;
 mod transport;
 mod waiter;
-mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -193,3 +193,35 @@ impl Transport for MockTransport {
         self.net().lock().peer_addr(self.id(), socket)
     }
 }
+
+impl Network {
+    /// A new provider instance (a process) on `node`. Its sockets are its
+    /// own: handles of different instances never mix, even if equal.
+    ///
+    /// # Panics
+    /// If `node` is not a node of this network.
+    pub fn transport(&self, node: NodeId) -> MockTransport {
+        let id = self.mutate(|st| st.add_instance(node));
+        MockTransport::new(self.clone(), id, node)
+    }
+
+    /// Resets the connection of `socket` of the provider over `transport`:
+    /// both ends see a reset. Returns whether the socket had a live connection.
+    pub fn reset_socket(&self, transport: &MockTransport, socket: SocketHandle) -> bool {
+        let inst = transport.instance();
+        self.mutate(|st| st.ep_of(inst, socket).is_ok_and(|id| st.reset_pair(id)))
+    }
+
+    /// The process of this transport crashed (S11): the connections of its
+    /// open sockets are reset (peers see an RST), its pending operations
+    /// vanish without a completion, and its further calls fail with
+    /// `WSAENETDOWN`. A socket it closed gracefully before is the network's
+    /// once every byte has left the node, and the crash does not touch it
+    /// (the peer reads all it was sent); one whose data is still in the
+    /// process's transport (not handed off, S6g) is reset with it. A new
+    /// [`transport`](Self::transport) for the node models the restarted
+    /// process.
+    pub fn crash(&self, transport: &MockTransport) {
+        self.crash_instance(transport.instance());
+    }
+}

@@ -2,7 +2,7 @@
 //! time. A blocked caller drives the network itself until its condition holds.
 
 use super::network::Network;
-use super::scheduler::StepOutcome;
+use super::state::StepOutcome;
 use crate::core::notifier::ThreadKey;
 use crate::core::waiter::{WaitResult, Waiter};
 use std::cell::{Cell, RefCell};

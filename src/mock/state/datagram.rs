@@ -6,14 +6,14 @@
 //! datagrams sent at the same time may arrive in any (seeded) order.
 
 use super::completions::cut;
-use super::config::MAX_DATAGRAM;
 use super::endpoint::Proto;
 use super::endpoint::{Body, Message, PendingRecv};
-use super::ids::{EpId, InstanceId};
-use super::state::{Binding, DatagramInFlight, NetState};
+use super::{Binding, DatagramInFlight, NetState};
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::transport::{Io, Received, Wait};
+use crate::mock::config::MAX_DATAGRAM;
+use crate::mock::ids::{EpId, InstanceId};
 use std::net::SocketAddrV4;
 
 impl NetState {

@@ -3,8 +3,8 @@
 //! Plain data: the rules that change it live in `stream.rs`, `datagram.rs`
 //! and `scheduler.rs`.
 
-use super::ids::{EpId, InstanceId, ServiceId};
 use crate::core::handle::{OpId, SocketHandle};
+use crate::mock::ids::{EpId, InstanceId, ServiceId};
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 use std::time::Duration;

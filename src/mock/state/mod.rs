@@ -4,16 +4,29 @@
 //! One lock for the whole network keeps the model simple and the event order
 //! reproducible; the mock is for tests and simulations, not for throughput.
 
+mod completions;
+mod datagram;
+pub(crate) mod endpoint;
+mod faults;
+mod rng;
+mod scheduler;
+pub(crate) mod services;
+mod sockets;
+mod stream;
+mod wire;
+
+pub(crate) use scheduler::StepOutcome;
+
 use super::config::{EPHEMERAL_FIRST, NetworkConfig};
-use super::endpoint::{Body, Endpoint, Owner, Proto};
 use super::ids::{EpId, InstanceId, NodeId, ServiceId};
-use super::rng::SplitMix64;
-use super::services::Service;
 use super::stats::NetworkStats;
 use crate::core::error::WsaError;
 use crate::core::flags::FdEvents;
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{Completed, CompletionSink};
+use endpoint::{Body, Endpoint, Owner, Proto};
+use rng::SplitMix64;
+use services::Service;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;

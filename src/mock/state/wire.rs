@@ -3,10 +3,10 @@
 //! that have nothing left to do.
 
 use super::endpoint::{Body, Owner, take_front};
-use super::ids::EpId;
-use super::state::{NetState, SegKind};
+use super::{NetState, SegKind};
 use crate::core::error::WsaError;
 use crate::core::flags::FdEvents;
+use crate::mock::ids::EpId;
 
 impl NetState {
     /// Whether a FIN is owed: sending is shut, and every byte (including the

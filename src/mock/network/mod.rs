@@ -1,12 +1,14 @@
 //! The shared handle to a mock network: nodes, provider instances, the
 //! virtual clock and the step loop.
 
+mod faults;
+mod services;
+
 use super::config::NetworkConfig;
 use super::ids::NodeId;
-use super::scheduler::StepOutcome;
 use super::state::NetState;
+use super::state::StepOutcome;
 use super::stats::NetworkStats;
-use super::transport::MockTransport;
 use crate::core::notifier::ThreadKey;
 use crate::sync::lock;
 use std::cell::Cell;
@@ -110,16 +112,6 @@ impl Network {
     /// The address of a node.
     pub fn node_addr(&self, node: NodeId) -> Option<Ipv4Addr> {
         self.lock().nodes.get(&node).copied()
-    }
-
-    /// A new provider instance (a process) on `node`. Its sockets are its
-    /// own: handles of different instances never mix, even if equal.
-    ///
-    /// # Panics
-    /// If `node` is not a node of this network.
-    pub fn transport(&self, node: NodeId) -> MockTransport {
-        let id = self.mutate(|st| st.add_instance(node));
-        MockTransport::new(self.clone(), id, node)
     }
 
     /// Virtual time since the network was built.

@@ -2,13 +2,13 @@
 //! datagram). Always done by a step, never inside a transport call, so the
 //! sink is only called with no lock held.
 
+use super::NetState;
 use super::endpoint::{Body, Message, Owner, copy_front, take_front};
-use super::ids::EpId;
-use super::state::NetState;
 use crate::core::error::WsaError;
 use crate::core::flags::MsgFlags;
 use crate::core::handle::OpId;
 use crate::core::transport::{Completed, Received};
+use crate::mock::ids::EpId;
 
 /// Cuts a datagram to `max` bytes. The rest is discarded and the result
 /// carries `MSG_PARTIAL` (rather than failing with `WSAEMSGSIZE`, which is

@@ -8,18 +8,18 @@
 use super::endpoint::{
     Body, Conn, Endpoint, Listen, Owner, PendingRecv, PendingSend, Proto, copy_front, take_front,
 };
-use super::ids::{EpId, InstanceId};
-use super::state::{Binding, NetState, SegKind};
+use super::{Binding, NetState, SegKind};
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::SocketHandle;
 use crate::core::transport::{Io, Received, Wait};
+use crate::mock::ids::{EpId, InstanceId};
 use std::net::SocketAddrV4;
 
 /// Where a connect lands.
 enum Target {
     Listener(EpId),
-    Service(super::ids::ServiceId),
+    Service(crate::mock::ids::ServiceId),
 }
 
 impl NetState {

@@ -7,9 +7,9 @@
 //! Candidates are listed in a fixed order (maps keyed by ids, never hashed),
 //! so a seed fixes the whole run.
 
+use super::NetState;
 use super::endpoint::{Body, Endpoint, Owner};
-use super::ids::EpId;
-use super::state::NetState;
+use crate::mock::ids::EpId;
 use std::time::Duration;
 
 /// One unit of progress.

@@ -5,15 +5,15 @@
 //! by [`MockTransport`](super::MockTransport). None of them makes a sink call:
 //! what they emit is deferred to the next step (the locking rule).
 
+use super::NetState;
 use super::endpoint::{Body, Endpoint, Owner, Proto};
-use super::ids::{EpId, InstanceId};
-use super::state::NetState;
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
     CloseKind, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Wait,
 };
+use crate::mock::ids::{EpId, InstanceId};
 use std::net::SocketAddrV4;
 
 impl NetState {
