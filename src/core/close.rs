@@ -4,7 +4,7 @@ use super::error::{WsaError, WsaResult};
 use super::handle::SocketHandle;
 use super::op::{OpState, Overlapped};
 use super::provider::{Pending, Provider};
-use super::socket::{OpKind, PendingOp};
+use super::socket_state::{OpKind, PendingOp};
 use super::transport::{CloseKind, ShutdownHow, SocketKind, Transport};
 use super::waiter::{WaitResult, Waiter};
 use crate::sync::lock;

@@ -5,7 +5,7 @@ use super::flags::FdEvents;
 use super::handle::SocketHandle;
 use super::notifier::{EventKey, WindowKey};
 use super::provider::Provider;
-use super::socket::{NetworkEvents, Select};
+use super::socket_state::{NetworkEvents, Select};
 use super::transport::Transport;
 use super::waiter::Waiter;
 

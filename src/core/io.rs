@@ -10,14 +10,14 @@
 //!   `Ok` if it finished (its completion is still notified, S9) or
 //!   `Err(WSA_IO_PENDING)` if it will complete later, exactly once (S10).
 
+use super::connect::Started;
 use super::error::{WsaError, WsaResult};
 use super::flags::{MsgFlags, SocketFlags};
 use super::handle::SocketHandle;
 use super::notifier::{CompletionMode, Notification, Outcome};
 use super::op::{OpState, Overlapped};
 use super::provider::{Pending, Provider};
-use super::socket::{OpKind, PendingOp, Socket};
-use super::sockets::Started;
+use super::socket_state::{OpKind, PendingOp, Socket};
 use super::transport::{Io, Received, SocketKind, Transport, Wait};
 use super::waiter::Waiter;
 use std::net::SocketAddrV4;

@@ -17,18 +17,19 @@ pub mod waiter;
 
 mod cleanup;
 mod close;
+mod connect;
 mod events;
 mod gate;
 mod io;
+mod options;
 mod provider;
-mod socket;
-mod sockets;
+mod socket_state;
 mod table;
 
 pub use cleanup::{CleanupError, CleanupOutcome, FinalCleanupReport};
 pub use io::OverlappedRequest;
 pub use provider::{Detach, DetachOutcome, Provider, ProviderConfig};
-pub use socket::{Linger, NetworkEvents};
+pub use socket_state::{Linger, NetworkEvents};
 
 #[cfg(all(test, loom))]
 mod loom_models;

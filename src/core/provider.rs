@@ -1,16 +1,20 @@
 //! The provider: lifecycle (S1-S5, S11), the call gate and the paths by which
 //! completions come in from the transport and go out to the notifier.
 //!
-//! The entry points are spread over sibling files by job: [`sockets`] (create,
-//! bind, connect, accept, options), [`io`] (send, receive, overlapped results),
+//! The entry points are spread over sibling files by job: [`connect`]
+//! (create, bind, listen, connect, accept), [`options`] (socket options and
+//! what a socket answers), [`io`] (send, receive, overlapped results),
 //! [`close`] (close, linger, shutdown), [`events`] (event select) and
-//! [`cleanup`] (the final cleanup, S6).
+//! [`cleanup`] (the final cleanup, S6). [`socket_state`] is what the table
+//! holds for each socket.
 //!
-//! [`sockets`]: super::sockets
+//! [`connect`]: super::connect
+//! [`options`]: super::options
 //! [`io`]: super::io
 //! [`close`]: super::close
 //! [`events`]: super::events
 //! [`cleanup`]: super::cleanup
+//! [`socket_state`]: super::socket_state
 
 use super::error::{WsaError, WsaResult};
 use super::flags::FdEvents;
@@ -18,7 +22,7 @@ use super::gate::{Gate, my_stripe};
 use super::handle::{OpId, SocketHandle};
 use super::notifier::{EventKey, Notification, Notifier, Outcome, Suppressed, WindowKey};
 use super::op::{OpState, Overlapped};
-use super::socket::{OpKind, PendingOp, Select, Socket};
+use super::socket_state::{OpKind, PendingOp, Select, Socket};
 use super::table::Table;
 use super::transport::{CloseKind, Completed, CompletionSink, Transport};
 use super::version::{Negotiated, Version, VersionRange};

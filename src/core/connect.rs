@@ -1,11 +1,12 @@
-//! Creating sockets, addressing them and their options.
+//! Creating, binding, connecting and accepting sockets, and the checks
+//! every call on an open socket starts with.
 
 use super::error::{WsaError, WsaResult};
 use super::flags::SocketFlags;
 use super::handle::SocketHandle;
 use super::op::Overlapped;
 use super::provider::Provider;
-use super::socket::{Linger, OpKind, PendingOp, Socket};
+use super::socket_state::{OpKind, PendingOp, Socket};
 use super::transport::{CloseKind, Io, SocketKind, Transport, Wait};
 use super::waiter::Waiter;
 use std::net::SocketAddrV4;
@@ -224,78 +225,5 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 Err(e)
             }
         }
-    }
-
-    /// `SO_LINGER` / `SO_DONTLINGER` (S7).
-    pub fn set_linger(&self, s: SocketHandle, linger: Linger) -> WsaResult<()> {
-        self.with_open(s, |sock| {
-            sock.linger = linger;
-            Ok(())
-        })
-    }
-
-    /// The socket's `SO_LINGER` setting.
-    pub fn linger(&self, s: SocketHandle) -> WsaResult<Linger> {
-        self.with_open(s, |sock| Ok(sock.linger))
-    }
-
-    /// `FIONBIO`. A socket with an event-select registration cannot be made
-    /// blocking again: `WSAEINVAL`.
-    pub fn set_nonblocking(&self, s: SocketHandle, nonblocking: bool) -> WsaResult<()> {
-        self.with_open(s, |sock| {
-            if !nonblocking && sock.select.is_some() {
-                return Err(WsaError::InvalidArgument);
-            }
-            sock.nonblocking = nonblocking;
-            Ok(())
-        })
-    }
-
-    /// Whether the socket is non-blocking.
-    pub fn is_nonblocking(&self, s: SocketHandle) -> WsaResult<bool> {
-        self.with_open(s, |sock| Ok(sock.nonblocking))
-    }
-
-    /// `SO_SNDBUF` and `SO_RCVBUF` (either may be left as it is).
-    pub fn set_buffers(
-        &self,
-        s: SocketHandle,
-        send: Option<usize>,
-        recv: Option<usize>,
-    ) -> WsaResult<()> {
-        self.with_open(s, |_| self.inner.transport.set_buffers(s, send, recv))
-    }
-
-    /// `SO_SNDBUF` and `SO_RCVBUF` as the transport has them.
-    pub fn buffers(&self, s: SocketHandle) -> WsaResult<(usize, usize)> {
-        self.with_open(s, |_| self.inner.transport.buffers(s))
-    }
-
-    /// `FIONREAD`: bytes a receive could take now without waiting.
-    pub fn available(&self, s: SocketHandle) -> WsaResult<usize> {
-        self.with_open(s, |_| self.inner.transport.available(s))
-    }
-
-    /// Operations pending on `s` now: overlapped ones and blocking calls
-    /// waiting inside the provider (a lingering close counts as one). For
-    /// hosts and tests that must know a call has started waiting.
-    pub fn pending_operations(&self, s: SocketHandle) -> WsaResult<usize> {
-        let _call = self.enter()?;
-        self.inner.table.with(s, |sock| sock.pending.len())
-    }
-
-    /// `SO_TYPE`: the socket's kind.
-    pub fn socket_kind(&self, s: SocketHandle) -> WsaResult<SocketKind> {
-        self.with_open(s, |sock| Ok(sock.kind))
-    }
-
-    /// `WSPGetSockName`.
-    pub fn local_addr(&self, s: SocketHandle) -> WsaResult<SocketAddrV4> {
-        self.with_open(s, |_| self.inner.transport.local_addr(s))
-    }
-
-    /// `WSPGetPeerName`.
-    pub fn peer_addr(&self, s: SocketHandle) -> WsaResult<SocketAddrV4> {
-        self.with_open(s, |_| self.inner.transport.peer_addr(s))
     }
 }
