@@ -1,7 +1,7 @@
 //! Model-based property test: random sequences of startup, cleanup, socket,
 //! send, receive (every completion mode), close in each linger mode,
 //! shutdown, network steps and faults, checked against the reference model of
-//! `winsock_provider::sim::Harness` after every step. The invariants, each
+//! `winsock_provider::sim::Driver` after every step. The invariants, each
 //! named by its rule, are listed in that module's docs: exactly one outcome
 //! per operation (S10), no notification for operations aborted by the final
 //! cleanup (S6c), no socket or operation left after it (S6h), every byte of a
@@ -12,7 +12,7 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use winsock_provider::sim::{Action, Harness, SeededBytes};
+use winsock_provider::sim::{Action, Driver, SeededBytes};
 
 proptest! {
     #![proptest_config(ProptestConfig { max_shrink_iters: 2000, ..ProptestConfig::default() })]
@@ -21,7 +21,7 @@ proptest! {
     #[test]
     fn model_every_invariant_holds_after_every_step(seed in any::<u64>(), bytes in vec(any::<u8>(), 0..2400)) {
         let actions = Action::decode_all(&bytes);
-        let mut h = Harness::new(seed, false);
+        let mut h = Driver::new(seed, false);
         h.run(&actions);
         prop_assert!(h.failures().is_empty(), "broken: {:#?}\nactions: {:?}", h.failures(), actions);
     }
@@ -33,7 +33,7 @@ proptest! {
 fn model_long_seeded_runs_hold_every_invariant() {
     let mut totals = (0, 0, 0);
     for seed in 0..8 {
-        let mut h = Harness::new(seed, false);
+        let mut h = Driver::new(seed, false);
         let actions: Vec<Action> = {
             let mut bytes = SeededBytes::new(seed);
             std::iter::from_fn(|| Action::decode(&mut bytes))
@@ -59,7 +59,7 @@ fn model_long_seeded_runs_hold_every_invariant() {
 #[test]
 fn model_same_seed_same_report() {
     let run = |seed| {
-        let mut h = Harness::new(seed, true);
+        let mut h = Driver::new(seed, true);
         let mut bytes = SeededBytes::new(seed);
         let actions: Vec<Action> = std::iter::from_fn(|| Action::decode(&mut bytes))
             .take(1500)
@@ -82,7 +82,7 @@ fn model_same_seed_same_report() {
 #[test]
 fn s11_a_crash_leaves_a_drained_closed_connection_to_the_network() {
     use winsock_provider::sim::{How, LingerChoice};
-    let mut h = Harness::new(1, false);
+    let mut h = Driver::new(1, false);
     h.run(&[
         Action::Startup(2, 2),
         Action::Socket { echo: false },
@@ -106,4 +106,30 @@ fn s11_a_crash_leaves_a_drained_closed_connection_to_the_network() {
         1,
         "the byte was checked at the peer"
     );
+}
+
+/// S6c: the model catches a provider that breaks the rule. A faulty
+/// notifier (the one `wspsim --break s6c` uses) delivers what the final
+/// cleanup suppresses; the same run that holds every invariant without it
+/// now fails, with the rule named.
+#[test]
+fn s6c_a_broken_notifier_is_caught_by_the_model() {
+    use winsock_provider::sim::{BrokenRule, How};
+    let actions = [
+        Action::Startup(2, 2),
+        Action::Socket { echo: false },
+        Action::Recv {
+            sock: 0,
+            how: How::Routine,
+        },
+        Action::Cleanup,
+    ];
+    let mut fine = Driver::new(3, false);
+    fine.run(&actions);
+    assert!(fine.failures().is_empty(), "{:?}", fine.failures());
+    let mut broken = Driver::new(3, false);
+    broken.break_rule(BrokenRule::S6c);
+    broken.run(&actions);
+    let rules: Vec<&str> = broken.failures().iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["S6c"], "{:?}", broken.failures());
 }

@@ -3,7 +3,7 @@
 //! The same seed gives the same run, byte for byte.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use winsock_provider::sim::world::{Simulation, ThreadSpec};
+use winsock_provider::sim::{Simulation, ThreadSpec};
 use winsock_provider::{MsgFlags, SocketFlags, SocketKind, Version, WsaError};
 
 const ECHO: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 7);

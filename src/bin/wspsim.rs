@@ -8,10 +8,12 @@
 //!        [--faults LIST]                  faults allowed: network,stall,crash,stale,reset,slow,delay, all or none
 //!        [--no-shrink]                    on a failure, do not shrink it
 //! wspsim replay SEED [--steps K]          the same random run again, traced step by step
-//! wspsim threads --seed N --runs R         R threaded runs from seed N: application threads
-//!        [--threads T --calls C]          racing the final cleanup (see `sim::threaded`)
+//! wspsim threads --seed N --runs R        R threaded runs from seed N: application threads
+//!        [--threads T --calls C]          racing the final cleanup (see `sim::thread_race`)
 //! common options: --trace text|json (default text; random: none), --quiet
 //! ```
+//!
+//! `wspsim help COMMAND` (or `COMMAND --help`) tells more of each.
 //!
 //! Every invariant is checked after every step. On a broken one, `random`
 //! prints the failing step, the seed, and a shrunk scenario file that
@@ -19,34 +21,121 @@
 //! broke, 2 bad arguments or a bad scenario file. (`--seed N --ops K` is the
 //! old spelling of `random`.)
 
+use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 use std::time::Instant;
 use winsock_provider::sim::script::{Script, StepLine};
 use winsock_provider::sim::shrink::shrink;
 use winsock_provider::sim::trace::TraceEvent;
-use winsock_provider::sim::{Action, Harness, SeededBytes, scenarios, threaded};
+use winsock_provider::sim::{Action, BrokenRule, Driver, SeededBytes, scenarios, thread_race};
 
-const USAGE: &str = "usage:
-  wspsim                                  run the built-in scenario set
-  wspsim run FILE...                      run scenario files
-  wspsim random --seed N --steps K [--faults LIST] [--no-shrink]
-                                          K random steps from seed N; LIST: network,stall,crash,stale,reset,slow,delay | all | none
-  wspsim replay SEED [--steps K]          replay a random run, traced (default 1000 steps)
-  wspsim threads --seed N --runs R [--threads T --calls C]
-                                          R runs of T threads x C calls racing the final cleanup
-options: --trace text|json   how the step-by-step trace is printed
-         --quiet             only the summary";
+/// Runs a Winsock service provider on a simulated network and shows what an
+/// application experiences, step by step. Every invariant is checked after
+/// every step; exit status 0 when all held, 1 when one broke, 2 for bad
+/// arguments or a bad scenario file.
+#[derive(Parser, Debug)]
+#[command(name = "wspsim", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// How the step-by-step trace is printed (default: text; `random`: none).
+    #[arg(long, global = true, value_enum)]
+    trace: Option<Format>,
+    /// Print only the summary.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Break a rule on purpose in the provider's notifier (a test that the
+    /// checks catch it): `s6c` delivers what the final cleanup suppresses.
+    #[arg(long = "break", global = true, value_enum, value_name = "RULE")]
+    broken: Option<Broken>,
+    /// The old spelling of `random --seed N` (traced).
+    #[arg(long, hide = true)]
+    seed: Option<u64>,
+    /// The old spelling of `random --steps K`.
+    #[arg(long, hide = true)]
+    ops: Option<usize>,
+}
 
-/// How much of the trace to print, and how.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Trace {
-    None,
+#[derive(Subcommand, Clone, Debug)]
+enum Command {
+    /// Run the built-in scenario set (the default).
+    Builtin,
+    /// Run scenario files (the language: the `sim::script` docs).
+    Run {
+        /// The `.wsp` files.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Random steps from a seed; on a failure, shrink it to a scenario file.
+    Random {
+        /// The seed: the same seed, the same run, on any OS.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// How many steps.
+        #[arg(long, default_value_t = 1000)]
+        steps: usize,
+        /// Faults the run may draw: a comma list of network, stall, crash,
+        /// stale, reset, slow, delay; or all, or none.
+        #[arg(long, default_value = "all")]
+        faults: Faults,
+        /// On a failure, do not shrink it.
+        #[arg(long)]
+        no_shrink: bool,
+    },
+    /// Replay a random run, traced step by step.
+    Replay {
+        /// The seed of the run.
+        seed: u64,
+        /// How many steps.
+        #[arg(long, default_value_t = 1000)]
+        steps: usize,
+        /// The faults the run was made with.
+        #[arg(long, default_value = "all")]
+        faults: Faults,
+    },
+    /// Application threads racing the final cleanup, interleaved by the seed.
+    Threads {
+        /// The first seed; run `i` uses `seed + i`.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// How many runs.
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        /// Worker threads per run.
+        #[arg(long, default_value_t = 3)]
+        threads: usize,
+        /// Calls per worker.
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+    },
+}
+
+/// How the trace is printed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum Format {
+    /// One readable line an event.
     Text,
+    /// JSON lines (the schema: the `sim::trace` docs).
     Json,
 }
 
+/// A rule broken on purpose.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum Broken {
+    /// S6c: completions the final cleanup suppresses are delivered.
+    S6c,
+}
+
+impl From<Broken> for BrokenRule {
+    fn from(b: Broken) -> Self {
+        match b {
+            Broken::S6c => BrokenRule::S6c,
+        }
+    }
+}
+
 /// Which fault actions a random run may draw.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Faults {
     network: bool,
     stall: bool,
@@ -77,7 +166,24 @@ impl Faults {
         delay: false,
     };
 
-    fn parse(list: &str) -> Result<Faults, String> {
+    fn allows(&self, a: &Action) -> bool {
+        match a {
+            Action::NetworkDown(_) => self.network,
+            Action::Stall { .. } => self.stall,
+            Action::Crash => self.crash,
+            Action::UseStale { .. } => self.stale,
+            Action::Reset { .. } => self.reset,
+            Action::Slow { .. } => self.slow,
+            Action::Delay { .. } => self.delay,
+            _ => true,
+        }
+    }
+}
+
+impl std::str::FromStr for Faults {
+    type Err = String;
+
+    fn from_str(list: &str) -> Result<Faults, String> {
         match list {
             "all" => return Ok(Faults::ALL),
             "none" => return Ok(Faults::NONE),
@@ -95,7 +201,7 @@ impl Faults {
                 "delay" => f.delay = true,
                 other => {
                     return Err(format!(
-                        "--faults: unknown fault {other:?} \
+                        "unknown fault {other:?} \
                          (network, stall, crash, stale, reset, slow, delay, all, none)"
                     ));
                 }
@@ -103,171 +209,53 @@ impl Faults {
         }
         Ok(f)
     }
+}
 
-    fn allows(&self, a: &Action) -> bool {
-        match a {
-            Action::NetworkDown(_) => self.network,
-            Action::Stall { .. } => self.stall,
-            Action::Crash => self.crash,
-            Action::UseStale { .. } => self.stale,
-            Action::Reset { .. } => self.reset,
-            Action::Slow { .. } => self.slow,
-            Action::Delay { .. } => self.delay,
-            _ => true,
+/// How much of the trace to print, and how.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Trace {
+    None,
+    Text,
+    Json,
+}
+
+impl Cli {
+    /// The trace to print: `default` unless told otherwise.
+    fn trace(&self, default: Trace) -> Trace {
+        match (self.quiet, self.trace) {
+            (true, _) => Trace::None,
+            (false, Some(Format::Text)) => Trace::Text,
+            (false, Some(Format::Json)) => Trace::Json,
+            (false, None) => default,
         }
     }
-}
-
-enum Command {
-    Builtin,
-    Threads {
-        seed: u64,
-        runs: u64,
-        threads: usize,
-        calls: usize,
-    },
-    Run {
-        files: Vec<String>,
-    },
-    Random {
-        seed: u64,
-        steps: usize,
-        shrink: bool,
-        /// `replay`: traced unless told otherwise.
-        replay: bool,
-    },
-}
-
-struct Args {
-    command: Command,
-    trace: Option<Trace>,
-    quiet: bool,
-    faults: Faults,
-}
-
-fn number<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    let v = v.ok_or(format!("{name} needs a value"))?;
-    v.parse().map_err(|e| format!("{name} {v:?}: {e}"))
-}
-
-fn parse(args: Vec<String>) -> Result<Args, String> {
-    let mut it = args.into_iter().peekable();
-    let mut command = match it.peek().map(String::as_str) {
-        Some("run") => {
-            it.next();
-            let mut files = Vec::new();
-            while let Some(f) = it.next_if(|a| !a.starts_with("--")) {
-                files.push(f);
-            }
-            if files.is_empty() {
-                return Err("run needs a scenario file".into());
-            }
-            Command::Run { files }
-        }
-        Some("replay") => {
-            it.next();
-            Command::Random {
-                seed: number("replay", it.next())?,
-                steps: 1000,
-                shrink: true,
-                replay: true,
-            }
-        }
-        Some("threads") => {
-            it.next();
-            Command::Threads {
-                seed: 0,
-                runs: 100,
-                threads: 3,
-                calls: 20,
-            }
-        }
-        Some("random") => {
-            it.next();
-            Command::Random {
-                seed: 0,
-                steps: 1000,
-                shrink: true,
-                replay: false,
-            }
-        }
-        // The old spelling: `--seed N --ops K` is `random`, traced.
-        Some("--seed" | "--ops") => Command::Random {
-            seed: 0,
-            steps: 1000,
-            shrink: true,
-            replay: true,
-        },
-        _ => Command::Builtin,
-    };
-    let mut out = Args {
-        command: Command::Builtin,
-        trace: None,
-        quiet: false,
-        faults: Faults::ALL,
-    };
-    while let Some(a) = it.next() {
-        match (a.as_str(), &mut command) {
-            ("--seed", Command::Random { seed, .. }) => *seed = number("--seed", it.next())?,
-            ("--steps" | "--ops", Command::Random { steps, .. }) => *steps = number(&a, it.next())?,
-            ("--no-shrink", Command::Random { shrink, .. }) => *shrink = false,
-            ("--seed", Command::Threads { seed, .. }) => *seed = number("--seed", it.next())?,
-            ("--runs", Command::Threads { runs, .. }) => *runs = number("--runs", it.next())?,
-            ("--threads", Command::Threads { threads, .. }) => {
-                *threads = number("--threads", it.next())?
-            }
-            ("--calls", Command::Threads { calls, .. }) => *calls = number("--calls", it.next())?,
-            ("--faults", Command::Random { .. }) => {
-                out.faults = Faults::parse(&it.next().ok_or("--faults needs a list")?)?
-            }
-            ("--trace", _) => {
-                out.trace = Some(match it.next().as_deref() {
-                    Some("text") => Trace::Text,
-                    Some("json") => Trace::Json,
-                    other => return Err(format!("--trace: expected text or json, got {other:?}")),
-                })
-            }
-            ("--quiet" | "-q", _) => out.quiet = true,
-            ("--help" | "-h", _) => return Err(String::new()),
-            (other, _) => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    out.command = command;
-    Ok(out)
 }
 
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1).collect()) {
-        Ok(a) => a,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("wspsim: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let cli = Cli::parse();
+    let broken = cli.broken.map(BrokenRule::from);
+    let command = match (&cli.command, cli.seed, cli.ops) {
+        (None, Some(_), _) | (None, _, Some(_)) => Command::Replay {
+            seed: cli.seed.unwrap_or(0),
+            steps: cli.ops.unwrap_or(1000),
+            faults: Faults::ALL,
+        },
+        (None, None, None) => Command::Builtin,
+        (Some(command), _, _) => command.clone(),
     };
-    let trace = if args.quiet {
-        Trace::None
-    } else {
-        args.trace.unwrap_or(Trace::Text)
-    };
-    match args.command {
-        Command::Builtin => builtin(args.quiet),
+    match command {
+        Command::Builtin => builtin(cli.quiet),
         Command::Threads {
             seed,
             runs,
             threads,
             calls,
-        } => threaded_runs(seed, runs, threads, calls, args.trace == Some(Trace::Text)),
+        } => threaded_runs(seed, runs, threads, calls, cli.trace == Some(Format::Text)),
         Command::Run { ref files } => {
+            let trace = cli.trace(Trace::Text);
             let mut status = ExitCode::SUCCESS;
             for file in files {
-                match run_file(file, trace) {
+                match run_file(file, trace, broken) {
                     Outcome::Passed => {}
                     Outcome::Failed => status = ExitCode::FAILURE,
                     Outcome::BadFile => return ExitCode::from(2),
@@ -278,17 +266,21 @@ fn main() -> ExitCode {
         Command::Random {
             seed,
             steps,
-            shrink,
-            replay,
-        } => {
-            let default = if replay { Trace::Text } else { Trace::None };
-            let trace = if args.quiet {
-                Trace::None
-            } else {
-                args.trace.unwrap_or(default)
-            };
-            random(seed, steps, args.faults, shrink, trace)
-        }
+            faults,
+            no_shrink,
+        } => random(
+            seed,
+            steps,
+            faults,
+            !no_shrink,
+            cli.trace(Trace::None),
+            broken,
+        ),
+        Command::Replay {
+            seed,
+            steps,
+            faults,
+        } => random(seed, steps, faults, true, cli.trace(Trace::Text), broken),
     }
 }
 
@@ -329,7 +321,16 @@ enum Outcome {
     BadFile,
 }
 
-fn run_file(file: &str, trace: Trace) -> Outcome {
+/// A driver for `seed`, tracing when told, with the rule broken if asked.
+fn driver(seed: u64, trace: bool, broken: Option<BrokenRule>) -> Driver {
+    let mut d = Driver::new(seed, trace);
+    if let Some(rule) = broken {
+        d.break_rule(rule);
+    }
+    d
+}
+
+fn run_file(file: &str, trace: Trace, broken: Option<BrokenRule>) -> Outcome {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
@@ -344,8 +345,8 @@ fn run_file(file: &str, trace: Trace) -> Outcome {
             return Outcome::BadFile;
         }
     };
-    let mut h = Harness::new(script.seed, trace != Trace::None);
-    let report = script.run_with(&mut h, |h| print_trace(h.take_trace(), trace));
+    let mut d = driver(script.seed, trace != Trace::None, broken);
+    let report = script.run_with(&mut d, |d| print_trace(d.take_trace(), trace));
     println!(
         "\nwspsim: {file}: {} steps, {} expectations, {} failed",
         report.steps,
@@ -371,28 +372,32 @@ fn actions(seed: u64, faults: Faults) -> impl Iterator<Item = Action> {
 /// How often a long run reports its progress (to stderr).
 const PROGRESS_EVERY: usize = 100_000;
 
-fn random(seed: u64, steps: usize, faults: Faults, shrink_it: bool, trace: Trace) -> ExitCode {
+fn random(
+    seed: u64,
+    steps: usize,
+    faults: Faults,
+    shrink_it: bool,
+    trace: Trace,
+    broken: Option<BrokenRule>,
+) -> ExitCode {
     let started = Instant::now();
-    let mut h = Harness::new(seed, trace != Trace::None);
-    let mut taken = Vec::new();
+    let mut d = driver(seed, trace != Trace::None, broken);
+    let mut done = 0;
     for action in actions(seed, faults).take(steps) {
-        taken.push(action);
-        h.step(action);
-        print_trace(h.take_trace(), trace);
-        if !h.failures().is_empty() {
+        done += 1;
+        d.step(action);
+        print_trace(d.take_trace(), trace);
+        if !d.failures().is_empty() {
             break;
         }
-        if taken.len() % PROGRESS_EVERY == 0 && taken.len() < steps {
-            let rate = taken.len() as f64 / started.elapsed().as_secs_f64();
-            eprintln!(
-                "wspsim: {} of {steps} steps, {rate:.0} steps/s",
-                taken.len()
-            );
+        if done % PROGRESS_EVERY == 0 && done < steps {
+            let rate = done as f64 / started.elapsed().as_secs_f64();
+            eprintln!("wspsim: {done} of {steps} steps, {rate:.0} steps/s");
         }
     }
-    h.finish();
-    print_trace(h.take_trace(), trace);
-    let s = h.stats();
+    d.finish();
+    print_trace(d.take_trace(), trace);
+    let s = d.stats();
     let secs = started.elapsed().as_secs_f64();
     println!(
         "\nwspsim: seed {seed}: {} steps, {} overlapped operations, {} notifications delivered, \
@@ -409,20 +414,22 @@ fn random(seed: u64, steps: usize, faults: Faults, shrink_it: bool, trace: Trace
         "wspsim: {secs:.2}s wall time, {:.0} steps/s",
         s.actions as f64 / secs.max(1e-9)
     );
-    if h.failures().is_empty() {
+    if d.failures().is_empty() {
         println!("invariants: all held");
         return ExitCode::SUCCESS;
     }
-    for f in h.failures() {
+    for f in d.failures() {
         println!("FAILED {f}");
     }
     println!("reproduce: wspsim replay {seed} --steps {}", s.actions);
     if shrink_it {
-        let rule = rule_of(&h.failures()[0]);
+        let rule = d.failures()[0].rule.clone();
+        // The run is its seed: the actions are drawn again, not kept.
+        let taken: Vec<Action> = actions(seed, faults).take(done).collect();
         let shrunk = shrink(taken, |candidate| {
-            let mut h = Harness::new(seed, false);
-            h.run(candidate);
-            h.failures().iter().any(|f| rule_of(f) == rule)
+            let mut d = driver(seed, false, broken);
+            d.run(candidate);
+            d.failures().iter().any(|f| f.rule == rule)
         });
         println!(
             "shrunk to {} steps ({} runs tried); as a scenario file (wspsim run FILE):\n",
@@ -440,9 +447,9 @@ fn random(seed: u64, steps: usize, faults: Faults, shrink_it: bool, trace: Trace
 
 fn threaded_runs(seed: u64, runs: u64, threads: usize, calls: usize, trace: bool) -> ExitCode {
     let started = Instant::now();
-    let mut total = threaded::ThreadedReport::default();
+    let mut total = thread_race::ThreadedReport::default();
     for run in 0..runs {
-        let r = threaded::run(seed.wrapping_add(run), threads, calls);
+        let r = thread_race::run(seed.wrapping_add(run), threads, calls);
         if trace {
             print!("== seed {}\n{}", seed.wrapping_add(run), r.trace);
         }
@@ -477,11 +484,4 @@ fn threaded_runs(seed: u64, runs: u64, threads: usize, calls: usize, trace: bool
         }
         ExitCode::FAILURE
     }
-}
-
-/// The rule a failure names: `step 12: S6c: ...` is `S6c`. Shrinking keeps
-/// to failures of the same rule, so it does not wander off to another bug.
-fn rule_of(failure: &str) -> &str {
-    let rest = failure.split_once(": ").map_or(failure, |(_, r)| r);
-    rest.split(':').next().unwrap_or(rest).trim()
 }

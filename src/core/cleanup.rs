@@ -1,7 +1,7 @@
 //! `WSPCleanup`: non-final (S5) and final (S6 a-i).
 
 use super::error::WsaError;
-use super::provider::{Pending, Provider};
+use super::provider::Provider;
 use super::transport::{CloseKind, HandOffRefused, Transport};
 use super::waiter::Waiter;
 use crate::sync::lock;
@@ -141,7 +141,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             });
             for op in blocked.unwrap_or_default() {
                 report.blocked_calls_interrupted += 1;
-                inner.abort_op(op, true);
+                inner.abort_op_silently(op);
             }
         }
         inner.waiter.wake_all();
@@ -153,13 +153,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 .unwrap_or_default();
             for op in ops {
                 report.operations_aborted += 1;
-                let told: Option<Pending> = inner.abort_op(op, true);
-                debug_assert!(
-                    told.is_none() || cfg!(wspsim_broken_s6c),
-                    "S6c: nothing is delivered at final cleanup"
-                );
-                // Always empty, but in the deliberately broken test build.
-                inner.deliver(told.into_iter().collect());
+                inner.abort_op_silently(op);
             }
         }
         inner.waiter.wake_all();
@@ -174,7 +168,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     } else {
                         report.operations_aborted += 1;
                     }
-                    inner.abort_op(op, true);
+                    inner.abort_op_silently(op);
                 }
                 inner.transport.close(h, CloseKind::Abortive);
                 inner.notifier().handle_released(h);

@@ -69,7 +69,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         })??;
         let pending: Vec<Pending> = aborted
             .into_iter()
-            .filter_map(|op| inner.abort_op(op, false))
+            .filter_map(|op| inner.abort_op(op))
             .collect();
         inner.deliver(pending);
         inner.waiter.wake_all();

@@ -206,7 +206,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 Some(op)
             });
             if let Ok(Some(op)) = found {
-                inner.abort_op(op, false);
+                inner.abort_op(op);
                 inner.waiter.wake_all();
                 return Ok(());
             }

@@ -344,12 +344,35 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         }
     }
 
-    /// Ends a pending operation early: a close (`silent == false`, S7) or the
-    /// final cleanup (`silent == true`, S6b/S6c). A blocking call returns
-    /// `WSAEINTR` and is never notified; an overlapped one ends with
-    /// `WSA_OPERATION_ABORTED` and is notified unless `silent`. Returns the
-    /// notification to deliver, if any.
-    pub(crate) fn abort_op(&self, op: PendingOp, silent: bool) -> Option<Pending> {
+    /// Ends a pending operation early because of a close (S7): a blocking
+    /// call returns `WSAEINTR` and is never notified; an overlapped one ends
+    /// with `WSA_OPERATION_ABORTED`, and its notification is returned, to be
+    /// delivered once (S10). `None` when the operation had ended already.
+    pub(crate) fn abort_op(&self, op: PendingOp) -> Option<Pending> {
+        let (note, record) = self.end_early(op, OpState::AbortedNotified)?;
+        Some(Pending { note, record })
+    }
+
+    /// Ends a pending operation early because of the final cleanup (S6b,
+    /// S6c), an unload or a crash (S11): its status is recorded and nobody
+    /// is told; the notifier hears why, for traces.
+    pub(crate) fn abort_op_silently(&self, op: PendingOp) {
+        let Some((note, _)) = self.end_early(op, OpState::AbortedSilent) else {
+            return;
+        };
+        let why = if self.abandoned.load(Ordering::Acquire) {
+            Suppressed::ProcessGone
+        } else {
+            Suppressed::FinalCleanup
+        };
+        self.notifier().suppressed(&note, why);
+    }
+
+    /// Cancels `op` in the transport and moves it to `state` with its error
+    /// (`WSAEINTR` for a blocking call, `WSA_OPERATION_ABORTED` for an
+    /// overlapped one). The notification of an overlapped one, if it was
+    /// still pending.
+    fn end_early(&self, op: PendingOp, state: OpState) -> Option<(Notification, Overlapped)> {
         self.transport.cancel(op.id);
         if let OpKind::Accept { into } = op.kind {
             // The accept may have produced a connection that races in: close it
@@ -362,40 +385,19 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         } else {
             WsaError::OperationAborted
         };
-        let state = if silent {
-            OpState::AbortedSilent
-        } else {
-            OpState::AbortedNotified
-        };
         if !op
             .record
             .finish(state, Outcome::failed(error), Vec::new(), None)
         {
             return None;
         }
-        let mode = op.mode?;
         let note = Notification {
             op: op.id,
-            mode,
+            mode: op.mode?,
             outcome: Outcome::failed(error),
             user: op.user,
         };
-        // A test build with `--cfg wspsim_broken_s6c` breaks S6c on purpose
-        // (it tells the application), to show that wspsim catches and
-        // shrinks a broken rule.
-        if silent && !cfg!(wspsim_broken_s6c) {
-            let why = if self.abandoned.load(Ordering::Acquire) {
-                Suppressed::ProcessGone
-            } else {
-                Suppressed::FinalCleanup
-            };
-            self.notifier().suppressed(&note, why);
-            return None;
-        }
-        Some(Pending {
-            note,
-            record: op.record,
-        })
+        Some((note, op.record))
     }
 
     /// Waits until the operation of `record` ends, or `also()` holds, or the
@@ -423,7 +425,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
                     let kind = usize::from(!op.is_blocking());
                     self.ended_by_waiters[kind].fetch_add(1, Ordering::AcqRel);
                 }
-                self.abort_op(op, true);
+                self.abort_op_silently(op);
             }
             // Another thread took it out and is about to end it.
             _ => {

@@ -1,13 +1,17 @@
 //! The built-in scenario set: a scripted walk through the whole lifecycle,
-//! printed step by step, with every expectation checked.
+//! printed step by step, with every expectation checked. Two processes of
+//! one [`Simulation`] (A on 10.0.0.1, B on 10.0.0.2); calls and
+//! notifications are worded as the trace words them.
 
-use super::harness::MockProvider;
+use super::interleave::SimProvider;
+use super::simulation::Simulation;
+use super::trace::{CallResult, via};
 use crate::Transport as _;
 use crate::core::op::{OpState, Overlapped};
-use crate::mock::{MockWaiter, Network, NodeId, RecordingNotifier, ServiceId};
+use crate::mock::{RecordingNotifier, ServiceId};
 use crate::{
-    CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest, Provider,
-    ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
+    CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, Notifier, OverlappedRequest,
+    SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
 };
 use std::fmt::{Debug, Write as _};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -28,13 +32,16 @@ pub struct ScenarioReport {
     pub checks: usize,
 }
 
+/// A process of the scenario: its provider, its notifier's record, and the
+/// notifier to start it with.
 struct Node {
-    p: MockProvider,
+    p: SimProvider,
     notes: RecordingNotifier,
+    notifier: Arc<dyn Notifier>,
 }
 
 struct Script {
-    net: Network,
+    sim: Simulation,
     a: Node,
     b: Node,
     out: ScenarioReport,
@@ -44,33 +51,23 @@ fn addr(ip: [u8; 4], port: u16) -> SocketAddrV4 {
     SocketAddrV4::new(Ipv4Addr::from(ip), port)
 }
 
-fn show<T: Debug>(r: &Result<T, WsaError>) -> String {
-    match r {
-        Ok(v) => format!("0 ({v:?})"),
-        Err(e) => format!("SOCKET_ERROR, error {} ({})", e.name(), e.code()),
-    }
-}
-
 impl Script {
     fn new(seed: u64) -> Self {
-        let net = Network::new(seed);
-        let node = |ip: [u8; 4]| {
-            let id: NodeId = net.add_node(Ipv4Addr::from(ip));
-            let p = Provider::new(
-                ProviderConfig::default(),
-                net.transport(id),
-                MockWaiter::new(&net),
-            );
+        let mut sim = Simulation::new(seed);
+        sim.keep_trace(false);
+        let mut node = |name: &str, ip: [u8; 4]| {
+            let id = sim.add_process(name, Ipv4Addr::from(ip));
             Node {
-                p,
-                notes: RecordingNotifier::new(),
+                p: sim.provider(id).clone(),
+                notes: sim.notes(id).clone(),
+                notifier: sim.notifier(id),
             }
         };
-        let a = node([10, 0, 0, 1]);
-        let b = node([10, 0, 0, 2]);
-        MockWaiter::set_current_thread(THREAD_A);
+        let a = node("A", [10, 0, 0, 1]);
+        let b = node("B", [10, 0, 0, 2]);
+        crate::mock::MockWaiter::set_current_thread(THREAD_A);
         Script {
-            net,
+            sim,
             a,
             b,
             out: ScenarioReport::default(),
@@ -82,12 +79,12 @@ impl Script {
     }
 
     fn line(&mut self, text: impl AsRef<str>) {
-        let t = self.net.now().as_secs_f64() * 1e3;
+        let t = self.sim.now().as_secs_f64() * 1e3;
         let _ = writeln!(self.out.text, "  [{t:>9.3}ms] {}", text.as_ref());
     }
 
     fn call<T: Debug>(&mut self, node: &str, call: &str, r: &Result<T, WsaError>) {
-        self.line(format!("{node}: {call} -> {}", show(r)));
+        self.line(format!("{node}: {call} -> {}", CallResult::of(r).to_text()));
     }
 
     fn check(&mut self, rule: &str, ok: bool, what: impl AsRef<str>) {
@@ -110,9 +107,9 @@ impl Script {
                 format!("{} ({})", e.name(), e.code())
             });
             self.line(format!(
-                "   notification delivered: {} {:?}-> {status}",
+                "   notification delivered: {} via {}, {status}",
                 d.op(),
-                kind(d)
+                via(d)
             ));
         }
         for s in &suppressed {
@@ -126,12 +123,12 @@ impl Script {
     }
 
     fn settle(&mut self) {
-        let steps = self.net.run_until_idle(1_000_000);
+        let steps = self.sim.network().run_until_idle(1_000_000);
         self.line(format!("network runs until idle ({steps} steps)"));
     }
 
     fn startup(&mut self, v: Version) -> Result<crate::Negotiated, WsaError> {
-        let r = self.a.p.startup(v, Arc::new(self.a.notes.clone()));
+        let r = self.a.p.startup(v, self.a.notifier.clone());
         self.call("A", &format!("WSPStartup({v})"), &r);
         r
     }
@@ -159,7 +156,7 @@ impl Script {
             while let Ok(n) = self.a.p.send(a, &[1u8; 4096], MsgFlags::empty(), None) {
                 sent += n;
             }
-            self.net.run_until_idle(100_000);
+            self.sim.network().run_until_idle(100_000);
         }
         sent
     }
@@ -188,16 +185,7 @@ impl Script {
 
     fn discard(&mut self, port: u16, rate: Option<usize>) -> (ServiceId, SocketAddrV4) {
         let at = addr([10, 0, 0, 3], port);
-        (self.net.add_discard_service(at, rate), at)
-    }
-}
-
-fn kind(r: &crate::mock::Record) -> &'static str {
-    match r {
-        crate::mock::Record::EventSet { .. } => "event set ",
-        crate::mock::Record::RoutineQueued { .. } => "routine queued to the initiating thread ",
-        crate::mock::Record::PortPosted { .. } => "port post ",
-        crate::mock::Record::PolledOnly { .. } => "status recorded for polling ",
+        (self.sim.network().add_discard_service(at, rate), at)
     }
 }
 
@@ -279,9 +267,7 @@ fn lifecycle(s: &mut Script) {
 
 fn node_b_listens(s: &mut Script) -> SocketHandle {
     s.heading("2. node B (another process) listens on 10.0.0.2:80");
-    let r =
-        s.b.p
-            .startup(Version::new(2, 2), Arc::new(s.b.notes.clone()));
+    let r = s.b.p.startup(Version::new(2, 2), s.b.notifier.clone());
     s.call("B", "WSPStartup(2.2)", &r);
     let l =
         s.b.p
@@ -433,7 +419,7 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
     s.settle();
     s.check(
         "S7",
-        r.is_ok() && s.net.service_resets(svc) == 1,
+        r.is_ok() && s.sim.network().service_resets(svc) == 1,
         "abortive: returns at once, the peer sees a reset",
     );
 
@@ -449,9 +435,9 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
             },
         )
         .expect("SO_LINGER");
-    let t0 = s.net.now();
+    let t0 = s.sim.network().now();
     let r = s.a.p.close_socket(a);
-    let waited = s.net.now() - t0;
+    let waited = s.sim.network().now() - t0;
     s.call(
         "A",
         &format!("WSPCloseSocket({a}) with SO_LINGER{{on,2}}, blocking"),
@@ -460,7 +446,7 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
     s.settle();
     s.check(
         "S7",
-        r.is_ok() && waited >= Duration::from_secs(2) && s.net.service_resets(svc) == 1,
+        r.is_ok() && waited >= Duration::from_secs(2) && s.sim.network().service_resets(svc) == 1,
         format!(
             "waited {:.3}s of virtual time, then closed abortively",
             waited.as_secs_f64()
@@ -489,7 +475,7 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
         r == Err(WsaError::WouldBlock) && s.a.p.socket_kind(a).is_ok(),
         "WSAEWOULDBLOCK, and the socket stays open and valid",
     );
-    s.net.set_read_rate(svc, None);
+    s.sim.network().set_read_rate(svc, None);
     s.a.p
         .set_linger(a, Linger::default())
         .expect("SO_DONTLINGER");
@@ -498,7 +484,7 @@ fn linger_modes(s: &mut Script, listener: SocketHandle) {
     s.settle();
     s.check(
         "S7",
-        r.is_ok() && s.net.service_closed_gracefully(svc) == 1,
+        r.is_ok() && s.sim.network().service_closed_gracefully(svc) == 1,
         "then a graceful close",
     );
 }
@@ -589,7 +575,7 @@ fn final_cleanup(s: &mut Script, listener: SocketHandle) {
         r.err() == Some(WsaError::ConnectionReset),
         "the open socket was reset: the peer sees WSAECONNRESET",
     );
-    let got = s.net.service_received(slow);
+    let got = s.sim.network().service_received(slow);
     s.check("S6e/S6g", got == 50_000, format!("the closed socket kept sending after the cleanup: the slow reader got {got} of 50000 bytes"));
     let _ = s.b.p.close_socket(b);
 }

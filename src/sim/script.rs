@@ -38,7 +38,7 @@
 //! | `crash` | fault: the process dies without cleanup and a new one starts (S11) |
 //! | `use-stale IDX` | a call on a handle that was closed or freed |
 //!
-//! Expectations (checked when reached; every invariant of the harness is
+//! Expectations (checked when reached; every invariant of the driver is
 //! checked after every step anyway):
 //!
 //! | line | holds when |
@@ -53,7 +53,7 @@
 //! A bad line is reported with its line and column, and nothing runs.
 
 use super::action::{Action, How, LingerChoice};
-use super::harness::Harness;
+use super::driver::Driver;
 use crate::WsaError;
 use std::fmt;
 
@@ -117,7 +117,7 @@ pub struct ScriptReport {
     pub expectations: usize,
     /// Failed expectations and broken invariants, each with its line.
     pub failures: Vec<String>,
-    /// The harness's step-by-step log ([`Script::run`] with `log`).
+    /// The driver's step-by-step log ([`Script::run`] with `log`).
     pub log: String,
 }
 
@@ -398,10 +398,10 @@ impl Script {
         }
     }
 
-    /// Runs the script on a fresh harness. With `log`, the report carries
+    /// Runs the script on a fresh driver. With `log`, the report carries
     /// the step-by-step log.
     pub fn run(&self, log: bool) -> ScriptReport {
-        let mut h = Harness::new(self.seed, log);
+        let mut h = Driver::new(self.seed, log);
         let mut text = String::new();
         let mut report = self.run_with(&mut h, |h| text.push_str(&h.take_log()));
         report.log = text;
@@ -412,8 +412,8 @@ impl Script {
     /// `after_line` after every line and at the end (to take its trace).
     pub fn run_with(
         &self,
-        h: &mut Harness,
-        mut after_line: impl FnMut(&mut Harness),
+        h: &mut Driver,
+        mut after_line: impl FnMut(&mut Driver),
     ) -> ScriptReport {
         let mut report = ScriptReport::default();
         let mut invariants_seen = 0;
@@ -448,7 +448,7 @@ impl Script {
 }
 
 /// What was found instead, when `e` does not hold.
-fn check(h: &Harness, e: Expect) -> Option<String> {
+fn check(h: &Driver, e: Expect) -> Option<String> {
     let last = || match h.last_result() {
         None => "no call yet".to_string(),
         Some(None) => "ok".to_string(),

@@ -14,7 +14,7 @@ use crate::sync::lock;
 use std::cell::Cell;
 use std::fmt;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,6 +28,9 @@ struct Shared {
     /// it moves (or a short real-time timeout passes).
     epoch: Mutex<u64>,
     changed: Condvar,
+    /// Threads sleeping on `changed`: with none, a change wakes nobody (a
+    /// system call on every change otherwise).
+    sleepers: AtomicUsize,
     next_thread: AtomicU64,
     /// Held from a step until its sink calls are made, so that with several
     /// threads pumping, the sinks still hear of steps in step order.
@@ -92,6 +95,7 @@ impl Network {
                 state: Mutex::new(NetState::new(seed, config)),
                 epoch: Mutex::new(0),
                 changed: Condvar::new(),
+                sleepers: AtomicUsize::new(0),
                 next_thread: AtomicU64::new(1),
                 order: Mutex::new(()),
             }),
@@ -226,14 +230,20 @@ impl Network {
     /// Something changed: wake every waiter.
     pub(crate) fn touch(&self) {
         *lock!(self.shared.epoch) += 1;
-        self.shared.changed.notify_all();
+        // A sleeper counts itself under the epoch lock before it sleeps, so
+        // one that missed this change is counted here already.
+        if self.shared.sleepers.load(Ordering::SeqCst) > 0 {
+            self.shared.changed.notify_all();
+        }
     }
 
     /// Sleeps (real time, at most `timeout`) unless the epoch moved past `seen`.
     pub(crate) fn wait_for_change(&self, seen: u64, timeout: Duration) {
         let g = lock!(self.shared.epoch);
         if *g == seen {
+            self.shared.sleepers.fetch_add(1, Ordering::SeqCst);
             drop(self.shared.changed.wait_timeout(g, timeout));
+            self.shared.sleepers.fetch_sub(1, Ordering::SeqCst);
         }
     }
 

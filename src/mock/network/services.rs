@@ -3,7 +3,6 @@
 
 use super::Network;
 use crate::mock::ids::ServiceId;
-use crate::mock::state::endpoint::{Body, Owner};
 use crate::mock::state::services::ServiceKind;
 use std::net::SocketAddrV4;
 
@@ -64,12 +63,20 @@ impl Network {
         self.lock().services.get(&service).map(|s| s.addr)
     }
 
-    /// Connections of the service that are still open.
+    /// Connections of the service that still exist (open, or closing with
+    /// data or a FIN still to move).
     pub fn service_connections(&self, service: ServiceId) -> usize {
         self.lock()
-            .endpoints
-            .values()
-            .filter(|e| e.owner == Owner::Service(service) && matches!(e.body, Body::Connected(_)))
-            .count()
+            .services
+            .get(&service)
+            .map_or(0, |s| s.connections)
+    }
+
+    /// Removes a service whose connections have all ended, and frees its
+    /// address for a new one (its counters go with it). Whether it did:
+    /// `false` while a connection remains, or for an unknown service.
+    pub fn remove_service(&self, service: ServiceId) -> bool {
+        // Nothing waits for a service to go: no sink call, no wake-up.
+        self.lock().remove_service(service)
     }
 }

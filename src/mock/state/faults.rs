@@ -48,6 +48,9 @@ impl NetState {
             self.abort(id);
         }
         self.sockets.retain(|&(i, _), _| i != inst);
+        // Nothing refers to it any more: a call of its transport finds no
+        // instance and fails with WSAENETDOWN (see `check`).
+        self.instances.remove(&inst);
         self.trace(|_| format!("{why} {inst}"));
     }
 

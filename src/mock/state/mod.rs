@@ -288,6 +288,11 @@ impl NetState {
         {
             self.sockets.remove(&(i, h));
         }
+        if let Owner::Service(s) = ep.owner
+            && let Some(svc) = self.services.get_mut(&s)
+        {
+            svc.connections -= 1;
+        }
         if let Some(local) = ep.local
             && self.bindings.get(&(ep.proto, local)) == Some(&Binding::Socket(id))
         {

@@ -32,6 +32,8 @@ pub(crate) struct Service {
     pub(crate) received: u64,
     pub(crate) closed_gracefully: usize,
     pub(crate) resets: usize,
+    /// Its connections that still exist (endpoints it owns).
+    pub(crate) connections: usize,
 }
 
 /// How long a reader at `rate` bytes per millisecond takes for `n` bytes.
@@ -63,9 +65,24 @@ impl NetState {
                 received: 0,
                 closed_gracefully: 0,
                 resets: 0,
+                connections: 0,
             },
         );
         id
+    }
+
+    /// Removes a service that has no connection left, and frees its
+    /// address. Whether it did.
+    pub(crate) fn remove_service(&mut self, id: ServiceId) -> bool {
+        match self.services.get(&id) {
+            Some(svc) if svc.connections == 0 => {
+                let addr = svc.addr;
+                self.services.remove(&id);
+                self.bindings.remove(&(Proto::Stream, addr));
+                true
+            }
+            _ => false,
+        }
     }
 
     fn service(&self, id: EpId) -> Option<&Service> {

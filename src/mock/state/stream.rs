@@ -105,6 +105,11 @@ impl NetState {
                 (Owner::Queued(li), le.send_cap, le.recv_cap)
             }
         };
+        if let Owner::Service(s) = owner
+            && let Some(svc) = self.services.get_mut(&s)
+        {
+            svc.connections += 1;
+        }
         let mut server = Endpoint::new(owner, Proto::Stream, send_cap, recv_cap);
         server.local = Some(addr);
         server.body = Body::Connected(Conn::new(id, local));

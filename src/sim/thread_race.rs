@@ -20,7 +20,9 @@
 //!   is `WSANOTINITIALISED` (S4).
 
 use super::action::SeededBytes;
-use super::world::{ProcessId, SimProvider, Simulation, ThreadSpec};
+use super::interleave::AppThread;
+use super::model::outcome_rule;
+use super::simulation::{ProcessId, Simulation, ThreadSpec};
 use crate::core::op::{OpState, Overlapped};
 use crate::sync::lock;
 use crate::{
@@ -64,7 +66,7 @@ impl Dice {
 
 /// One random call of a worker; returns an accepted overlapped record.
 fn random_call(
-    t: &super::threads::AppThread<'_>,
+    t: &AppThread<'_>,
     dice: &mut Dice,
     sockets: &[SocketHandle],
     interrupted: &Mutex<usize>,
@@ -144,10 +146,8 @@ pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
     let app: ProcessId = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1));
     let mut report = ThreadedReport::default();
     let mut dice = Dice(SeededBytes::new(seed ^ 0xA5A5));
-    sim.call(app, "WSPStartup(2.2)", |p, n| {
-        p.startup(Version::new(2, 2), n)
-    })
-    .expect("the first startup");
+    sim.call(app, "WSPStartup", |p, n| p.startup(Version::new(2, 2), n))
+        .expect("the first startup");
     let mut sockets = Vec::new();
     for i in 0..4u16 {
         let addr = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 100 + i);
@@ -179,10 +179,7 @@ pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
         threads.push(ThreadSpec::new(app, &format!("worker{w}"), move |t| {
             for _ in 0..calls {
                 if let Some(record) = random_call(t, &mut dice, sockets, interrupted) {
-                    accepted
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(record);
+                    lock!(accepted).push(record);
                 }
                 *lock!(made) += 1;
             }
@@ -203,8 +200,8 @@ pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
     }));
     let threads_report = sim.run_threads(threads);
     report.decisions = threads_report.decisions;
-    report.calls = made.into_inner().unwrap_or_else(|p| p.into_inner());
-    report.interrupted = interrupted.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.calls = *lock!(made);
+    report.interrupted = *lock!(interrupted);
     let fail = |report: &mut ThreadedReport, what: String| {
         report.failures.push(format!("seed {seed}: {what}"));
     };
@@ -221,34 +218,26 @@ pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
         );
     }
     sim.settle();
-    let provider: &SimProvider = sim.provider(app);
+    let provider = sim.provider(app);
     let notes = sim.notes(app);
-    for record in accepted.into_inner().unwrap_or_else(|p| p.into_inner()) {
+    for record in std::mem::take(&mut *lock!(accepted)) {
         report.operations += 1;
         let Some(op) = record.op() else { continue };
         let (told, kept) = (notes.delivered_for(op), notes.suppressed_for(op));
-        match record.state() {
-            OpState::AbortedSilent => {
-                report.aborted_by_final_cleanup += 1;
-                if (told, kept) != (0, 1) {
-                    fail(
-                        &mut report,
-                        format!(
-                            "S6c: {op} aborted by the final cleanup: notified {told}, suppressed {kept}"
-                        ),
-                    );
-                }
-            }
-            OpState::Delivered | OpState::AbortedNotified => {
-                if (told, kept) != (1, 0) {
-                    fail(
-                        &mut report,
-                        format!("S10: {op} ended: notified {told}, suppressed {kept}"),
-                    );
-                }
-            }
-            other => fail(&mut report, format!("S10: {op} is {other:?} at the end")),
+        let state = record.state();
+        if state == OpState::AbortedSilent {
+            report.aborted_by_final_cleanup += 1;
         }
+        if let Err((rule, why)) = outcome_rule(op, state, told, kept, true) {
+            fail(&mut report, format!("{rule}: {why}"));
+        }
+    }
+    let late = sim.after_crash();
+    if late > 0 {
+        fail(
+            &mut report,
+            format!("S11: {late} notifications after a crash"),
+        );
     }
     if provider.startup_count() != 0 {
         fail(

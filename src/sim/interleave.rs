@@ -1,5 +1,5 @@
-//! Application threads in a [`Simulation`](super::world::Simulation),
-//! interleaved deterministically.
+//! Application threads in a [`Simulation`](super::Simulation), interleaved
+//! deterministically.
 //!
 //! Each simulated thread is an OS thread, but only one runs at a time: a
 //! baton passes between them and the scheduler, and the scheduler (seeded)
@@ -19,17 +19,18 @@
 //! [`STUCK_AFTER`] of real time ends the run with an error instead of a hang.
 
 use super::action::SeededBytes;
-use super::trace::{TraceEvent, TraceKind};
-use super::world::SimProvider;
+use super::trace::{Event, Tracer};
 use crate::core::notifier::ThreadKey;
 use crate::core::waiter::{WaitResult, Waiter};
-use crate::mock::{MockWaiter, Network};
+use crate::mock::{MockTransport, MockWaiter, Network};
 use crate::sync::lock;
-use crate::{Notifier, Version, WsaError, WsaResult};
+use crate::{Notifier, Provider, Version, WsaError, WsaResult};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
+
+/// The provider of a simulated process.
+pub type SimProvider = Provider<MockTransport, SimWaiter>;
 
 /// How long a thread may keep the baton (real time) before the run is
 /// declared stuck.
@@ -162,8 +163,7 @@ pub struct AppThread<'a> {
     baton: Arc<Baton>,
     provider: &'a SimProvider,
     notifier: Arc<dyn Notifier>,
-    trace: &'a Mutex<Vec<TraceEvent>>,
-    step: &'a AtomicUsize,
+    tracer: &'a Tracer,
     net: &'a Network,
 }
 
@@ -186,19 +186,19 @@ impl AppThread<'_> {
         what: &str,
         call: impl FnOnce(&SimProvider) -> WsaResult<R>,
     ) -> WsaResult<R> {
-        self.run(what, false, || call(self.provider))
+        self.run(what, String::new(), false, || call(self.provider))
     }
 
     /// `WSPStartup` (one lifecycle call at a time, see the module docs).
     pub fn startup(&self, version: Version) -> WsaResult<crate::Negotiated> {
-        self.run(&format!("WSPStartup({version})"), true, || {
+        self.run("WSPStartup", version.to_string(), true, || {
             self.provider.startup(version, self.notifier.clone())
         })
     }
 
     /// `WSPCleanup` (one lifecycle call at a time, see the module docs).
     pub fn cleanup(&self) -> WsaResult<crate::CleanupOutcome> {
-        self.run("WSPCleanup", true, || {
+        self.run("WSPCleanup", String::new(), true, || {
             self.provider.cleanup().map_err(|e| e.error)
         })
     }
@@ -206,6 +206,7 @@ impl AppThread<'_> {
     fn run<R: std::fmt::Debug>(
         &self,
         what: &str,
+        args: String,
         lifecycle: bool,
         call: impl FnOnce() -> WsaResult<R>,
     ) -> WsaResult<R> {
@@ -215,21 +216,10 @@ impl AppThread<'_> {
         self.baton.lock().in_lifecycle[self.me] = lifecycle;
         let r = call();
         self.baton.lock().in_lifecycle[self.me] = false;
-        let shown = match &r {
-            Ok(v) => format!("0 ({v:?})"),
-            Err(e) => format!("SOCKET_ERROR {} ({})", e.name(), e.code()),
-        };
-        let event = TraceEvent {
-            step: self.step.load(Ordering::Relaxed),
-            time: self.net.now(),
-            kind: TraceKind::Call,
-            text: format!("{}: {what} -> {shown}", self.name),
-        };
-        event.emit();
-        self.trace
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(event);
+        if self.tracer.wanted() {
+            let event = Event::call(what, None, args, &r);
+            self.tracer.record(self.net.now(), Some(&self.name), event);
+        }
         r
     }
 }
@@ -269,8 +259,7 @@ enum Choice {
 pub(crate) fn run(
     seed: u64,
     net: &Network,
-    trace: &Mutex<Vec<TraceEvent>>,
-    step: &AtomicUsize,
+    tracer: &Tracer,
     threads: Vec<Spawn<'_>>,
     mut after: impl FnMut(),
 ) -> ThreadsReport {
@@ -300,8 +289,7 @@ pub(crate) fn run(
                     baton: baton.clone(),
                     provider: t.provider,
                     notifier: t.notifier,
-                    trace,
-                    step,
+                    tracer,
                     net,
                 };
                 // The first turn: nothing runs before the scheduler says so.
@@ -318,7 +306,15 @@ pub(crate) fn run(
                 baton.turn.notify_all();
             });
         }
-        schedule(&baton, net, &mut rng, step, &names, &mut report, &mut after);
+        schedule(
+            &baton,
+            net,
+            &mut rng,
+            tracer,
+            &names,
+            &mut report,
+            &mut after,
+        );
     });
     report
 }
@@ -327,7 +323,7 @@ fn schedule(
     baton: &Baton,
     net: &Network,
     rng: &mut SeededBytes,
-    step: &AtomicUsize,
+    tracer: &Tracer,
     names: &[String],
     report: &mut ThreadsReport,
     after: &mut impl FnMut(),
@@ -404,7 +400,7 @@ fn schedule(
             }
         }
         report.decisions += 1;
-        step.fetch_add(1, Ordering::Relaxed);
+        tracer.next_step();
         let pick = choices[pick_index(rng, choices.len())];
         match pick {
             Choice::Thread(i) => {
