@@ -15,29 +15,20 @@
 
 mod common;
 
-use common::{APP, MockProvider, World, ov};
+use common::{APP, MockProvider, World, fresh, ov};
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 use winsock_provider::core::op::{OpState, Overlapped};
-use winsock_provider::mock::{MockWaiter, Network, NetworkStats, RecordingNotifier};
+use winsock_provider::mock::{MockWaiter, NetworkStats, RecordingNotifier};
 use winsock_provider::{
     CleanupOutcome, CompletionMode, Detach, DetachOutcome, EventKey, FdEvents, Linger, MsgFlags,
-    Negotiated, OverlappedRequest, PortKey, Provider, ProviderConfig, SocketFlags, SocketHandle,
-    SocketKind, ThreadKey, Transport as _, Version, VersionRange, WsaError,
+    Negotiated, OverlappedRequest, PortKey, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
+    ThreadKey, Transport as _, Version, VersionRange, WsaError,
 };
 
 const V22: Version = Version::new(2, 2);
-
-/// A provider on its own network, created but never started.
-fn fresh(seed: u64, config: ProviderConfig) -> (Network, MockProvider, RecordingNotifier) {
-    let net = Network::new(seed);
-    let node = net.add_node(Ipv4Addr::new(10, 0, 0, 1));
-    let p = Provider::new(config, net.transport(node), MockWaiter::new(&net));
-    MockWaiter::set_current_thread(APP);
-    (net, p, RecordingNotifier::new())
-}
 
 fn start(p: &MockProvider, notes: &RecordingNotifier) -> Negotiated {
     p.startup(V22, Arc::new(notes.clone())).expect("startup")

@@ -11,26 +11,17 @@
 
 mod common;
 
-use common::{APP, MockProvider, World};
+use common::{MockProvider, World, fresh};
 use std::collections::{HashSet, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use winsock_provider::core::op::Overlapped;
-use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
+use winsock_provider::mock::RecordingNotifier;
 use winsock_provider::{
-    CleanupOutcome, MsgFlags, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
-    Version, WsaError,
+    CleanupOutcome, MsgFlags, ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version,
+    WsaError,
 };
-
-/// A provider on its own network, created but not started.
-fn fresh(seed: u64, config: ProviderConfig) -> (Network, MockProvider, RecordingNotifier) {
-    let net = Network::new(seed);
-    let node = net.add_node(Ipv4Addr::new(10, 0, 0, 1));
-    let p = Provider::new(config, net.transport(node), MockWaiter::new(&net));
-    MockWaiter::set_current_thread(APP);
-    (net, p, RecordingNotifier::new())
-}
 
 fn start(p: &MockProvider, notes: &RecordingNotifier) {
     p.startup(Version::new(2, 2), Arc::new(notes.clone()))

@@ -191,6 +191,7 @@ impl Notifier for Tap {
 struct Process {
     name: String,
     node: NodeId,
+    config: ProviderConfig,
     provider: SimProvider,
     notes: RecordingNotifier,
     tap: Arc<Tap>,
@@ -280,25 +281,40 @@ impl Simulation {
     }
 
     /// A process named `name` on the node at `ip` (created if new): a
-    /// provider, not started yet, with a recording notifier.
+    /// provider with the simulation's configuration, not started yet, with
+    /// a recording notifier.
     pub fn add_process(&mut self, name: &str, ip: Ipv4Addr) -> ProcessId {
+        let config = self.config.clone();
+        self.add_process_with(name, ip, config)
+    }
+
+    /// [`add_process`](Self::add_process) with a configuration of its own.
+    pub fn add_process_with(
+        &mut self,
+        name: &str,
+        ip: Ipv4Addr,
+        config: ProviderConfig,
+    ) -> ProcessId {
         let node = self.net.add_node(ip);
         let id = ProcessId(self.procs.len());
-        let proc = self.new_process(id, name, node);
+        let proc = self.new_process(id, name, node, config);
         self.procs.push(proc);
         id
     }
 
-    fn new_process(&self, id: ProcessId, name: &str, node: NodeId) -> Process {
+    fn new_process(
+        &self,
+        id: ProcessId,
+        name: &str,
+        node: NodeId,
+        config: ProviderConfig,
+    ) -> Process {
         let notes = RecordingNotifier::new();
         Process {
             name: name.to_string(),
             node,
-            provider: Provider::new(
-                self.config.clone(),
-                self.net.transport(node),
-                SimWaiter::new(&self.net),
-            ),
+            config: config.clone(),
+            provider: Provider::new(config, self.net.transport(node), SimWaiter::new(&self.net)),
             tap: Arc::new(Tap {
                 process: id,
                 notes: notes.clone(),
@@ -348,7 +364,7 @@ impl Simulation {
     /// the process's notifier (for `startup`). Any call of the SPI goes
     /// through here: blocking ones pump the network until they end.
     pub fn call<R: std::fmt::Debug>(
-        &mut self,
+        &self,
         p: ProcessId,
         what: impl Into<Call>,
         call: impl FnOnce(&SimProvider, Arc<dyn Notifier>) -> WsaResult<R>,
@@ -359,7 +375,7 @@ impl Simulation {
     /// [`call`](Self::call), with the result shown by `show` (a send or a
     /// receive shows the bytes it moved, [`CallResult::moved`]).
     pub fn call_shown<R>(
-        &mut self,
+        &self,
         p: ProcessId,
         what: impl Into<Call>,
         call: impl FnOnce(&SimProvider, Arc<dyn Notifier>) -> WsaResult<R>,
@@ -396,7 +412,7 @@ impl Simulation {
     }
 
     /// One network step; `false` when nothing was due at all.
-    pub fn step(&mut self) -> bool {
+    pub fn step(&self) -> bool {
         self.tracer.next_step();
         let moved = self.net.step();
         self.collect();
@@ -405,7 +421,7 @@ impl Simulation {
 
     /// Up to `steps` network steps, traced as one event; returns how many
     /// moved something.
-    pub fn run_steps(&mut self, steps: usize) -> usize {
+    pub fn run_steps(&self, steps: usize) -> usize {
         let moved = (0..steps).filter(|_| self.net.step()).count();
         self.record(
             None,
@@ -421,11 +437,7 @@ impl Simulation {
 
     /// Steps until `done` holds (checked before each step) or the network
     /// is idle or `max_steps` were made; returns whether `done` held.
-    pub fn run_until(
-        &mut self,
-        max_steps: usize,
-        mut done: impl FnMut(&Simulation) -> bool,
-    ) -> bool {
+    pub fn run_until(&self, max_steps: usize, mut done: impl FnMut(&Simulation) -> bool) -> bool {
         for _ in 0..max_steps {
             if done(self) {
                 return true;
@@ -438,7 +450,7 @@ impl Simulation {
     }
 
     /// Runs until nothing is due; returns the steps made.
-    pub fn settle(&mut self) -> usize {
+    pub fn settle(&self) -> usize {
         let steps = self.net.run_until_idle(10_000_000);
         self.record(
             None,
@@ -453,13 +465,13 @@ impl Simulation {
     }
 
     /// Moves virtual time by `by`, running everything due.
-    pub fn advance(&mut self, by: Duration) {
+    pub fn advance(&self, by: Duration) {
         self.net.advance(by);
         self.collect();
     }
 
     /// Fault: the network fails, or comes back.
-    pub fn set_network_down(&mut self, down: bool) {
+    pub fn set_network_down(&self, down: bool) {
         self.net.set_down(down);
         let (fault, detail) = if down {
             ("network_down", "network DOWN")
@@ -471,7 +483,7 @@ impl Simulation {
 
     /// Fault: a service stops reading (`Some(0)`), reads slowly, or at full
     /// speed again (`None`).
-    pub fn set_read_rate(&mut self, service: ServiceId, rate: Option<usize>) {
+    pub fn set_read_rate(&self, service: ServiceId, rate: Option<usize>) {
         self.net.set_read_rate(service, rate);
         let detail = format!("{service} reads {}", rate_words(rate));
         self.record(None, Event::fault("read_rate", detail));
@@ -482,14 +494,14 @@ impl Simulation {
     /// comes is counted in [`after_crash`](Self::after_crash)). A new
     /// process takes its place (and its id) on the same node, not started.
     pub fn crash(&mut self, p: ProcessId) {
-        let (name, node) = {
+        let (name, node, config) = {
             let proc = &self.procs[p.0];
             proc.tap.crashed.store(true, Ordering::Release);
             proc.provider.crash();
             self.net.crash(proc.provider.transport());
-            (proc.name.clone(), proc.node)
+            (proc.name.clone(), proc.node, proc.config.clone())
         };
-        self.procs[p.0] = self.new_process(p, &name, node);
+        self.procs[p.0] = self.new_process(p, &name, node, config);
         self.record(
             Some(p),
             Event::fault("crash", "crashes; a new process starts"),
@@ -549,12 +561,12 @@ impl Simulation {
 
     /// Keeps the observations of every process's notifier from now on, for
     /// [`take_observed`](Self::take_observed) (a model that checks them).
-    pub fn observe(&mut self, on: bool) {
+    pub fn observe(&self, on: bool) {
         *lock!(self.observed) = on.then(Vec::new);
     }
 
     /// The observations since the last take (see [`observe`](Self::observe)).
-    pub fn take_observed(&mut self) -> Vec<Observation> {
+    pub fn take_observed(&self) -> Vec<Observation> {
         self.collect();
         lock!(self.observed)
             .as_mut()

@@ -1,36 +1,50 @@
-//! A small world for the integration tests: a mock network with two nodes,
-//! each a process running a provider with a recording notifier.
+//! A small world for the integration tests: two processes of one
+//! [`Simulation`] (the crate's one simulated world), each a provider with a
+//! recording notifier, on one mock network.
 #![allow(dead_code)] // each test file uses a different part
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use winsock_provider::mock::{MockTransport, MockWaiter, Network, NodeId, RecordingNotifier};
+use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
+use winsock_provider::sim::{ProcessId, SimProvider, Simulation};
 use winsock_provider::{
-    CompletionMode, EventKey, FdEvents, Linger, MsgFlags, Overlapped, OverlappedRequest, Provider,
+    CompletionMode, EventKey, FdEvents, Linger, MsgFlags, Notifier, Overlapped, OverlappedRequest,
     ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
 };
 
-/// The provider type every test drives.
-pub type MockProvider = Provider<MockTransport, MockWaiter>;
+/// The provider type every test drives: a process of a [`Simulation`].
+pub type MockProvider = SimProvider;
 
 /// The application thread tests play (completion routines are queued to it).
 pub const APP: ThreadKey = ThreadKey(1);
 
 /// One process: a provider and what its notifier saw.
 pub struct Proc {
-    pub node: NodeId,
+    pub id: ProcessId,
     pub ip: Ipv4Addr,
     pub p: MockProvider,
     pub notes: RecordingNotifier,
+    /// The notifier the process is started with (it records into `notes`).
+    pub notifier: Arc<dyn Notifier>,
 }
 
 impl Proc {
+    fn of(sim: &Simulation, id: ProcessId, ip: Ipv4Addr) -> Self {
+        Proc {
+            id,
+            ip,
+            p: sim.provider(id).clone(),
+            notes: sim.notes(id).clone(),
+            notifier: sim.notifier(id),
+        }
+    }
+
     /// `WSPStartup(2.2)` with this process's notifier.
     pub fn start(&self) {
         self.p
-            .startup(Version::new(2, 2), Arc::new(self.notes.clone()))
+            .startup(Version::new(2, 2), self.notifier.clone())
             .expect("startup");
     }
 
@@ -42,8 +56,23 @@ impl Proc {
     }
 }
 
+/// A provider on its own network, created but never started: one process
+/// of a simulation, with `config`.
+pub fn fresh(seed: u64, config: ProviderConfig) -> (Network, MockProvider, RecordingNotifier) {
+    let mut sim = Simulation::with_config(seed, config);
+    sim.keep_trace(false);
+    let id = sim.add_process("a", Ipv4Addr::new(10, 0, 0, 1));
+    MockWaiter::set_current_thread(APP);
+    (
+        sim.network().clone(),
+        sim.provider(id).clone(),
+        sim.notes(id).clone(),
+    )
+}
+
 /// Two processes on one network: `a` at 10.0.0.1 and `b` at 10.0.0.2.
 pub struct World {
+    pub sim: Simulation,
     pub net: Network,
     pub a: Proc,
     pub b: Proc,
@@ -52,23 +81,21 @@ pub struct World {
 impl World {
     /// Both providers created and started, with `config` on `a`.
     pub fn with_config(seed: u64, config: ProviderConfig) -> World {
-        let net = Network::new(seed);
-        let proc_at = |ip: Ipv4Addr, config: ProviderConfig| {
-            let node = net.add_node(ip);
-            let p = Provider::new(config, net.transport(node), MockWaiter::new(&net));
-            Proc {
-                node,
-                ip,
-                p,
-                notes: RecordingNotifier::new(),
-            }
-        };
-        let a = proc_at(Ipv4Addr::new(10, 0, 0, 1), config);
-        let b = proc_at(Ipv4Addr::new(10, 0, 0, 2), ProviderConfig::default());
+        let mut sim = Simulation::new(seed);
+        sim.keep_trace(false);
+        let (ip_a, ip_b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let a = sim.add_process_with("a", ip_a, config);
+        let b = sim.add_process("b", ip_b);
+        let (a, b) = (Proc::of(&sim, a, ip_a), Proc::of(&sim, b, ip_b));
         MockWaiter::set_current_thread(APP);
         a.start();
         b.start();
-        World { net, a, b }
+        World {
+            net: sim.network().clone(),
+            sim,
+            a,
+            b,
+        }
     }
 
     /// Both providers created and started.
@@ -78,7 +105,7 @@ impl World {
 
     /// Runs the network until nothing moves.
     pub fn settle(&self) -> usize {
-        self.net.run_until_idle(1_000_000)
+        self.sim.settle()
     }
 
     /// A connected stream: `(socket on a, socket on b)`. Both overlapped and
