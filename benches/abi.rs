@@ -131,7 +131,7 @@ fn started() -> (WSPPROC_TABLE, SOCKET, SocketHandle) {
 
 fn send(c: &mut Criterion) {
     let (table, s, h) = started();
-    let p = &BenchDll::dll().provider;
+    let p = BenchDll::dll().provider();
     p.set_nonblocking(h, true).unwrap();
     let data = [7u8; 64];
     let wsabuf = WSABUF {

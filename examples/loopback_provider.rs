@@ -91,7 +91,7 @@ winsock_provider::export_provider!(Loopback);
 /// instead of crossing the ABI.
 fn hook<R>(fallback: R, f: impl FnOnce(&Loopback) -> R) -> R {
     let mut out = None;
-    winsock_provider::ffi::guard::contain("loopback hook", || out = Some(f(&Loopback::dll().app)));
+    winsock_provider::ffi::contain("loopback hook", || out = Some(f(Loopback::dll().app())));
     out.unwrap_or(fallback)
 }
 

@@ -1,8 +1,12 @@
 #![doc = include_str!("../README.md")]
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
+// Unsafe code lives in the ABI shim only; the compiler keeps it there.
+#![deny(unsafe_code)]
 
-pub mod core;
+mod core;
+#[allow(unsafe_code)]
 pub mod ffi;
+pub mod manual;
 pub mod mock;
 pub mod sim;
 

@@ -163,7 +163,7 @@ fn s6c_final_cleanup_writes_records_and_makes_no_completion_upcall() {
         assert_eq!((offset_high(ov), ov.Internal), (995, STATUS_CANCELLED));
     }
     assert!(
-        TestDll::dll().host.inflight.is_empty(),
+        TestDll::dll().in_flight() == 0,
         "the shim carries nothing past the final cleanup"
     );
     let t = started();
@@ -226,7 +226,7 @@ fn s14_threads_posting_through_the_abi_each_get_exactly_their_completions() {
     let _turn = serial();
     let t = started();
     let before = counts();
-    let pump = || TestDll::dll().app.net.run_until_idle(100_000);
+    let pump = || TestDll::dll().app().net.run_until_idle(100_000);
     let finished: Vec<(usize, usize)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..THREADS)
             .map(|i| {
@@ -290,7 +290,7 @@ fn s14_threads_posting_through_the_abi_each_get_exactly_their_completions() {
     assert_eq!(mid[3] - before[3], posted, "one completion per receive");
     assert_eq!(cleanup(&t), (0, 0));
     assert!(
-        TestDll::dll().host.inflight.is_empty(),
+        TestDll::dll().in_flight() == 0,
         "nothing carried past the final cleanup"
     );
     alertable_wait();

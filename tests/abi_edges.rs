@@ -161,17 +161,17 @@ fn s12_a_panicking_after_call_leaves_each_result_as_it_was() {
     let (r, _, _) = startup(0x0202);
     PANIC_AFTER_CALL.store(false, Ordering::SeqCst);
     assert_eq!(r, 0, "the startup succeeded");
-    assert_eq!(TestDll::dll().provider.startup_count(), 1);
-    let sockets_before = TestDll::dll().provider.socket_count();
+    assert_eq!(TestDll::dll().provider().startup_count(), 1);
+    let sockets_before = TestDll::dll().provider().socket_count();
     PANIC_AFTER_CALL.store(true, Ordering::SeqCst);
     let mut errno = 0;
     let info = protocol();
     let s = unsafe { t.lpWSPSocket.unwrap()(2, SOCK_STREAM, IPPROTO_TCP, &info, 0, 0, &mut errno) };
     PANIC_AFTER_CALL.store(false, Ordering::SeqCst);
     assert_ne!(s, INVALID_SOCKET, "errno {errno}");
-    assert_eq!(TestDll::dll().provider.socket_count(), sockets_before + 1);
+    assert_eq!(TestDll::dll().provider().socket_count(), sockets_before + 1);
     assert_eq!(
-        winsock_provider::ffi::guard::last_panic().as_deref(),
+        winsock_provider::ffi::last_panic().as_deref(),
         Some("author hook panics")
     );
     reset(&t);

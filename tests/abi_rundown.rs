@@ -239,12 +239,12 @@ fn books_balance(round: usize) {
     );
     let dll = TestDll::dll();
     assert!(
-        dll.host.inflight.is_empty(),
+        dll.in_flight() == 0,
         "round {round}: {} operations still carried",
-        dll.host.inflight.len()
+        dll.in_flight()
     );
     assert_eq!(
-        dll.provider.socket_count(),
+        dll.provider().socket_count(),
         0,
         "round {round}: sockets left"
     );
@@ -370,7 +370,7 @@ fn s6f_a_final_cleanup_waits_for_wspsocket_making_its_handle() {
     assert_eq!(after[0] - before[0], 1, "one handle made");
     assert_eq!(after[1] - before[1], 1, "and given back once");
     assert_eq!(open_handles(), 0);
-    assert_eq!(TestDll::dll().provider.socket_count(), 0);
+    assert_eq!(TestDll::dll().provider().socket_count(), 0);
     let (r, errno) = errno_of(|e| unsafe { t.lpWSPCloseSocket.unwrap()(4, e) });
     assert_eq!((r, errno), (SOCKET_ERROR, WSANOTINITIALISED));
 }

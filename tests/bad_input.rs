@@ -16,12 +16,12 @@ mod common;
 use common::{APP, World, drain, ov};
 use std::collections::HashSet;
 use std::net::SocketAddrV4;
-use winsock_provider::core::op::{OpState, Overlapped};
 use winsock_provider::mock::{NetworkStats, RecordingNotifier};
 use winsock_provider::{
     CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OverlappedRequest, ProviderConfig,
     SocketFlags, SocketHandle, SocketKind, WsaError,
 };
+use winsock_provider::{OpState, Overlapped};
 
 // ---------------------------------------------------------------- S12
 

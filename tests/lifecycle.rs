@@ -20,13 +20,13 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
-use winsock_provider::core::op::{OpState, Overlapped};
 use winsock_provider::mock::{MockWaiter, NetworkStats, RecordingNotifier};
 use winsock_provider::{
     CleanupOutcome, CompletionMode, Detach, DetachOutcome, EventKey, FdEvents, Linger, MsgFlags,
     Negotiated, OverlappedRequest, PortKey, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
     ThreadKey, Transport as _, Version, VersionRange, WsaError,
 };
+use winsock_provider::{OpState, Overlapped};
 
 const V22: Version = Version::new(2, 2);
 

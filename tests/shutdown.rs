@@ -14,7 +14,7 @@ mod common;
 use common::{APP, World, ov};
 use std::net::SocketAddrV4;
 use std::time::Duration;
-use winsock_provider::core::op::OpState;
+use winsock_provider::OpState;
 use winsock_provider::{
     CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest, ShutdownHow,
     SocketFlags, SocketHandle, SocketKind, Transport as _, WsaError,

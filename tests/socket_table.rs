@@ -16,7 +16,7 @@ use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use winsock_provider::core::op::Overlapped;
+use winsock_provider::Overlapped;
 use winsock_provider::mock::RecordingNotifier;
 use winsock_provider::{
     CleanupOutcome, MsgFlags, ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version,

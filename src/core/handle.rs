@@ -20,8 +20,11 @@ pub(crate) const MAX_GENERATION: u64 = (1 << (HANDLE_BITS - INDEX_BITS)) - 1;
 /// The provider's name for a socket: what `WSPSocket` returns (or what the ABI
 /// shim registers as the context of a `WPUCreateSocketHandle` handle).
 ///
-/// Raw values are never 0 and never `!0`, and a value is never issued twice by
-/// one provider instance.
+/// A handle packs a slot index of the socket table and the slot's
+/// generation. Closing a socket (or the final cleanup) moves the generation
+/// on, so an old handle never names a socket created later: it is
+/// `WSAENOTSOCK` forever (S6h, S13). Raw values are never 0 and never `!0`,
+/// and a value is never issued twice by one provider instance.
 ///
 /// ```
 /// use winsock_provider::SocketHandle;

@@ -6,14 +6,14 @@
 //! The transport, the notifier and the waiter are traits the host supplies.
 #![forbid(unsafe_code)]
 
-pub mod error;
-pub mod flags;
-pub mod handle;
-pub mod notifier;
-pub mod op;
-pub mod transport;
-pub mod version;
-pub mod waiter;
+pub(crate) mod error;
+pub(crate) mod flags;
+pub(crate) mod handle;
+pub(crate) mod notifier;
+pub(crate) mod op;
+pub(crate) mod transport;
+pub(crate) mod version;
+pub(crate) mod waiter;
 
 mod cleanup;
 mod close;

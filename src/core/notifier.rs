@@ -116,7 +116,14 @@ impl fmt::Display for Suppressed {
     }
 }
 
-/// Delivers what the core decided to deliver. Called from any thread, never
+/// How a completion reaches the application: delivers what the core
+/// decided to deliver. The core decides **whether** an operation is notified
+/// (S7, S9, S10, S6c); a notifier only delivers. The ABI shim's notifier
+/// makes upcalls (`WPUQueueApc`, `WPUCompleteOverlappedRequest`,
+/// `WPUSetEvent`); the mock's
+/// [`RecordingNotifier`](crate::mock::RecordingNotifier) writes them down.
+///
+/// Called from any thread, never
 /// with a core lock held, so an implementation may take its own locks; it must
 /// not call back into the provider synchronously.
 ///

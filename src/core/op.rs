@@ -20,7 +20,17 @@ use super::notifier::{CompletionMode, Outcome};
 use crate::sync::{Arc, Mutex, MutexGuard, lock};
 use std::net::SocketAddrV4;
 
-/// Where an operation is in its life.
+/// Where an operation is in its life. The only way out of `Pending` is a
+/// single transition made under the record's lock: a completion racing a
+/// close or the final cleanup finds the operation no longer pending and
+/// does nothing, so every operation has exactly one terminal outcome (S10).
+///
+/// ```text
+///   Idle ──begin──▶ Pending ──finish──▶ Completing ──delivered──▶ Delivered
+///                      │
+///                      ├──abort (close, S7)──────────▶ AbortedNotified
+///                      └──abort (final cleanup, S6c)─▶ AbortedSilent
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum OpState {
     /// Never used, or reset by a call that failed before it was accepted.
@@ -66,7 +76,7 @@ struct Record {
 /// Cloning gives another handle to the same record.
 ///
 /// ```
-/// use winsock_provider::core::op::{Overlapped, OpState};
+/// use winsock_provider::{Overlapped, OpState};
 /// let ov = Overlapped::new();
 /// assert_eq!(ov.state(), OpState::Idle);
 /// assert_eq!(ov.outcome(), None);

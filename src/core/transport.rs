@@ -152,7 +152,20 @@ pub trait CompletionSink: Send + Sync {
     fn wake(&self);
 }
 
-/// The data plane under a provider. See the module docs for the locking rule.
+/// The data plane under a provider.
+///
+/// A transport moves bytes; the core decides what the SPI's rules make of
+/// it. Calls come in with the socket's [`SocketHandle`] as the connection's
+/// key (the core issues each handle once, so a transport may index its
+/// state by it). Operations that cannot finish at once are registered under
+/// an [`OpId`] and finished later through the [`CompletionSink`] the
+/// transport was attached to.
+///
+/// **The locking rule** (the one thing an implementation must get right):
+/// the core may call into the transport while it holds a socket's lock, so
+/// the transport must **never** call the sink while it holds a lock of its
+/// own that such a call could need. Collect completions under your lock;
+/// call the sink after it.
 ///
 /// Two implementations to read: [`MockTransport`](crate::mock::MockTransport)
 /// (a whole in-memory network) and, in `benches/core.rs`, a transport that

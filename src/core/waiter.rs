@@ -19,7 +19,12 @@ pub enum WaitResult {
     TimedOut,
 }
 
-/// The host's clock and parking.
+/// The host's clock and parking. The core owns no thread and never sleeps:
+/// when a call must wait (a blocking receive, a lingering close, the final
+/// cleanup's rundown and drain), it asks the host's waiter to block the
+/// calling thread until a condition holds. The ABI shim parks the thread for
+/// real ([`ThreadWaiter`](crate::ThreadWaiter)); the mock advances its
+/// virtual network and clock ([`MockWaiter`](crate::mock::MockWaiter)).
 pub trait Waiter: Send + Sync {
     /// Time since the waiter's epoch (real or virtual).
     fn now(&self) -> Duration;

@@ -2,7 +2,6 @@
 //! per process the exports share ([`Dll`]).
 
 use super::abi::SOCKET;
-use super::guard;
 use super::host::Host;
 use crate::{
     Provider, ProviderConfig, ServiceFlags, SocketHandle, Transport, Waiter, WsaError, WsaResult,
@@ -96,16 +95,14 @@ pub trait Exported: ProviderDll {
 /// The core of a [`ProviderDll`].
 pub type ProviderOf<D> = Provider<<D as ProviderDll>::Transport, <D as ProviderDll>::Waiter>;
 
-/// A provider DLL's state: the core, the host side, the author's part.
+/// A provider DLL's state: the core, the host side, the author's part. The
+/// process has one, made by [`export_provider!`](crate::export_provider)
+/// at the first call into the DLL and reached through [`Exported::dll`].
 pub struct Dll<D: ProviderDll> {
-    /// The core.
-    pub provider: ProviderOf<D>,
-    /// Upcalls, handles and operations in flight.
-    pub host: Arc<Host>,
-    /// The settings.
-    pub config: DllConfig,
-    /// The author's part.
-    pub app: D,
+    pub(crate) provider: ProviderOf<D>,
+    pub(crate) host: Arc<Host>,
+    pub(crate) config: DllConfig,
+    app: D,
 }
 
 impl<D: ProviderDll> std::fmt::Debug for Dll<D> {
@@ -130,10 +127,32 @@ impl<D: ProviderDll> Dll<D> {
         let (app, transport, waiter) = D::create();
         Dll {
             provider: Provider::new(config.provider.clone(), transport, waiter),
-            host: Arc::new(Host::new()),
+            host: Arc::default(),
             config,
             app,
         }
+    }
+
+    /// The core: what the DLL's entries call into (for an author's own
+    /// exports and for tests: its counts, its transport).
+    pub fn provider(&self) -> &ProviderOf<D> {
+        &self.provider
+    }
+
+    /// The author's part, as [`ProviderDll::create`] made it.
+    pub fn app(&self) -> &D {
+        &self.app
+    }
+
+    /// The settings, as [`ProviderDll::config`] gave them.
+    pub fn config(&self) -> &DllConfig {
+        &self.config
+    }
+
+    /// Overlapped operations the shim carries now (their `WSAOVERLAPPED`
+    /// not written yet): 0 after the final cleanup (S6c, S6f).
+    pub fn in_flight(&self) -> usize {
+        self.host.inflight.len()
     }
 
     /// The core handle behind the host's `s`, for an entry that takes a
@@ -144,34 +163,12 @@ impl<D: ProviderDll> Dll<D> {
     /// from before the last cleanup (S6h, S13): every entry checks the
     /// handle against the core's table here, even one whose work never
     /// reaches the core.
-    pub fn handle(&self, s: SOCKET) -> WsaResult<SocketHandle> {
+    pub(crate) fn handle(&self, s: SOCKET) -> WsaResult<SocketHandle> {
         if !self.provider.is_open() {
             return Err(WsaError::NotInitialised);
         }
         let h = self.host.handle_of(s)?;
         self.provider.check_open(h)?;
         Ok(h)
-    }
-
-    /// Runs an export's body inside the panic boundary (S12), writing
-    /// `*lp_errno` on failure, then [`ProviderDll::after_call`].
-    ///
-    /// # Safety
-    /// As [`guard::boundary`].
-    pub unsafe fn call<R>(
-        &self,
-        name: &str,
-        lp_errno: *mut i32,
-        fail: R,
-        body: impl FnOnce() -> WsaResult<R>,
-    ) -> R {
-        // SAFETY: the caller's promise.
-        unsafe {
-            guard::boundary(name, lp_errno, fail, WsaError::SystemCallFailure, || {
-                let r = body();
-                self.app.after_call();
-                r
-            })
-        }
     }
 }

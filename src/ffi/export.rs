@@ -81,27 +81,24 @@ macro_rules! export_provider {
         #[unsafe(no_mangle)]
         pub unsafe extern "system" fn WSPStartup(
             requested: u16,
-            data: *const $crate::ffi::abi::WSPDATA,
-            info: *const $crate::ffi::abi::WSAPROTOCOL_INFOW,
-            upcalls: $crate::ffi::abi::WSPUPCALLTABLE,
-            table: *mut $crate::ffi::abi::WSPPROC_TABLE,
+            data: *const $crate::ffi::__export::WSPDATA,
+            info: *const $crate::ffi::__export::WSAPROTOCOL_INFOW,
+            upcalls: $crate::ffi::__export::WSPUPCALLTABLE,
+            table: *mut $crate::ffi::__export::WSPPROC_TABLE,
         ) -> i32 {
             // SAFETY: the caller's promise, passed on.
-            unsafe {
-                $crate::ffi::thunks::lifecycle::startup::<$dll>(
-                    requested, data, info, upcalls, table,
-                )
-            }
+            unsafe { $crate::ffi::__export::startup::<$dll>(requested, data, info, upcalls, table) }
         }
 
-        const _: $crate::ffi::abi::LPWSPSTARTUP = $crate::ffi::abi::assert_wsp_startup(WSPStartup);
+        const _: $crate::ffi::__export::LPWSPSTARTUP =
+            $crate::ffi::__export::assert_wsp_startup(WSPStartup);
 
         /// Gives the DLL the host's `WPUCompleteOverlappedRequest`.
         #[unsafe(no_mangle)]
         pub extern "system" fn WSPSetCompletionUpcall(
-            complete: ::core::option::Option<$crate::ffi::abi::CompleteOverlappedFn>,
+            complete: ::core::option::Option<$crate::ffi::__export::CompleteOverlappedFn>,
         ) -> i32 {
-            $crate::ffi::export::set_completion_upcall::<$dll>(complete)
+            $crate::ffi::__export::set_completion_upcall::<$dll>(complete)
         }
 
         /// Process detach (S11); nothing else.
@@ -112,7 +109,7 @@ macro_rules! export_provider {
             reason: u32,
             reserved: *mut ::core::ffi::c_void,
         ) -> i32 {
-            $crate::ffi::export::dll_main::<$dll>(reason, reserved)
+            $crate::ffi::__export::dll_main::<$dll>(reason, reserved)
         }
     };
 }

@@ -4,9 +4,10 @@
 //! - `Ok(v)` is returned as it is;
 //! - `Err(e)` writes `e.code()` to `*lpErrno` and returns the failure value
 //!   the signature demands (`SOCKET_ERROR`, `INVALID_SOCKET` or `FALSE`);
-//! - a panic is caught, logged to stderr, and becomes
-//!   `WSASYSCALLFAILURE` (or `WSAEPROVIDERFAILEDINIT` from startup). No
-//!   panic ever crosses the ABI.
+//! - a panic is caught, reported as a `tracing` event (target
+//!   `winsock_provider`, level `ERROR`; a DLL never writes to the host's
+//!   standard streams), and becomes `WSASYSCALLFAILURE` (or
+//!   `WSAEPROVIDERFAILEDINIT` from startup). No panic ever crosses the ABI.
 //!
 //! Pointers from the caller are checked once, here, before any is read or
 //! written: null, inside the null-pointer guard region (below
@@ -18,7 +19,6 @@
 
 use crate::WsaError;
 use crate::sync::lock;
-use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 
@@ -37,7 +37,7 @@ pub fn last_panic() -> Option<String> {
 /// # Safety
 /// `lp_errno` must be null or valid for a write of an `i32` (the caller's
 /// `lpErrno`); it is checked for null and alignment before use.
-pub unsafe fn boundary<R>(
+pub(super) unsafe fn boundary<R>(
     name: &str,
     lp_errno: *mut i32,
     fail: R,
@@ -70,11 +70,7 @@ fn note_panic(name: &str, payload: Box<dyn std::any::Any + Send>) {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic with no message".to_string());
     std::mem::forget(payload);
-    // Writing to stderr must not panic again: ignore its errors.
-    let _ = writeln!(
-        std::io::stderr(),
-        "winsock-provider: panic caught in {name}: {text}"
-    );
+    tracing::error!(target: "winsock_provider", entry = name, "a panic was caught at the ABI: {text}");
     *lock!(LAST_PANIC) = Some(text);
 }
 
@@ -89,7 +85,7 @@ pub fn contain(name: &str, f: impl FnOnce()) {
 /// The boundary of the exports that return their error code instead of
 /// writing `*lpErrno` (`WSPStartup`, `WSPSetCompletionUpcall`): 0 on
 /// success, else the error's code (a caught panic gives `panic_code`).
-pub fn returning_code(
+pub(super) fn returning_code(
     name: &str,
     panic_code: WsaError,
     body: impl FnOnce() -> Result<(), WsaError>,
@@ -104,13 +100,13 @@ pub fn returning_code(
 /// first 64 KiB of a process (the null-pointer guard region), so a pointer
 /// below it is as bad as null: `(u_long *)1` is `WSAEFAULT`, as Windows
 /// answers it, never a crash.
-pub const LOWEST_ADDRESS: usize = 0x1_0000;
+pub(super) const LOWEST_ADDRESS: usize = 0x1_0000;
 
 /// The one pointer check (S13): a caller's pointer, kept raw, or `WSAEFAULT`
 /// when it is null, in the guard region or misaligned. Where the memory may
 /// be written by another thread at any time (a `WSAOVERLAPPED` in flight),
 /// use the raw pointer; [`checked`] and [`checked_mut`] make references.
-pub fn valid<T>(p: *mut T) -> Result<*mut T, WsaError> {
+pub(super) fn valid<T>(p: *mut T) -> Result<*mut T, WsaError> {
     if (p as usize) < LOWEST_ADDRESS || !p.is_aligned() {
         Err(WsaError::Fault)
     } else {
@@ -119,7 +115,7 @@ pub fn valid<T>(p: *mut T) -> Result<*mut T, WsaError> {
 }
 
 /// An optional pointer argument: `None` when null, else as [`valid`].
-pub fn optional<T>(p: *mut T) -> Result<Option<*mut T>, WsaError> {
+pub(super) fn optional<T>(p: *mut T) -> Result<Option<*mut T>, WsaError> {
     if p.is_null() {
         Ok(None)
     } else {
@@ -131,7 +127,7 @@ pub fn optional<T>(p: *mut T) -> Result<Option<*mut T>, WsaError> {
 /// value, a `sockaddr`, a `WSABUF`'s data): `WSAEFAULT` when it starts in
 /// the guard region (null included) or runs past the end of the address
 /// space. An empty buffer is never read, so any pointer will do.
-pub fn bytes(p: *const u8, len: usize) -> Result<*const u8, WsaError> {
+pub(super) fn bytes(p: *const u8, len: usize) -> Result<*const u8, WsaError> {
     if len == 0 {
         return Ok(p);
     }
@@ -143,7 +139,7 @@ pub fn bytes(p: *const u8, len: usize) -> Result<*const u8, WsaError> {
 }
 
 /// [`bytes`], for a buffer the shim writes.
-pub fn bytes_mut(p: *mut u8, len: usize) -> Result<*mut u8, WsaError> {
+pub(super) fn bytes_mut(p: *mut u8, len: usize) -> Result<*mut u8, WsaError> {
     bytes(p, len).map(|p| p.cast_mut())
 }
 
@@ -153,7 +149,7 @@ pub fn bytes_mut(p: *mut u8, len: usize) -> Result<*mut u8, WsaError> {
 /// # Safety
 /// When not null and aligned, `p` must point to a valid `T` that nothing
 /// writes for `'a`.
-pub unsafe fn checked<'a, T>(p: *const T) -> Result<&'a T, WsaError> {
+pub(super) unsafe fn checked<'a, T>(p: *const T) -> Result<&'a T, WsaError> {
     let p = valid(p.cast_mut())?;
     // SAFETY: not null and aligned; validity is the caller's promise.
     Ok(unsafe { &*p })
@@ -165,7 +161,7 @@ pub unsafe fn checked<'a, T>(p: *const T) -> Result<&'a T, WsaError> {
 /// # Safety
 /// When not null and aligned, `p` must point to a valid `T` that nothing
 /// else touches for `'a`.
-pub unsafe fn checked_mut<'a, T>(p: *mut T) -> Result<&'a mut T, WsaError> {
+pub(super) unsafe fn checked_mut<'a, T>(p: *mut T) -> Result<&'a mut T, WsaError> {
     let p = valid(p)?;
     // SAFETY: not null and aligned; validity is the caller's promise.
     Ok(unsafe { &mut *p })

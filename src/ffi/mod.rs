@@ -10,26 +10,39 @@
 //!   every OS; off Windows `extern "system"` is the C ABI, so the same
 //!   exports are driven from C hosts on Linux), with their layouts checked
 //!   at compile time;
-//! - [`guard`]: the one panic boundary and `*lpErrno` writer (S12) and the
+//! - `guard`: the one panic boundary and `*lpErrno` writer (S12) and the
 //!   pointer checks (S13) every export goes through;
-//! - [`thunks`]: the 30 `WSPPROC_TABLE` entries;
-//! - [`host`]: the core's notifier in a DLL: upcalls, and the writes of
+//! - `thunks`: the 30 `WSPPROC_TABLE` entries;
+//! - `host`: the core's notifier in a DLL: upcalls, and the writes of
 //!   each `WSAOVERLAPPED` (S6c: written, never signalled, at the final
-//!   cleanup); [`upcalls`]: the newest upcall table (S3);
-//! - [`inflight`], [`wsabuf`], [`sockaddr`]: overlapped operations in
+//!   cleanup); `upcalls`: the newest upcall table (S3);
+//! - `inflight`, `wsabuf`, `sockaddr`: overlapped operations in
 //!   flight, buffer arrays and addresses;
-//! - [`dll`], [`export`]: the author's trait, the per-process instance,
+//! - `dll`, `export`: the author's trait, the per-process instance,
 //!   `WSPStartup`, `WSPSetCompletionUpcall` and `DllMain` (S11).
 
 pub mod abi;
-pub mod dll;
-pub mod export;
-pub mod guard;
-pub mod host;
-pub mod inflight;
-pub mod sockaddr;
-pub mod thunks;
-pub mod upcalls;
-pub mod wsabuf;
+mod dll;
+mod export;
+mod guard;
+mod host;
+mod inflight;
+mod sockaddr;
+mod thunks;
+mod upcalls;
+mod wsabuf;
 
-pub use dll::{Dll, DllConfig, Exported, ProviderDll};
+pub use dll::{Dll, DllConfig, Exported, ProviderDll, ProviderOf};
+pub use guard::{contain, last_panic};
+
+/// What [`export_provider!`](crate::export_provider) expands to needs from
+/// the crate; not for direct use.
+#[doc(hidden)]
+pub mod __export {
+    pub use super::abi::{
+        CompleteOverlappedFn, LPWSPSTARTUP, WSAPROTOCOL_INFOW, WSPDATA, WSPPROC_TABLE,
+        WSPUPCALLTABLE, assert_wsp_startup,
+    };
+    pub use super::export::{dll_main, set_completion_upcall};
+    pub use super::thunks::lifecycle::startup;
+}

@@ -14,7 +14,7 @@ const LEN: i32 = size_of::<SOCKADDR_IN>() as i32;
 ///
 /// # Safety
 /// `name`, when not null, must be readable for `namelen` bytes.
-pub unsafe fn read(name: *const SOCKADDR, namelen: i32) -> Result<SocketAddrV4, WsaError> {
+pub(super) unsafe fn read(name: *const SOCKADDR, namelen: i32) -> Result<SocketAddrV4, WsaError> {
     if namelen < LEN {
         return Err(WsaError::Fault);
     }
@@ -40,7 +40,7 @@ pub unsafe fn read(name: *const SOCKADDR, namelen: i32) -> Result<SocketAddrV4, 
 /// # Safety
 /// `namelen`, when not null and aligned, must be writable; `name`, when not
 /// null, writable for `*namelen` bytes.
-pub unsafe fn write(
+pub(super) unsafe fn write(
     addr: SocketAddrV4,
     name: *mut SOCKADDR,
     namelen: *mut i32,

@@ -16,11 +16,11 @@ use windows_sys::Win32::Networking::WinSock::WSAEVENT;
 use windows_sys::core::BOOL;
 
 /// A user-mode APC routine, as `WPUQueueApc` runs it.
-pub type ApcRoutine = unsafe extern "system" fn(context: usize);
+pub(super) type ApcRoutine = unsafe extern "system" fn(context: usize);
 
 /// The newest upcall table (S3).
 #[derive(Default)]
-pub struct Upcalls {
+pub(crate) struct Upcalls {
     table: ArcSwapOption<WSPUPCALLTABLE>,
 }
 
@@ -39,13 +39,8 @@ fn upcall_error(errno: i32, fallback: WsaError) -> WsaError {
 }
 
 impl Upcalls {
-    /// No table yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// A startup's table replaces the one before it (S3).
-    pub fn replace(&self, table: WSPUPCALLTABLE) {
+    pub(crate) fn replace(&self, table: WSPUPCALLTABLE) {
         self.table.store(Some(Arc::new(table)));
     }
 
@@ -62,7 +57,7 @@ impl Upcalls {
     }
 
     /// `WPUCreateSocketHandle`: a non-IFS handle whose context is `context`.
-    pub fn create_socket_handle(
+    pub(crate) fn create_socket_handle(
         &self,
         catalog_entry: u32,
         context: usize,
@@ -81,7 +76,7 @@ impl Upcalls {
     }
 
     /// `WPUQuerySocketHandleContext`: the context a handle was created with.
-    pub fn socket_handle_context(&self, s: SOCKET) -> Result<usize, WsaError> {
+    pub(crate) fn socket_handle_context(&self, s: SOCKET) -> Result<usize, WsaError> {
         let (_table, f) = self.entry(|t| t.lpWPUQuerySocketHandleContext)?;
         let (mut context, mut errno) = (0usize, 0);
         // SAFETY: as above; `context` is a live local.
@@ -90,7 +85,7 @@ impl Upcalls {
     }
 
     /// `WPUCloseSocketHandle`: gives a handle back to the host.
-    pub fn close_socket_handle(&self, s: SOCKET) -> Result<(), WsaError> {
+    pub(crate) fn close_socket_handle(&self, s: SOCKET) -> Result<(), WsaError> {
         let (_table, f) = self.entry(|t| t.lpWPUCloseSocketHandle)?;
         let mut errno = 0;
         // SAFETY: as above.
@@ -100,7 +95,7 @@ impl Upcalls {
 
     /// `WPUQueueApc`: queues `routine(context)` to the thread `thread` names
     /// (a copy of the caller's `WSATHREADID`).
-    pub fn queue_apc(
+    pub(crate) fn queue_apc(
         &self,
         thread: &WSATHREADID,
         routine: ApcRoutine,
@@ -115,7 +110,7 @@ impl Upcalls {
     }
 
     /// `WPUSetEvent`.
-    pub fn set_event(&self, event: WSAEVENT) -> Result<(), WsaError> {
+    pub(crate) fn set_event(&self, event: WSAEVENT) -> Result<(), WsaError> {
         let (_table, f) = self.entry(|t| t.lpWPUSetEvent)?;
         let mut errno = 0;
         // SAFETY: as above.
@@ -124,7 +119,7 @@ impl Upcalls {
     }
 
     /// `WPUResetEvent`.
-    pub fn reset_event(&self, event: WSAEVENT) -> Result<(), WsaError> {
+    pub(crate) fn reset_event(&self, event: WSAEVENT) -> Result<(), WsaError> {
         let (_table, f) = self.entry(|t| t.lpWPUResetEvent)?;
         let mut errno = 0;
         // SAFETY: as above.
@@ -134,7 +129,7 @@ impl Upcalls {
 
     /// `WPUPostMessage` (`PostMessage`, WSOCK32-compatible) to the window
     /// whose `HWND` is `window` (only passed on, never dereferenced).
-    pub fn post_message(
+    pub(crate) fn post_message(
         &self,
         window: usize,
         msg: u32,
@@ -233,7 +228,7 @@ mod tests {
     /// back from `lpErrno`.
     #[test]
     fn s3_the_newest_upcall_table_is_used() {
-        let u = Upcalls::new();
+        let u = Upcalls::default();
         assert_eq!(u.create_socket_handle(1, 2), Err(WsaError::NotInitialised));
         u.replace(table(create_a));
         assert_eq!(u.create_socket_handle(7, 0x10), Ok(0x110));

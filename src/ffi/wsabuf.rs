@@ -31,7 +31,7 @@ unsafe fn array<'a>(buffers: *const WSABUF, count: u32) -> Result<&'a [WSABUF], 
 ///
 /// # Safety
 /// As [`array`], and each buffer readable for its length.
-pub unsafe fn gather(buffers: *const WSABUF, count: u32) -> Result<Vec<u8>, WsaError> {
+pub(super) unsafe fn gather(buffers: *const WSABUF, count: u32) -> Result<Vec<u8>, WsaError> {
     // SAFETY: the caller's promise.
     let array = unsafe { array(buffers, count) }?;
     let mut out = Vec::with_capacity(array.iter().map(|b| b.len as usize).sum());
@@ -44,7 +44,7 @@ pub unsafe fn gather(buffers: *const WSABUF, count: u32) -> Result<Vec<u8>, WsaE
 
 /// A receive's buffers, captured when the call is made.
 #[derive(Debug)]
-pub struct Scatter {
+pub(crate) struct Scatter {
     parts: Vec<(*mut u8, usize)>,
 }
 
@@ -58,7 +58,7 @@ impl Scatter {
     ///
     /// # Safety
     /// As [`array`].
-    pub unsafe fn capture(buffers: *const WSABUF, count: u32) -> Result<Self, WsaError> {
+    pub(crate) unsafe fn capture(buffers: *const WSABUF, count: u32) -> Result<Self, WsaError> {
         // SAFETY: the caller's promise.
         let array = unsafe { array(buffers, count) }?;
         Ok(Scatter {
@@ -71,7 +71,7 @@ impl Scatter {
     }
 
     /// Total room.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.parts.iter().map(|&(_, n)| n).sum()
     }
 
@@ -81,7 +81,7 @@ impl Scatter {
     /// # Safety
     /// The buffers captured must still be valid for writes (the operation
     /// has not completed before).
-    pub unsafe fn fill(&self, mut data: &[u8]) -> usize {
+    pub(crate) unsafe fn fill(&self, mut data: &[u8]) -> usize {
         let mut written = 0;
         for &(ptr, len) in &self.parts {
             if data.is_empty() {

@@ -189,14 +189,16 @@ impl AppThread<'_> {
         self.run(what, String::new(), false, || call(self.provider))
     }
 
-    /// `WSPStartup` (one lifecycle call at a time, see the module docs).
+    /// `WSPStartup` (one lifecycle call at a time, as the provider's
+    /// lifecycle lock would; see [`Simulation::run_threads`](super::Simulation::run_threads)).
     pub fn startup(&self, version: Version) -> WsaResult<crate::Negotiated> {
         self.run("WSPStartup", version.to_string(), true, || {
             self.provider.startup(version, self.notifier.clone())
         })
     }
 
-    /// `WSPCleanup` (one lifecycle call at a time, see the module docs).
+    /// `WSPCleanup` (one lifecycle call at a time, as the provider's
+    /// lifecycle lock would; see [`Simulation::run_threads`](super::Simulation::run_threads)).
     pub fn cleanup(&self) -> WsaResult<crate::CleanupOutcome> {
         self.run("WSPCleanup", String::new(), true, || {
             self.provider.cleanup().map_err(|e| e.error)

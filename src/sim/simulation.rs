@@ -220,7 +220,9 @@ impl<'env> ThreadSpec<'env> {
     }
 }
 
-/// A simulated world. See the module docs.
+/// A simulated world: processes on the nodes of one mock network, services,
+/// faults, and the trace of everything that happened. See
+/// [`sim`](crate::sim) for an example.
 pub struct Simulation {
     seed: u64,
     net: Network,
@@ -523,9 +525,26 @@ impl Simulation {
     }
 
     /// Application threads of the simulation's processes, run to the end,
-    /// interleaved as the seed says (see [`interleave`]): the same seed,
-    /// the same interleaving. Each body makes its calls through its
-    /// [`AppThread`]; blocking calls block only that thread.
+    /// interleaved as the seed says: the same seed, the same interleaving.
+    /// Each body makes its calls through its [`AppThread`]; blocking calls
+    /// block only that thread.
+    ///
+    /// Each simulated thread is an OS thread, but only one runs at a time: a
+    /// baton passes between them and the scheduler, and the scheduler
+    /// (seeded) decides who gets it next: a thread about to make its next
+    /// call, a thread blocked inside the provider whose wait might now be
+    /// over, or the network for one step. A thread gives the baton back
+    /// before each call and whenever it would block (the provider waits
+    /// through [`SimWaiter`](super::SimWaiter)). A final cleanup racing
+    /// blocked calls, a close racing a receive, a lingering close waiting on
+    /// a slow reader: each is one seed away.
+    ///
+    /// Startup and cleanup take the provider's lifecycle lock, which a final
+    /// cleanup holds while it waits for calls to leave: make them with
+    /// [`AppThread::startup`] and [`AppThread::cleanup`], which the
+    /// scheduler runs one at a time, as the lock would. A thread that keeps
+    /// the baton for more than [`STUCK_AFTER`](super::STUCK_AFTER) of real
+    /// time ends the run with an error instead of a hang.
     pub fn run_threads(&mut self, threads: Vec<ThreadSpec<'_>>) -> ThreadsReport {
         self.runs += 1;
         let seed = self

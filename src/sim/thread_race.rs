@@ -7,7 +7,7 @@
 //! every linger mode, shutdowns, option changes), while a lifecycle thread
 //! makes nested startups and cleanups and, at a moment the seed chooses,
 //! the final cleanup. Everything is interleaved by the seed
-//! ([`threads`](super::threads)), so a failing seed fails the same way every
+//! ([`Simulation::run_threads`](super::Simulation::run_threads)), so a failing seed fails the same way every
 //! time.
 //!
 //! Checked after every run:

@@ -19,7 +19,7 @@ fn events(bits: i32) -> WsaResult<FdEvents> {
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn event_select<D: Exported>(
+pub(crate) unsafe extern "system" fn event_select<D: Exported>(
     s: SOCKET,
     event: WSAEVENT,
     network_events: i32,
@@ -49,7 +49,7 @@ pub unsafe extern "system" fn event_select<D: Exported>(
 ///
 /// # Safety
 /// `out` writable; `lp_errno` null or writable.
-pub unsafe extern "system" fn enum_network_events<D: Exported>(
+pub(crate) unsafe extern "system" fn enum_network_events<D: Exported>(
     s: SOCKET,
     event: HANDLE,
     out: *mut WSANETWORKEVENTS,
@@ -80,7 +80,7 @@ pub unsafe extern "system" fn enum_network_events<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn async_select<D: Exported>(
+pub(crate) unsafe extern "system" fn async_select<D: Exported>(
     s: SOCKET,
     window: HWND,
     msg: u32,

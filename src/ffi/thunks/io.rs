@@ -1,81 +1,21 @@
 //! Sends, receives, overlapped results and `WSPCancelBlockingCall` (S9, S10).
-//!
-//! An overlapped call is carried in the [`Registry`](super::super::inflight::Registry)
-//! from before it reaches the core (a completion may come on another thread
-//! before the call returns) until the core decides its end; the
-//! [`Host`](super::super::host::Host) then writes the results. A call the
-//! core refuses is taken back out and its `WSAOVERLAPPED` restored: no
-//! completion will ever come (S9).
+//! An overlapped call goes through the carry protocol of the in-flight
+//! registry (`inflight::carry`).
 
 use super::super::abi::{
     LPWSAOVERLAPPED_COMPLETION_ROUTINE, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAOVERLAPPED,
     WSATHREADID, WSS_OPERATION_IN_PROGRESS,
 };
 use super::super::dll::{Dll, Exported};
-use super::super::guard::{self, checked, checked_mut, valid};
-use super::super::host::{internal, mark_in_progress};
-use super::super::inflight::{InFlight, ReceiveInto, Ticket};
+use super::super::guard::{checked_mut, valid};
+use super::super::host::overlapped::internal;
+use super::super::inflight::ReceiveInto;
+use super::super::inflight::carry::{OverlappedArgs, carry, submit};
 use super::super::sockaddr;
 use super::super::wsabuf::{Scatter, gather};
 use super::run;
-use crate::core::op::{OpState, Overlapped};
-use crate::{
-    CompletionMode, EventKey, MsgFlags, OverlappedRequest, ServiceFlags, SocketHandle, SocketKind,
-    Waiter, WsaError, WsaResult,
-};
+use crate::{MsgFlags, ServiceFlags, SocketHandle, SocketKind, WsaError, WsaResult};
 use std::sync::atomic::Ordering;
-use windows_sys::Win32::Networking::WinSock::WSAEVENT;
-
-/// The three overlapped arguments of a send or receive.
-#[derive(Clone, Copy)]
-struct OverlappedArgs {
-    overlapped: *mut WSAOVERLAPPED,
-    routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
-    thread: *const WSATHREADID,
-}
-
-/// An overlapped call in the registry, until the core accepts it.
-struct Carried<'a, D: Exported> {
-    dll: &'a Dll<D>,
-    overlapped: *mut WSAOVERLAPPED,
-    internal_before: usize,
-    /// The event to reset when the call goes pending (event completion).
-    event: Option<WSAEVENT>,
-    /// The core's record of the operation.
-    record: Overlapped,
-    /// Its name in the registry.
-    ticket: Ticket,
-}
-
-impl<D: Exported> Carried<'_, D> {
-    /// The core refused the call: no completion will come (S9), so the
-    /// `WSAOVERLAPPED` is restored and the record taken back; the event is
-    /// left alone (a failed call changes nothing, S13).
-    fn refuse(self) {
-        // SAFETY: checked when carried; the call has not returned yet.
-        unsafe { internal(self.overlapped) }.store(self.internal_before, Ordering::Release);
-        self.dll.host.take_back(self.ticket);
-    }
-
-    /// The call went pending: the SPI resets the event now. A completion
-    /// that the core decided meanwhile may have set it first; then it is
-    /// set again. An operation the final cleanup aborted meanwhile is never
-    /// signalled (S6c).
-    fn went_pending(self) {
-        let Some(event) = self.event else { return };
-        let host = &self.dll.host;
-        let _ = host.upcalls.reset_event(event);
-        match self.record.state() {
-            // Its completion will set the event after this reset.
-            OpState::Pending => {}
-            // S6c: recorded, never told.
-            OpState::AbortedSilent => {}
-            _ => {
-                let _ = host.upcalls.set_event(event);
-            }
-        }
-    }
-}
 
 /// `MSG_OOB` needs `XP1_EXPEDITED_DATA`.
 fn check_offered<D: Exported>(dll: &Dll<D>, flags: MsgFlags) -> WsaResult<()> {
@@ -88,88 +28,6 @@ fn check_offered<D: Exported>(dll: &Dll<D>, flags: MsgFlags) -> WsaResult<()> {
         return Err(WsaError::OperationNotSupported);
     }
     Ok(())
-}
-
-/// Starts carrying an overlapped call; `None` for a call that is not one.
-/// A call without a `WSAOVERLAPPED` is not overlapped, whatever else it
-/// passes: its completion routine is ignored (spec §5; Windows runs such a
-/// `WSARecv` as a plain receive), the same rule for every entry. A routine
-/// without the caller's `WSATHREADID` is `WSAEFAULT` (it is copied: the
-/// caller's may be gone when the routine is queued).
-///
-/// # Safety
-/// The pointers as the SPI documents them.
-unsafe fn carry<'a, D: Exported>(
-    dll: &'a Dll<D>,
-    s: SOCKET,
-    args: OverlappedArgs,
-    receive: Option<ReceiveInto>,
-) -> WsaResult<Option<(Carried<'a, D>, OverlappedRequest)>> {
-    let Some(overlapped) = guard::optional(args.overlapped)? else {
-        return Ok(None);
-    };
-    // SAFETY: the caller's promise; checked just above.
-    let ov = unsafe { &mut *overlapped };
-    let record = Overlapped::new();
-    let (mode, routine) = match args.routine {
-        Some(routine) => {
-            // SAFETY: the caller's promise.
-            let thread = *unsafe { checked(args.thread) }?;
-            let mode = CompletionMode::Routine {
-                thread: dll.provider.waiter().current_thread(),
-                routine: routine as usize as u64,
-            };
-            (mode, Some((routine, thread)))
-        }
-        None => (
-            CompletionMode::Event(EventKey(ov.hEvent as usize as u64)),
-            None,
-        ),
-    };
-    let event = (routine.is_none() && !ov.hEvent.is_null()).then_some(ov.hEvent as WSAEVENT);
-    let ticket = dll.host.inflight.insert(InFlight {
-        socket: s,
-        overlapped: args.overlapped,
-        record: record.clone(),
-        receive,
-        routine,
-    });
-    // SAFETY: checked above.
-    let internal_before = unsafe { mark_in_progress(args.overlapped) };
-    let request = OverlappedRequest {
-        overlapped: record.clone(),
-        mode,
-        user: ticket,
-    };
-    let carried = Carried {
-        dll,
-        overlapped: args.overlapped,
-        internal_before,
-        event,
-        record,
-        ticket,
-    };
-    Ok(Some((carried, request)))
-}
-
-/// Runs `call` with the overlapped request if there is one; takes the call
-/// back out of the registry when the core refuses it.
-fn submit<D: Exported, R>(
-    carried: Option<(Carried<'_, D>, OverlappedRequest)>,
-    call: impl FnOnce(Option<OverlappedRequest>) -> WsaResult<R>,
-) -> WsaResult<R> {
-    let (carried, request) = match carried {
-        Some((c, r)) => (Some(c), Some(r)),
-        None => (None, None),
-    };
-    let r = call(request);
-    match (&r, carried) {
-        (Err(WsaError::IoPending), Some(c)) => c.went_pending(),
-        (Err(_), Some(c)) => c.refuse(),
-        // Finished at once: its completion, already told, set the event.
-        _ => {}
-    }
-    r
 }
 
 /// The byte-count out-pointer: required for a call that is not overlapped.
@@ -284,7 +142,7 @@ unsafe fn recv_impl<D: Exported>(
 /// # Safety
 /// As the SPI documents the arguments.
 #[allow(clippy::too_many_arguments)] // The SPI's signature.
-pub unsafe extern "system" fn send<D: Exported>(
+pub(crate) unsafe extern "system" fn send<D: Exported>(
     s: SOCKET,
     buffers: *const WSABUF,
     count: u32,
@@ -314,7 +172,7 @@ pub unsafe extern "system" fn send<D: Exported>(
 /// # Safety
 /// As the SPI documents the arguments.
 #[allow(clippy::too_many_arguments)] // The SPI's signature.
-pub unsafe extern "system" fn send_to<D: Exported>(
+pub(crate) unsafe extern "system" fn send_to<D: Exported>(
     s: SOCKET,
     buffers: *const WSABUF,
     count: u32,
@@ -347,7 +205,7 @@ pub unsafe extern "system" fn send_to<D: Exported>(
 /// # Safety
 /// As the SPI documents the arguments.
 #[allow(clippy::too_many_arguments)] // The SPI's signature.
-pub unsafe extern "system" fn recv<D: Exported>(
+pub(crate) unsafe extern "system" fn recv<D: Exported>(
     s: SOCKET,
     buffers: *const WSABUF,
     count: u32,
@@ -377,7 +235,7 @@ pub unsafe extern "system" fn recv<D: Exported>(
 /// # Safety
 /// As the SPI documents the arguments.
 #[allow(clippy::too_many_arguments)] // The SPI's signature.
-pub unsafe extern "system" fn recv_from<D: Exported>(
+pub(crate) unsafe extern "system" fn recv_from<D: Exported>(
     s: SOCKET,
     buffers: *const WSABUF,
     count: u32,
@@ -417,7 +275,7 @@ pub unsafe extern "system" fn recv_from<D: Exported>(
 ///
 /// # Safety
 /// As the SPI documents the arguments.
-pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
+pub(crate) unsafe extern "system" fn get_overlapped_result<D: Exported>(
     s: SOCKET,
     overlapped: *const WSAOVERLAPPED,
     transferred: *mut u32,
@@ -473,7 +331,7 @@ pub unsafe extern "system" fn get_overlapped_result<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn cancel_blocking_call<D: Exported>(lp_errno: *mut i32) -> i32 {
+pub(crate) unsafe extern "system" fn cancel_blocking_call<D: Exported>(lp_errno: *mut i32) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPCancelBlockingCall", lp_errno, SOCKET_ERROR, |dll| {

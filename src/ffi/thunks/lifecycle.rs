@@ -63,7 +63,7 @@ pub unsafe fn startup<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn cleanup<D: Exported>(lp_errno: *mut i32) -> i32 {
+pub(crate) unsafe extern "system" fn cleanup<D: Exported>(lp_errno: *mut i32) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {
         run_outside_gate::<D, _>("WSPCleanup", lp_errno, SOCKET_ERROR, |dll| {

@@ -9,12 +9,12 @@
 //! [`options`] (socket options, ioctl), [`events`] (event and window
 //! select), [`unsupported`] (the entries that answer `WSAEOPNOTSUPP`).
 
-pub mod events;
-pub mod io;
-pub mod lifecycle;
-pub mod options;
-pub mod sockets;
-pub mod unsupported;
+pub(super) mod events;
+pub(super) mod io;
+pub(super) mod lifecycle;
+pub(super) mod options;
+pub(super) mod sockets;
+pub(super) mod unsupported;
 
 use super::abi::WSPPROC_TABLE;
 use super::dll::{Dll, Exported};
@@ -22,7 +22,7 @@ use super::guard;
 use crate::{WsaError, WsaResult};
 
 /// The complete table: 30 entries, none null.
-pub fn proc_table<D: Exported>() -> WSPPROC_TABLE {
+pub(super) fn proc_table<D: Exported>() -> WSPPROC_TABLE {
     WSPPROC_TABLE {
         lpWSPAccept: Some(sockets::accept::<D>),
         lpWSPAddressToString: Some(unsupported::address_to_string::<D>),
@@ -120,5 +120,5 @@ unsafe fn run_outside_gate<D: Exported, R>(
 /// its result into a failure that changed state (S12, S13). The panic is
 /// logged and forgotten.
 pub(crate) fn after_call<D: Exported>(dll: &Dll<D>) {
-    guard::contain("after_call", || dll.app.after_call());
+    guard::contain("after_call", || dll.app().after_call());
 }

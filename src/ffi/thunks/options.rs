@@ -55,7 +55,7 @@ fn buffer_size(v: i32) -> WsaResult<usize> {
 ///
 /// # Safety
 /// As the SPI documents the arguments.
-pub unsafe extern "system" fn get_sock_opt<D: Exported>(
+pub(crate) unsafe extern "system" fn get_sock_opt<D: Exported>(
     s: SOCKET,
     level: i32,
     optname: i32,
@@ -107,7 +107,7 @@ pub unsafe extern "system" fn get_sock_opt<D: Exported>(
 ///
 /// # Safety
 /// As the SPI documents the arguments.
-pub unsafe extern "system" fn set_sock_opt<D: Exported>(
+pub(crate) unsafe extern "system" fn set_sock_opt<D: Exported>(
     s: SOCKET,
     level: i32,
     optname: i32,
@@ -166,7 +166,7 @@ pub unsafe extern "system" fn set_sock_opt<D: Exported>(
 /// # Safety
 /// As the SPI documents the arguments.
 #[allow(clippy::too_many_arguments)] // The SPI's signature.
-pub unsafe extern "system" fn ioctl<D: Exported>(
+pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
     s: SOCKET,
     code: u32,
     input: *const core::ffi::c_void,

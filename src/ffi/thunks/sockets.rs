@@ -58,7 +58,7 @@ fn kind_of(
 ///
 /// # Safety
 /// `info` null or readable; `lp_errno` null or writable.
-pub unsafe extern "system" fn socket<D: Exported>(
+pub(crate) unsafe extern "system" fn socket<D: Exported>(
     af: i32,
     ty: i32,
     protocol: i32,
@@ -105,7 +105,7 @@ pub unsafe extern "system" fn socket<D: Exported>(
 ///
 /// # Safety
 /// `name` null or readable for `namelen` bytes; `lp_errno` null or writable.
-pub unsafe extern "system" fn bind<D: Exported>(
+pub(crate) unsafe extern "system" fn bind<D: Exported>(
     s: SOCKET,
     name: *const SOCKADDR,
     namelen: i32,
@@ -125,7 +125,7 @@ pub unsafe extern "system" fn bind<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn listen<D: Exported>(
+pub(crate) unsafe extern "system" fn listen<D: Exported>(
     s: SOCKET,
     backlog: i32,
     lp_errno: *mut i32,
@@ -148,7 +148,7 @@ pub unsafe extern "system" fn listen<D: Exported>(
 /// # Safety
 /// `addr` null or writable for `*addrlen` bytes; `addrlen` null or
 /// writable; `lp_errno` null or writable.
-pub unsafe extern "system" fn accept<D: Exported>(
+pub(crate) unsafe extern "system" fn accept<D: Exported>(
     s: SOCKET,
     addr: *mut SOCKADDR,
     addrlen: *mut i32,
@@ -206,7 +206,7 @@ pub unsafe extern "system" fn accept<D: Exported>(
 /// `name` readable for `namelen` bytes; the optional pointers null or valid;
 /// `lp_errno` null or writable.
 #[allow(clippy::too_many_arguments)] // The SPI's signature.
-pub unsafe extern "system" fn connect<D: Exported>(
+pub(crate) unsafe extern "system" fn connect<D: Exported>(
     s: SOCKET,
     name: *const SOCKADDR,
     namelen: i32,
@@ -244,7 +244,10 @@ pub unsafe extern "system" fn connect<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn close_socket<D: Exported>(s: SOCKET, lp_errno: *mut i32) -> i32 {
+pub(crate) unsafe extern "system" fn close_socket<D: Exported>(
+    s: SOCKET,
+    lp_errno: *mut i32,
+) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPCloseSocket", lp_errno, SOCKET_ERROR, |dll| {
@@ -258,7 +261,7 @@ pub unsafe extern "system" fn close_socket<D: Exported>(s: SOCKET, lp_errno: *mu
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn shutdown<D: Exported>(
+pub(crate) unsafe extern "system" fn shutdown<D: Exported>(
     s: SOCKET,
     how: i32,
     lp_errno: *mut i32,
@@ -298,7 +301,7 @@ unsafe fn write_name<D: Exported>(
 ///
 /// # Safety
 /// `name` writable for `*namelen` bytes; `namelen`, `lp_errno` writable.
-pub unsafe extern "system" fn get_sock_name<D: Exported>(
+pub(crate) unsafe extern "system" fn get_sock_name<D: Exported>(
     s: SOCKET,
     name: *mut SOCKADDR,
     namelen: *mut i32,
@@ -321,7 +324,7 @@ pub unsafe extern "system" fn get_sock_name<D: Exported>(
 ///
 /// # Safety
 /// As [`get_sock_name`].
-pub unsafe extern "system" fn get_peer_name<D: Exported>(
+pub(crate) unsafe extern "system" fn get_peer_name<D: Exported>(
     s: SOCKET,
     name: *mut SOCKADDR,
     namelen: *mut i32,

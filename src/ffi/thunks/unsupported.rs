@@ -34,7 +34,7 @@ unsafe fn not_offered<D: Exported, R>(name: &str, lp_errno: *mut i32, fail: R) -
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn address_to_string<D: Exported>(
+pub(crate) unsafe extern "system" fn address_to_string<D: Exported>(
     _: *const SOCKADDR,
     _: u32,
     _: *const WSAPROTOCOL_INFOW,
@@ -50,7 +50,7 @@ pub unsafe extern "system" fn address_to_string<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn string_to_address<D: Exported>(
+pub(crate) unsafe extern "system" fn string_to_address<D: Exported>(
     _: PCWSTR,
     _: i32,
     _: *const WSAPROTOCOL_INFOW,
@@ -66,7 +66,7 @@ pub unsafe extern "system" fn string_to_address<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn duplicate_socket<D: Exported>(
+pub(crate) unsafe extern "system" fn duplicate_socket<D: Exported>(
     _: SOCKET,
     _: u32,
     _: *mut WSAPROTOCOL_INFOW,
@@ -80,7 +80,7 @@ pub unsafe extern "system" fn duplicate_socket<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn get_qos_by_name<D: Exported>(
+pub(crate) unsafe extern "system" fn get_qos_by_name<D: Exported>(
     _: SOCKET,
     _: *const WSABUF,
     _: *mut QOS,
@@ -95,7 +95,7 @@ pub unsafe extern "system" fn get_qos_by_name<D: Exported>(
 /// # Safety
 /// `lp_errno` null or writable.
 #[allow(clippy::too_many_arguments)] // The SPI's signature.
-pub unsafe extern "system" fn join_leaf<D: Exported>(
+pub(crate) unsafe extern "system" fn join_leaf<D: Exported>(
     _: SOCKET,
     _: *const SOCKADDR,
     _: i32,
@@ -114,7 +114,7 @@ pub unsafe extern "system" fn join_leaf<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn recv_disconnect<D: Exported>(
+pub(crate) unsafe extern "system" fn recv_disconnect<D: Exported>(
     _: SOCKET,
     _: *const WSABUF,
     lp_errno: *mut i32,
@@ -127,7 +127,7 @@ pub unsafe extern "system" fn recv_disconnect<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn send_disconnect<D: Exported>(
+pub(crate) unsafe extern "system" fn send_disconnect<D: Exported>(
     _: SOCKET,
     _: *const WSABUF,
     lp_errno: *mut i32,
@@ -140,7 +140,7 @@ pub unsafe extern "system" fn send_disconnect<D: Exported>(
 ///
 /// # Safety
 /// `lp_errno` null or writable.
-pub unsafe extern "system" fn select<D: Exported>(
+pub(crate) unsafe extern "system" fn select<D: Exported>(
     _: i32,
     _: *mut FD_SET,
     _: *mut FD_SET,

@@ -13,6 +13,8 @@
 //! lock (S14); only submit and completion touch it, each in O(1) with no
 //! allocation of the registry's own.
 
+pub(crate) mod carry;
+
 use super::abi::{CompletionRoutine, SOCKADDR, SOCKET, WSAOVERLAPPED, WSATHREADID};
 use super::wsabuf::Scatter;
 use crate::core::op::Overlapped;
@@ -25,7 +27,7 @@ const SHARDS: usize = 16;
 
 /// Where a receive's results go.
 #[derive(Debug)]
-pub struct ReceiveInto {
+pub(crate) struct ReceiveInto {
     /// The caller's buffers.
     pub buffers: Scatter,
     /// `WSPRecvFrom`'s `lpFrom` and `lpFromlen`, written at completion.
@@ -33,7 +35,7 @@ pub struct ReceiveInto {
 }
 
 /// One overlapped operation in flight.
-pub struct InFlight {
+pub(crate) struct InFlight {
     /// The socket, as the host named it (for `WPUCompleteOverlappedRequest`).
     pub socket: SOCKET,
     /// The caller's `WSAOVERLAPPED`.
@@ -64,7 +66,7 @@ impl std::fmt::Debug for InFlight {
 unsafe impl Send for InFlight {}
 
 /// The name of one carried operation: unique within a process, never 0.
-pub type Ticket = u64;
+pub(super) type Ticket = u64;
 
 /// A registry entry.
 #[derive(Debug)]
@@ -108,7 +110,7 @@ impl Slot {
 
 /// The registry.
 #[derive(Debug)]
-pub struct Registry {
+pub(crate) struct Registry {
     shards: [Mutex<HashMap<Ticket, Slot>>; SHARDS],
     next: AtomicU64,
     /// Counts finished writes, to wake [`wait_finished`](Self::wait_finished).
@@ -137,14 +139,14 @@ impl Registry {
     }
 
     /// Starts carrying `op`; its ticket names it from now on.
-    pub fn insert(&self, op: InFlight) -> Ticket {
+    pub(crate) fn insert(&self, op: InFlight) -> Ticket {
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
         self.shard(ticket).insert(ticket, Slot::Carried(op));
         ticket
     }
 
     /// Takes back an operation the core refused (no end will be written).
-    pub fn remove(&self, ticket: Ticket) -> Option<InFlight> {
+    pub(crate) fn remove(&self, ticket: Ticket) -> Option<InFlight> {
         let mut shard = self.shard(ticket);
         match shard.remove(&ticket)? {
             Slot::Carried(op) => Some(op),
@@ -159,7 +161,7 @@ impl Registry {
     /// registry as finishing until [`finished`](Self::finished), so that its
     /// socket's host handle is not given back under it and a waiting
     /// `WSPGetOverlappedResult` knows to wait.
-    pub fn start_finishing(&self, ticket: Ticket) -> Option<InFlight> {
+    pub(crate) fn start_finishing(&self, ticket: Ticket) -> Option<InFlight> {
         let mut shard = self.shard(ticket);
         let slot = shard.get_mut(&ticket)?;
         let Slot::Carried(op) = slot else {
@@ -177,7 +179,7 @@ impl Registry {
     }
 
     /// The end of the operation `ticket` is written and told.
-    pub fn finished(&self, ticket: Ticket) {
+    pub(crate) fn finished(&self, ticket: Ticket) {
         self.shard(ticket).remove(&ticket);
         // A waiter counts itself before it looks at the entry, and the entry
         // is gone before this looks at the count: either it is seen here,
@@ -190,7 +192,7 @@ impl Registry {
 
     /// Waits until the operation `ticket` is carried no more (its end is
     /// written).
-    pub fn wait_finished(&self, ticket: Ticket) {
+    pub(crate) fn wait_finished(&self, ticket: Ticket) {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut done = lock!(self.done);
         while self.shard(ticket).contains_key(&ticket) {
@@ -203,7 +205,10 @@ impl Registry {
     /// The newest operation carried on this `WSAOVERLAPPED`: its ticket and
     /// the core's record of it. A look through every shard: only a
     /// `WSPGetOverlappedResult` that is about to wait asks.
-    pub fn newest_on(&self, overlapped: *const WSAOVERLAPPED) -> Option<(Ticket, Overlapped)> {
+    pub(crate) fn newest_on(
+        &self,
+        overlapped: *const WSAOVERLAPPED,
+    ) -> Option<(Ticket, Overlapped)> {
         self.shards
             .iter()
             .filter_map(|shard| {
@@ -217,19 +222,14 @@ impl Registry {
     }
 
     /// Whether any operation of the host socket `s` is carried.
-    pub fn has_socket(&self, s: SOCKET) -> bool {
+    pub(crate) fn has_socket(&self, s: SOCKET) -> bool {
         self.shards
             .iter()
             .any(|shard| lock!(shard).values().any(|slot| slot.socket() == s))
     }
 
     /// Operations carried.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock!(s).len()).sum()
-    }
-
-    /// Whether nothing is carried.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
