@@ -72,6 +72,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// non-final cleanup only decrements (S5). The final one runs S6 a-h in
     /// order and returns only when the provider could be unloaded.
     pub fn cleanup(&self) -> Result<CleanupOutcome, CleanupError> {
+        let _span = tracing::debug_span!(target: "winsock_provider", "cleanup").entered();
         let mut lc = self.inner.lifecycle();
         match lc.count {
             0 => Err(CleanupError {
@@ -81,6 +82,18 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             1 => {
                 let report = self.final_cleanup();
                 lc.count = 0;
+                tracing::debug!(
+                    target: "winsock_provider",
+                    blocked_calls_interrupted = report.blocked_calls_interrupted,
+                    registrations_dropped = report.registrations_dropped,
+                    operations_aborted = report.operations_aborted,
+                    sockets_reset = report.sockets_reset,
+                    draining_handed_off = report.draining_handed_off,
+                    draining_finished = report.draining_finished,
+                    lost_sockets = report.lost_sockets,
+                    lost_bytes = report.lost_bytes,
+                    "final cleanup done (S6)"
+                );
                 if report.lost_sockets > 0 {
                     Err(CleanupError {
                         error: WsaError::NetworkDown,
@@ -92,6 +105,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             n => {
                 lc.count = n - 1;
+                tracing::debug!(target: "winsock_provider", remaining = n - 1, "cleanup (S5)");
                 Ok(CleanupOutcome::Decremented { remaining: n - 1 })
             }
         }

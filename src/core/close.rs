@@ -29,6 +29,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// | on, blocking socket | > 0 | waits for the data to go, up to the timeout; then abortive |
     /// | on, non-blocking socket | > 0 | `WSAEWOULDBLOCK` if data is unsent; the socket stays open |
     pub fn close_socket(&self, s: SocketHandle) -> WsaResult<()> {
+        let _span =
+            tracing::debug_span!(target: "winsock_provider", "close", socket = %s).entered();
         let _call = self.enter()?;
         let inner = &self.inner;
         let thread = inner.waiter.current_thread();
@@ -103,6 +105,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             return Ok(());
         }
         inner.transport.close(s, how);
+        tracing::debug!(target: "winsock_provider", how = ?how, "closed (S7)");
         if how == CloseKind::Graceful && inner.transport.unsent(s) > 0 {
             lock!(inner.draining).push(s);
         }

@@ -212,6 +212,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         requested: Version,
         notifier: Arc<dyn Notifier>,
     ) -> WsaResult<Negotiated> {
+        let _span =
+            tracing::debug_span!(target: "winsock_provider", "startup", %requested).entered();
         let mut lc = lock!(self.inner.lifecycle);
         let negotiated = self.inner.config.versions.negotiate(requested)?;
         let count = lc.count.checked_add(1).ok_or(WsaError::ProcessLimit)?;
@@ -221,6 +223,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             self.inner.abandoned.store(false, Ordering::Release);
             self.inner.gate.open();
         }
+        tracing::debug!(
+            target: "winsock_provider",
+            version = %negotiated.version,
+            count,
+            "started"
+        );
         Ok(negotiated)
     }
 
@@ -350,6 +358,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     /// delivered once (S10). `None` when the operation had ended already.
     pub(crate) fn abort_op(&self, op: PendingOp) -> Option<Pending> {
         let (note, record) = self.end_early(op, OpState::AbortedNotified)?;
+        tracing::debug!(target: "winsock_provider", op = %note.op, "aborted by a close (S7)");
         Some(Pending { note, record })
     }
 
@@ -365,6 +374,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         } else {
             Suppressed::FinalCleanup
         };
+        tracing::debug!(target: "winsock_provider", op = %note.op, %why, "aborted, nobody told");
         self.notifier().suppressed(&note, why);
     }
 
