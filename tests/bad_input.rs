@@ -1,6 +1,6 @@
 //! Errors and bad input.
 //!
-//! Rules covered (see `shared/DESIGN.md`):
+//! Rules covered (see `winsock_provider::manual::rules`):
 //! - S12: one error enum; each variant maps to exactly one WSA code, with the
 //!   codes and names of winsock2.h (and the panic codes WSASYSCALLFAILURE and
 //!   WSAEPROVIDERFAILEDINIT).

@@ -3,7 +3,7 @@
 //! `tests/c/host.c` plays `ws2_32.dll`: it loads the example provider
 //! (`examples/loopback_provider.rs`, a `cdylib`) with `dlopen`, passes a
 //! recording `WSPUPCALLTABLE` to `WSPStartup` and checks the contract of
-//! `tests/c/README.md` (rules S1..S13 of `DESIGN.md`) through the returned
+//! `tests/c/README.md` (rules S1..S13 of `manual::rules`) through the returned
 //! `WSPPROC_TABLE`. This test builds the example and the host, runs the host
 //! and passes when every check of the host does.
 //!

@@ -1,6 +1,6 @@
 //! The provider's lifecycle, end to end over the mock network.
 //!
-//! Rules covered (see `shared/DESIGN.md`):
+//! Rules covered (see `winsock_provider::manual::rules`):
 //! - S1 reference count: each startup needs one cleanup; cleanup at zero is
 //!   `WSANOTINITIALISED`; a failed startup changes nothing, whatever the count.
 //! - S2 version negotiation: below the lowest is `WSAVERNOTSUPPORTED`;

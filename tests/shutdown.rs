@@ -1,6 +1,6 @@
 //! `WSPShutdown`.
 //!
-//! Rules covered (see `shared/DESIGN.md`):
+//! Rules covered (see `winsock_provider::manual::rules`):
 //! - S8: `SD_RECEIVE` 0, `SD_SEND` 1, `SD_BOTH` 2, another value `WSAEINVAL`;
 //!   a stream socket not connected is `WSAENOTCONN`; later sends or receives
 //!   in a shut direction are `WSAESHUTDOWN`; shutdown never blocks (whatever

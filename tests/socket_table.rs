@@ -1,6 +1,6 @@
 //! The socket table: handles, capacity and concurrent lookups.
 //!
-//! Rules covered (see `shared/DESIGN.md`):
+//! Rules covered (see `winsock_provider::manual::rules`):
 //! - S6h: a closed handle is `WSAENOTSOCK` forever; handles issued after a
 //!   final cleanup and a restart never equal an earlier one (generation-tagged
 //!   handles); raw values are never 0 nor `INVALID_SOCKET` (`!0`).

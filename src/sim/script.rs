@@ -51,6 +51,32 @@
 //! | `expect final-cleanups N` | final cleanups so far |
 //!
 //! A bad line is reported with its line and column, and nothing runs.
+//!
+//! # Limits
+//!
+//! The language is the [`Action`] list written out, so it
+//! says only what a random run can do. What it cannot say, and where to go
+//! instead:
+//!
+//! - **A send of more than 65,535 bytes.** `BYTES` is a `u16`
+//!   (`send 0 70000 plain` is a parse error). Bigger sends, and sends of
+//!   chosen bytes, are written in Rust against
+//!   [`Simulation`](super::Simulation) or the [`Provider`](crate::Provider)
+//!   directly.
+//! - **What a peer received.** The network's services (echo, discard)
+//!   count and answer, but no `expect` line reads their side; the model
+//!   checks, after every step, that nothing is delivered that was not sent
+//!   and, at the end, that every byte of a closed socket was delivered or
+//!   counted lost (S6f, S7). To assert on the bytes themselves, use
+//!   [`Network`](crate::mock::Network) from Rust.
+//! - **The final cleanup's report fields.** `expect ok` / `expect error`
+//!   check what `WSPCleanup` returned; the [`FinalCleanupReport`](crate::FinalCleanupReport)
+//!   (sockets reset, operations aborted, bytes lost) is in the trace, as
+//!   the `WSPCleanup` call's `result.value` (`wspsim run FILE --trace
+//!   json`), but has no `expect` line.
+//! - **Datagram sockets and several threads.** A script is one thread
+//!   calling stream sockets. Thread races are
+//!   [`thread_race`](super::thread_race)'s; datagrams are tested in Rust.
 
 use super::action::{Action, How, LingerChoice};
 use super::driver::Driver;
@@ -581,6 +607,8 @@ mod tests {
             ("cleanup now\n", 1, 9, "unexpected \"now\""),
             ("cleanup\nseed 3\n", 2, 1, "seed must come before"),
             ("send 0 0 plain\n", 1, 8, "at least 1 byte"),
+            // The documented limit: a send is at most 65,535 bytes.
+            ("send 0 70000 plain\n", 1, 8, "byte count (1 to 65535)"),
         ];
         for (text, line, column, message) in cases {
             let e = Script::parse(text).unwrap_err();

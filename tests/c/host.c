@@ -9,7 +9,7 @@
  *          (no ws2_32 import: this program IS ws2_32 for the provider)
  * Run:     host <path of the provider DLL>
  *
- * Each check is a function named after the rule it proves (DESIGN.md,
+ * Each check is a function named after the rule it proves (the crate's manual::rules,
  * S1..S14), runs its own startup/cleanup, prints `ok <name>` or one
  * `FAIL <name>: <line> <expr> (got X, want Y)` per failed expectation, and
  * the run ends with `N checks, M failed`. Exit status 0 only if none failed.
