@@ -1,19 +1,19 @@
 //! The synchronisation primitives of the crate, and its one lock helper.
 //!
 //! The core's lock-free and per-operation paths (the gate, the operation
-//! record) take their primitives from here: under `--cfg loom` they are
-//! loom's, so the models in `core/loom_models.rs` explore every
-//! interleaving of the real code.
+//! record, the socket table) take their primitives from here: under
+//! `--cfg loom` they are loom's, so the models in `core/loom_models.rs`
+//! explore every interleaving of the real code.
 //!
 //! [`lock!`](crate::sync::lock) is how every module of the crate locks a
 //! mutex, loom's or std's.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -9,12 +9,12 @@
 
 use super::error::WsaError;
 use super::handle::{MAX_GENERATION, MAX_SLOTS, SocketHandle};
-use crate::sync::lock;
+use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
 use crossbeam_utils::CachePadded;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-const PAGE_SIZE: usize = 256;
+/// Slots a page. Under loom, pages of two keep the models small.
+const PAGE_SIZE: usize = if cfg!(loom) { 2 } else { 256 };
 
 enum Entry<S> {
     Free,
@@ -55,7 +55,7 @@ impl<S> Table<S> {
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.min(MAX_SLOTS);
         let pages = capacity.div_ceil(PAGE_SIZE);
-        Table {
+        let table = Table {
             pages: (0..pages).map(|_| OnceLock::new()).collect(),
             capacity,
             free: Mutex::new(FreeList {
@@ -63,7 +63,15 @@ impl<S> Table<S> {
                 next_unused: 0,
             }),
             live: AtomicUsize::new(0),
+        };
+        // Loom has no `OnceLock`: its models make every page before any
+        // thread runs, and explore what the slots' locks and the free
+        // list do from there.
+        #[cfg(loom)]
+        for page in 0..pages {
+            table.slot_or_create(page * PAGE_SIZE);
         }
+        table
     }
 
     fn slot(&self, index: usize) -> Option<&Slot<S>> {
