@@ -23,13 +23,7 @@ impl NetState {
         // the provider, whose drop would re-enter the network.
         let sink = i.sink.take();
         self.graveyard.extend(sink);
-        let mine: Vec<EpId> = self
-            .endpoints
-            .iter()
-            .filter(|(_, e)| e.owner.instance() == Some(inst))
-            .map(|(&id, _)| id)
-            .collect();
-        for id in mine {
+        for id in self.endpoints_of(inst) {
             if let Some(ep) = self.ep_mut_opt(id) {
                 if ep.closed && ep.unsent() == 0 {
                     // Closed gracefully and every byte gone from the node:

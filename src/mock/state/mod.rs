@@ -237,6 +237,15 @@ impl NetState {
             .ok_or(WsaError::NotSocket)
     }
 
+    /// The endpoints an instance (a process's provider) owns now.
+    pub(crate) fn endpoints_of(&self, inst: InstanceId) -> Vec<EpId> {
+        self.endpoints
+            .iter()
+            .filter(|(_, e)| e.owner.instance() == Some(inst))
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     pub(crate) fn ep(&self, id: EpId) -> &Endpoint {
         &self.endpoints[&id]
     }

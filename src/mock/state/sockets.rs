@@ -114,13 +114,7 @@ impl NetState {
         {
             return;
         }
-        let mine: Vec<_> = self
-            .endpoints
-            .iter()
-            .filter(|(_, e)| e.owner.instance() == Some(inst))
-            .map(|(&id, _)| id)
-            .collect();
-        for id in mine {
+        for id in self.endpoints_of(inst) {
             if self.forget_op(id, op) {
                 return;
             }
