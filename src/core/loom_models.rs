@@ -13,7 +13,7 @@ use loom::thread;
 
 fn op() -> OpId {
     OpId {
-        socket: SocketHandle::from_raw(1 << 24 | 1),
+        socket: SocketHandle::new(0, 1),
         seq: 1,
     }
 }

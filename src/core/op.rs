@@ -207,7 +207,7 @@ mod tests {
 
     fn op() -> OpId {
         OpId {
-            socket: SocketHandle::from_raw(1 << 24 | 1),
+            socket: SocketHandle::new(0, 1),
             seq: 1,
         }
     }

@@ -524,7 +524,7 @@ mod tests {
             Some("app"),
             Event::call(
                 "WSPRecv",
-                Some(SocketHandle::from_raw(1 << 24 | 1)),
+                Some(SocketHandle::new(0, 1)),
                 "4096 bytes, \"event\"\n",
                 &Err::<(), _>(WsaError::IoPending),
             ),
@@ -545,7 +545,7 @@ mod tests {
             None,
             Event::suppressed(
                 OpId {
-                    socket: SocketHandle::from_raw(1 << 24 | 1),
+                    socket: SocketHandle::new(0, 1),
                     seq: 7,
                 },
                 &Outcome::failed(WsaError::OperationAborted),
