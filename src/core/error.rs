@@ -55,6 +55,9 @@ wsa_errors! {
     IoPending = 997, "WSA_IO_PENDING", "overlapped operation will complete later";
     /// A blocking call was interrupted (by a close, the final cleanup or a cancel).
     Interrupted = 10004, "WSAEINTR", "interrupted function call";
+    /// The access was refused (a broadcast without `SO_BROADCAST`, an
+    /// address another socket holds exclusively).
+    AccessDenied = 10013, "WSAEACCES", "permission denied";
     /// A required pointer or buffer is missing, misaligned or too small.
     Fault = 10014, "WSAEFAULT", "bad address";
     /// An argument has an invalid value.
@@ -65,6 +68,8 @@ wsa_errors! {
     WouldBlock = 10035, "WSAEWOULDBLOCK", "resource temporarily unavailable";
     /// A blocking operation is already in progress on this thread.
     InProgress = 10036, "WSAEINPROGRESS", "operation now in progress";
+    /// A non-blocking connect is already in progress on this socket.
+    Already = 10037, "WSAEALREADY", "operation already in progress";
     /// The handle does not name an open socket (unknown, closed or stale).
     NotSocket = 10038, "WSAENOTSOCK", "socket operation on nonsocket";
     /// A datagram socket has no destination.
@@ -109,6 +114,10 @@ wsa_errors! {
     TimedOut = 10060, "WSAETIMEDOUT", "connection timed out";
     /// Nothing listens at the address.
     ConnectionRefused = 10061, "WSAECONNREFUSED", "connection refused";
+    /// The host is down.
+    HostDown = 10064, "WSAEHOSTDOWN", "host is down";
+    /// No route to the host.
+    HostUnreachable = 10065, "WSAEHOSTUNREACH", "no route to host";
     /// Too many processes use the provider (the reference count is exhausted).
     ProcessLimit = 10067, "WSAEPROCLIM", "too many processes";
     /// The network subsystem is not ready.

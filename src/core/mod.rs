@@ -22,6 +22,7 @@ mod events;
 mod gate;
 mod io;
 mod options;
+mod os_error;
 mod provider;
 mod socket_state;
 mod table;
