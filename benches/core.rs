@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use winsock_provider::{
-    CompletionMode, EventKey, FdEvents, MsgFlags, Notification, Notifier, OverlappedRequest,
-    Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadWaiter, Transport,
-    Version, Wait, WindowKey, WsaError,
+    AddressFamily, CompletionMode, EventKey, FdEvents, MsgFlags, Notification, Notifier,
+    OverlappedRequest, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
+    ThreadWaiter, Transport, Version, Wait, WindowKey, WsaError,
 };
 
 struct Quiet;
@@ -46,7 +46,11 @@ fn started(sockets: usize) -> (Provider<Instant, ThreadWaiter>, Vec<SocketHandle
     let handles = (0..sockets)
         .map(|_| {
             let h = p
-                .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+                .socket(
+                    AddressFamily::Inet,
+                    SocketKind::Datagram,
+                    SocketFlags::OVERLAPPED,
+                )
                 .unwrap();
             p.connect(h, "10.0.0.2:9".parse().unwrap()).unwrap();
             h

@@ -6,12 +6,13 @@
 //! the way ws2_32.dll would and drives its proc table; `tests/c/README.md`
 //! is the contract it checks.
 //!
-//! - The provider's sockets live on 127.0.0.1 (AF_INET stream and datagram
-//!   sockets; port 0 binds an ephemeral port).
+//! - The provider's sockets live on 127.0.0.1 and ::1 (AF_INET and AF_INET6
+//!   stream and datagram sockets; port 0 binds an ephemeral port).
 //! - Simulated peers live in the network, not in the provider, so they
 //!   outlive every cleanup: echo on 127.0.0.2:7, discard on 127.0.0.2:9, and
-//!   a discard on 127.0.0.2:19 that reads nothing until told to. A host can
-//!   watch a closed socket's data drain across the final cleanup (S6e, S6g).
+//!   a discard on 127.0.0.2:19 that reads nothing until told to; an echo on
+//!   [::2]:7 for IPv6. A host can watch a closed socket's data drain across
+//!   the final cleanup (S6e, S6g).
 //! - The network moves when the DLL is called (each entry point runs it until
 //!   idle before returning, in [`ProviderDll::after_call`]) and while a
 //!   blocking call waits (the [`MockWaiter`] pumps it). Time is virtual.
@@ -19,7 +20,7 @@
 //!   `loopback_*` hooks that let a test host look at and steer the simulated
 //!   peers. They are this example's, not the SPI's.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use winsock_provider::ffi::{DllConfig, Exported, ProviderDll};
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, ServiceId};
 
@@ -29,6 +30,10 @@ const SEED: u64 = 0x5157_5350;
 const LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 /// Where the simulated peers live.
 const PEERS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+/// The provider's IPv6 address.
+const LOCAL6: Ipv6Addr = Ipv6Addr::LOCALHOST;
+/// The simulated peers' IPv6 address.
+const PEERS6: Ipv6Addr = Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 2);
 /// Enough steps to finish anything a call can start; a network that is
 /// still busy after that is left for the next call.
 const STEPS_PER_CALL: usize = 1_000_000;
@@ -36,7 +41,8 @@ const STEPS_PER_CALL: usize = 1_000_000;
 /// The example provider: the network it runs on, and its simulated peers.
 struct Loopback {
     net: Network,
-    /// `(port, service)` of each peer on 127.0.0.2.
+    /// `(port, service)` of each peer on 127.0.0.2 (the IPv6 echo is not
+    /// among them: the hooks speak of the IPv4 peers).
     services: Vec<(u16, ServiceId)>,
 }
 
@@ -62,19 +68,17 @@ impl ProviderDll for Loopback {
 
     fn create() -> (Self, MockTransport, MockWaiter) {
         let net = Network::new(SEED);
-        let local = net.add_node(LOCAL);
-        net.add_node(PEERS);
+        let local = net.add_node(IpAddr::V4(LOCAL));
+        net.add_address(local, IpAddr::V6(LOCAL6));
+        let peers = net.add_node(IpAddr::V4(PEERS));
+        net.add_address(peers, IpAddr::V6(PEERS6));
+        let at = |port: u16| SocketAddr::from((PEERS, port));
         let services = vec![
-            (7, net.add_echo_service(SocketAddrV4::new(PEERS, 7))),
-            (
-                9,
-                net.add_discard_service(SocketAddrV4::new(PEERS, 9), None),
-            ),
-            (
-                19,
-                net.add_discard_service(SocketAddrV4::new(PEERS, 19), Some(0)),
-            ),
+            (7, net.add_echo_service(at(7))),
+            (9, net.add_discard_service(at(9), None)),
+            (19, net.add_discard_service(at(19), Some(0))),
         ];
+        net.add_echo_service(SocketAddr::from((PEERS6, 7)));
         let transport = net.transport(local);
         let waiter = MockWaiter::new(&net);
         (Loopback { net, services }, transport, waiter)

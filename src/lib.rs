@@ -19,8 +19,8 @@ pub use crate::core::notifier::{
 };
 pub use crate::core::op::{OpState, Overlapped};
 pub use crate::core::transport::{
-    CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind,
-    Transport, Wait,
+    AddressFamily, CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received, ShutdownHow,
+    SocketKind, Transport, Wait,
 };
 pub use crate::core::version::{Negotiated, Version, VersionRange};
 pub use crate::core::waiter::{WaitResult, Waiter};

@@ -15,11 +15,11 @@ mod common;
 
 use common::{APP, World, drain, ov};
 use std::collections::HashSet;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use winsock_provider::mock::{NetworkStats, RecordingNotifier};
 use winsock_provider::{
-    CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OverlappedRequest, ProviderConfig,
-    SocketFlags, SocketHandle, SocketKind, WsaError,
+    AddressFamily, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OverlappedRequest,
+    ProviderConfig, SocketFlags, SocketHandle, SocketKind, WsaError,
 };
 use winsock_provider::{OpState, Overlapped};
 
@@ -185,10 +185,13 @@ fn on(rec: &Overlapped, mode: CompletionMode, user: u64) -> OverlappedRequest {
 /// A connected pair whose end on `a` was created with `flags`.
 fn pair_with(w: &World, flags: SocketFlags) -> (SocketHandle, SocketHandle) {
     let l = w.b.stream();
-    let port = w.b.p.bind(l, SocketAddrV4::new(w.b.ip, 0)).unwrap().port();
+    let port = w.b.p.bind(l, SocketAddr::from((w.b.ip, 0))).unwrap().port();
     w.b.p.listen(l, 1).unwrap();
-    let s = w.a.p.socket(SocketKind::Stream, flags).unwrap();
-    w.a.p.connect(s, SocketAddrV4::new(w.b.ip, port)).unwrap();
+    let s =
+        w.a.p
+            .socket(AddressFamily::Inet, SocketKind::Stream, flags)
+            .unwrap();
+    w.a.p.connect(s, SocketAddr::from((w.b.ip, port))).unwrap();
     let (t, _) = w.b.p.accept(l).unwrap();
     w.b.p.close_socket(l).unwrap();
     (s, t)
@@ -230,7 +233,11 @@ fn s13_shutdown_with_invalid_how_is_wsaeinval_and_shuts_nothing() {
     let (s, t) = w.pair();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     let before = snapshot(&w);
     for how in [3, -1, 4, 100, i32::MAX, i32::MIN] {
@@ -262,7 +269,7 @@ fn s13_overlapped_call_on_a_non_overlapped_socket_is_wsaeinval() {
     let (s, t) = pair_with(&w, SocketFlags::empty());
     w.b.p.send(t, b"waiting", MsgFlags::empty(), None).unwrap();
     let before = snapshot(&w);
-    let to = SocketAddrV4::new(w.b.ip, 1);
+    let to = SocketAddr::from((w.b.ip, 1));
     let modes = [
         CompletionMode::Event(EventKey(1)),
         CompletionMode::Routine {
@@ -466,13 +473,21 @@ fn s13_unsupported_send_flags_are_wsaeopnotsupp() {
     let (s, t) = w.pair();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::OVERLAPPED,
+            )
             .unwrap();
     let peer =
         w.b.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
-    let to = w.b.p.bind(peer, SocketAddrV4::new(w.b.ip, 0)).unwrap();
+    let to = w.b.p.bind(peer, SocketAddr::from((w.b.ip, 0))).unwrap();
     let before = snapshot(&w);
     let bad = [
         MsgFlags::PEEK,
@@ -555,13 +570,21 @@ fn s13_listen_on_a_datagram_socket_is_wsaeopnotsupp() {
     let w = World::new(3106);
     let unbound =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
-    let at = w.a.p.bind(d, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(d, SocketAddr::from((w.a.ip, 0))).unwrap();
     let before = snapshot(&w);
     for backlog in [0, 1, 5, u32::MAX] {
         assert_eq!(
@@ -587,7 +610,11 @@ fn s13_listen_on_a_datagram_socket_is_wsaeopnotsupp() {
     // It still receives datagrams.
     let peer =
         w.b.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     assert_eq!(
         w.b.p.send_to(peer, b"hello", at, MsgFlags::empty(), None),
@@ -609,10 +636,14 @@ fn s13_accept_on_a_non_listening_socket_is_wsaeinval() {
     let (s, t) = w.pair();
     let idle = w.a.stream();
     let bound = w.a.stream();
-    let at = w.a.p.bind(bound, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(bound, SocketAddr::from((w.a.ip, 0))).unwrap();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     let before = snapshot(&w);
     for (h, want) in [
@@ -774,10 +805,10 @@ fn s13_blocking_mode_after_event_select_is_wsaeinval() {
 fn s13_connect_on_a_listening_socket_is_wsaeinval() {
     let w = World::new(3112);
     let l = w.a.stream();
-    let at = w.a.p.bind(l, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(l, 2).unwrap();
     let other = w.b.stream();
-    let other_at = w.b.p.bind(other, SocketAddrV4::new(w.b.ip, 0)).unwrap();
+    let other_at = w.b.p.bind(other, SocketAddr::from((w.b.ip, 0))).unwrap();
     w.b.p.listen(other, 1).unwrap();
     let before = snapshot(&w);
     assert_eq!(w.a.p.connect(l, other_at), Err(WsaError::InvalidArgument));
@@ -799,7 +830,11 @@ fn s13_overlapped_calls_that_fail_at_once_are_never_notified() {
     let w = World::new(3113);
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::OVERLAPPED,
+            )
             .unwrap();
     let unconnected = w.a.stream();
     let (s, t) = w.pair();
@@ -874,9 +909,13 @@ fn s13_overlapped_calls_that_fail_at_once_are_never_notified() {
     // The record is free for a real operation.
     let peer =
         w.b.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
-    let at = w.b.p.bind(peer, SocketAddrV4::new(w.b.ip, 0)).unwrap();
+    let at = w.b.p.bind(peer, SocketAddr::from((w.b.ip, 0))).unwrap();
     assert_eq!(
         w.a.p
             .send_to(d, b"dgram", at, MsgFlags::empty(), Some(on(&rec, mode, 7))),
@@ -961,11 +1000,11 @@ fn s13_too_many_pending_operations_is_wsaewouldblock() {
 fn s13_failed_connect_and_bind_change_nothing() {
     let w = World::new(3115);
     let s = w.a.stream();
-    let nobody = SocketAddrV4::new(w.b.ip, 4444);
+    let nobody = SocketAddr::from((w.b.ip, 4444));
     let before = snapshot(&w);
     assert_eq!(w.a.p.connect(s, nobody), Err(WsaError::ConnectionRefused));
     assert_eq!(
-        w.a.p.bind(s, SocketAddrV4::new(w.b.ip, 0)).err(),
+        w.a.p.bind(s, SocketAddr::from((w.b.ip, 0))).err(),
         Some(WsaError::AddressNotAvailable),
         "not this node's address"
     );
@@ -984,17 +1023,17 @@ fn s13_failed_connect_and_bind_change_nothing() {
         Err(WsaError::NotConnected)
     );
     // Bind once; a second bind is WSAEINVAL and keeps the first address.
-    let at = w.a.p.bind(s, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(s, SocketAddr::from((w.a.ip, 0))).unwrap();
     assert_eq!(
-        w.a.p.bind(s, SocketAddrV4::new(w.a.ip, 0)).err(),
+        w.a.p.bind(s, SocketAddr::from((w.a.ip, 0))).err(),
         Some(WsaError::InvalidArgument)
     );
     assert_eq!(w.a.p.local_addr(s), Ok(at));
     // And it connects to a real listener.
     let l = w.b.stream();
-    let port = w.b.p.bind(l, SocketAddrV4::new(w.b.ip, 0)).unwrap().port();
+    let port = w.b.p.bind(l, SocketAddr::from((w.b.ip, 0))).unwrap().port();
     w.b.p.listen(l, 1).unwrap();
-    w.a.p.connect(s, SocketAddrV4::new(w.b.ip, port)).unwrap();
+    w.a.p.connect(s, SocketAddr::from((w.b.ip, port))).unwrap();
     let (t, peer) = w.b.p.accept(l).unwrap();
     assert_eq!(peer, at);
     still_works(&w, s, t);

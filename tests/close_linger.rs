@@ -17,14 +17,14 @@
 mod common;
 
 use common::{APP, World, finish, in_thread, ov};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use winsock_provider::mock::{MockWaiter, Network, Record, RecordingNotifier};
 use winsock_provider::{
-    CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OpState, Overlapped, OverlappedRequest,
-    PortKey, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey,
-    Transport as _, Version, WaitResult, Waiter, WsaError,
+    AddressFamily, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OpState, Overlapped,
+    OverlappedRequest, PortKey, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
+    ThreadKey, Transport as _, Version, WaitResult, Waiter, WsaError,
 };
 
 const NONE: MsgFlags = MsgFlags::empty();
@@ -415,7 +415,7 @@ fn s7_calls_blocked_on_the_socket_in_other_threads_return_wsaeintr() {
     w.a.p.set_nonblocking(a, false).unwrap();
     let listener = w.a.stream();
     w.a.p
-        .bind(listener, SocketAddrV4::new(w.a.ip, 0))
+        .bind(listener, SocketAddr::from((w.a.ip, 0)))
         .expect("bind");
     w.a.p.listen(listener, 4).unwrap();
     let count = w.a.p.socket_count();
@@ -459,10 +459,10 @@ fn s7_a_closed_handle_is_wsaenotsock_for_every_call() {
     assert_eq!(w.a.p.send(a, b"x", NONE, Some(r)), Ok(1));
     assert_eq!(w.a.p.close_socket(a), Ok(()));
     w.a.notes.clear();
-    let to = SocketAddrV4::new(w.b.ip, 1);
+    let to = SocketAddr::from((w.b.ip, 1));
     let p = &w.a.p;
     let e = Err(WsaError::NotSocket);
-    assert_eq!(p.bind(a, SocketAddrV4::new(w.a.ip, 0)).map(|_| ()), e);
+    assert_eq!(p.bind(a, SocketAddr::from((w.a.ip, 0))).map(|_| ()), e);
     assert_eq!(p.listen(a, 1), e);
     assert_eq!(p.connect(a, to), e);
     assert_eq!(p.accept(a).map(|_| ()), e);
@@ -574,7 +574,7 @@ fn s7_cancelling_a_lingering_close_leaves_the_socket_open_and_usable() {
     const T1: ThreadKey = ThreadKey(71);
     let net = Network::new(7015);
     let node = net.add_node("10.0.0.1".parse().unwrap());
-    let at: SocketAddrV4 = "10.0.0.9:9".parse().unwrap();
+    let at: SocketAddr = "10.0.0.9:9".parse().unwrap();
     net.add_discard_service(at, Some(0));
     let p = Provider::new(
         ProviderConfig::default(),
@@ -584,7 +584,13 @@ fn s7_cancelling_a_lingering_close_leaves_the_socket_open_and_usable() {
     let notes = RecordingNotifier::new();
     p.startup(Version::new(2, 2), Arc::new(notes.clone()))
         .unwrap();
-    let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    let s = p
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
     p.connect(s, at).unwrap();
     p.send(s, &[7; 1000], NONE, None).unwrap();
     assert!(p.transport().unsent(s) > 0, "nothing moves: the data waits");

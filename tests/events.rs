@@ -177,13 +177,13 @@ fn listener_with_a_waiting_connection_records_fd_accept() {
     let l = w.b.stream();
     let port =
         w.b.p
-            .bind(l, std::net::SocketAddrV4::new(w.b.ip, 0))
+            .bind(l, std::net::SocketAddr::from((w.b.ip, 0)))
             .unwrap()
             .port();
     w.b.p.listen(l, 2).unwrap();
     let s = w.a.stream();
     w.a.p
-        .connect(s, std::net::SocketAddrV4::new(w.b.ip, port))
+        .connect(s, std::net::SocketAddr::from((w.b.ip, port)))
         .unwrap();
     w.settle();
     w.b.p

@@ -3,17 +3,17 @@
 mod common;
 
 use common::{APP, MockProvider, World, ov};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::Duration;
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier, ServiceId};
 use winsock_provider::{
-    CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents, HandOffRefused,
-    Io, MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider, ProviderConfig,
-    Received, ShutdownHow, SocketFlags, SocketHandle, SocketKind, Suppressed, ThreadKey, Transport,
-    Version, Wait, WindowKey, WsaError,
+    AddressFamily, CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents,
+    HandOffRefused, Io, MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider,
+    ProviderConfig, Received, ShutdownHow, SocketFlags, SocketHandle, SocketKind, Suppressed,
+    ThreadKey, Transport, Version, Wait, WindowKey, WsaError,
 };
 
 fn final_report<W: winsock_provider::Waiter>(
@@ -88,10 +88,11 @@ fn s6a_gate_is_closed_while_the_final_cleanup_runs() {
             inner: RecordingNotifier::new(),
             hook: move || {
                 if let Some(p) = provider.get() {
-                    probes
-                        .lock()
-                        .unwrap()
-                        .push(p.socket(SocketKind::Stream, SocketFlags::empty()));
+                    probes.lock().unwrap().push(p.socket(
+                        AddressFamily::Inet,
+                        SocketKind::Stream,
+                        SocketFlags::empty(),
+                    ));
                 }
             },
         })
@@ -484,16 +485,16 @@ impl Transport for Parking {
     fn attach(&self, sink: Arc<dyn CompletionSink>) {
         self.inner.attach(sink)
     }
-    fn open(&self, s: SocketHandle, k: SocketKind) -> Result<(), WsaError> {
-        self.inner.open(s, k)
+    fn open(&self, s: SocketHandle, f: AddressFamily, k: SocketKind) -> Result<(), WsaError> {
+        self.inner.open(s, f, k)
     }
-    fn bind(&self, s: SocketHandle, a: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+    fn bind(&self, s: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
         self.inner.bind(s, a)
     }
     fn listen(&self, s: SocketHandle, b: u32) -> Result<(), WsaError> {
         self.inner.listen(s, b)
     }
-    fn connect(&self, s: SocketHandle, a: SocketAddrV4) -> Result<(), WsaError> {
+    fn connect(&self, s: SocketHandle, a: SocketAddr) -> Result<(), WsaError> {
         self.inner.connect(s, a)
     }
     fn accept(
@@ -501,14 +502,14 @@ impl Transport for Parking {
         l: SocketHandle,
         s: SocketHandle,
         w: Wait,
-    ) -> Result<Io<SocketAddrV4>, WsaError> {
+    ) -> Result<Io<SocketAddr>, WsaError> {
         self.inner.accept(l, s, w)
     }
     fn send(
         &self,
         s: SocketHandle,
         d: &[u8],
-        to: Option<SocketAddrV4>,
+        to: Option<SocketAddr>,
         w: Wait,
     ) -> Result<Io<usize>, WsaError> {
         self.entered.send(()).unwrap();
@@ -559,10 +560,10 @@ impl Transport for Parking {
     fn available(&self, s: SocketHandle) -> Result<usize, WsaError> {
         self.inner.available(s)
     }
-    fn local_addr(&self, s: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
         self.inner.local_addr(s)
     }
-    fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
         self.inner.peer_addr(s)
     }
 }
@@ -573,7 +574,7 @@ impl Transport for Parking {
 fn s6f_cleanup_waits_for_calls_inside_the_provider() {
     let net = Network::new(74);
     let node = net.add_node("10.0.0.1".parse().unwrap());
-    let svc_at: SocketAddrV4 = "10.0.0.9:9".parse().unwrap();
+    let svc_at: SocketAddr = "10.0.0.9:9".parse().unwrap();
     net.add_discard_service(svc_at, None);
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
@@ -589,7 +590,13 @@ fn s6f_cleanup_waits_for_calls_inside_the_provider() {
     let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
     p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))
         .unwrap();
-    let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    let s = p
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
     p.connect(s, svc_at).unwrap();
     let sender = {
         let p = p.clone();
@@ -745,10 +752,14 @@ fn s6c_operation_started_during_the_sweep_is_aborted_with_its_socket() {
     let notifier = release_on_suppress(notes.clone(), release, started);
     p.startup(Version::new(2, 2), notifier).unwrap();
     p.cleanup().unwrap(); // one startup left, with the new notifier
-    let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
+    let at: SocketAddr = "10.0.0.9:7".parse().unwrap();
     net.add_discard_service(at, None);
     let s = p
-        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
         .unwrap();
     p.connect(s, at).unwrap();
     let first = ov(CompletionMode::Event(EventKey(1)));
@@ -800,10 +811,14 @@ fn s6f_a_call_blocking_during_the_sweep_does_not_hold_up_the_rundown() {
     let notifier = release_on_suppress(notes.clone(), release, waiting);
     p.startup(Version::new(2, 2), notifier).unwrap();
     p.cleanup().unwrap();
-    let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
+    let at: SocketAddr = "10.0.0.9:7".parse().unwrap();
     net.add_discard_service(at, None);
     let s = p
-        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
         .unwrap();
     p.connect(s, at).unwrap();
     let first = ov(CompletionMode::Event(EventKey(1)));
@@ -856,9 +871,15 @@ fn s11_unload_while_a_call_is_inside_leaks_the_table() {
         release,
         waiting: _told_when_it_waits,
     } = held_provider(80, ThreadKey(8));
-    let at: SocketAddrV4 = "10.0.0.9:7".parse().unwrap();
+    let at: SocketAddr = "10.0.0.9:7".parse().unwrap();
     net.add_discard_service(at, None);
-    let s = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    let s = p
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
     p.connect(s, at).unwrap();
     let worker = {
         let p = p.clone();
@@ -897,12 +918,22 @@ fn s6d_final_cleanup_releases_every_page_and_slots_of_calls_that_died() {
     p.startup(Version::new(2, 2), Arc::new(notes.clone()))
         .unwrap();
     let handles: Vec<SocketHandle> = (0..600)
-        .map(|_| p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap())
+        .map(|_| {
+            p.socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::empty(),
+            )
+            .unwrap()
+        })
         .collect();
     let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        p.socket_prepared(SocketKind::Stream, SocketFlags::empty(), |_| {
-            panic!("the host's part of the call dies")
-        })
+        p.socket_prepared(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+            |_| panic!("the host's part of the call dies"),
+        )
     }));
     assert!(died.is_err());
     assert_eq!(p.socket_count(), 601, "600 sockets and one reserved slot");

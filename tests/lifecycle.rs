@@ -17,14 +17,14 @@ mod common;
 
 use common::{APP, MockProvider, World, fresh, ov};
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use winsock_provider::mock::{MockWaiter, NetworkStats, RecordingNotifier};
 use winsock_provider::{
-    CleanupOutcome, CompletionMode, Detach, DetachOutcome, EventKey, FdEvents, Linger, MsgFlags,
-    Negotiated, OverlappedRequest, PortKey, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
-    ThreadKey, Transport as _, Version, VersionRange, WsaError,
+    AddressFamily, CleanupOutcome, CompletionMode, Detach, DetachOutcome, EventKey, FdEvents,
+    Linger, MsgFlags, Negotiated, OverlappedRequest, PortKey, ProviderConfig, SocketFlags,
+    SocketHandle, SocketKind, ThreadKey, Transport as _, Version, VersionRange, WsaError,
 };
 use winsock_provider::{OpState, Overlapped};
 
@@ -82,7 +82,11 @@ fn s1_each_startup_needs_exactly_one_cleanup() {
         assert!(p.is_open());
     }
     let s = p
-        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
         .unwrap();
     assert_eq!(
         p.cleanup(),
@@ -142,7 +146,11 @@ fn s1_failed_startup_at_zero_changes_nothing() {
     assert_eq!(p.startup_count(), 0);
     assert!(!p.is_open());
     assert_eq!(
-        p.socket(SocketKind::Stream, SocketFlags::empty()),
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        ),
         Err(WsaError::NotInitialised)
     );
     assert_eq!(p.cleanup().unwrap_err().error, WsaError::NotInitialised);
@@ -430,7 +438,11 @@ fn s4_every_entry_point_before_any_startup_is_wsanotinitialised() {
     // The gate opens normally afterwards, and the first socket is a fresh one.
     start(&p, &notes);
     let s = p
-        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
         .unwrap();
     assert_eq!(p.socket_count(), 1);
     assert_eq!(p.socket_kind(s), Ok(SocketKind::Stream));
@@ -443,11 +455,15 @@ fn s4_every_entry_point_after_the_last_cleanup_is_wsanotinitialised() {
     let w = World::new(1402);
     let (s, t) = w.pair();
     let l = w.a.stream();
-    w.a.p.bind(l, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(l, 2).unwrap();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::OVERLAPPED,
+            )
             .unwrap();
     let rec = pending_recv(&w.a.p, s, event(1));
     assert!(matches!(w.a.p.cleanup(), Ok(CleanupOutcome::Final(_))));
@@ -500,7 +516,7 @@ fn s4_every_entry_point_after_the_last_cleanup_is_wsanotinitialised() {
 #[test]
 fn s4_gate_answers_before_flag_checks() {
     let (_net, p, notes) = fresh(1403, ProviderConfig::default());
-    let to = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
+    let to = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 2), 80));
     let check = |p: &MockProvider, h: SocketHandle| {
         let results = vec![
             (
@@ -530,7 +546,11 @@ fn s4_gate_answers_before_flag_checks() {
     check(&p, SocketHandle::from_raw(1 << 24 | 1));
     start(&p, &notes);
     let s = p
-        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
         .unwrap();
     p.cleanup().unwrap();
     // After the last cleanup, with the handle that was open until then.
@@ -546,7 +566,7 @@ fn s5_non_final_cleanup_leaves_sockets_and_pending_operations_alone() {
     start(&w.a.p, &w.a.notes); // count 2
     let (s, t) = w.pair();
     let l = w.a.stream();
-    w.a.p.bind(l, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(l, 2).unwrap();
     w.a.p
         .event_select(l, EventKey(40), FdEvents::ACCEPT)
@@ -682,7 +702,11 @@ fn s6h_restart_at_once_after_the_final_cleanup() {
     let (s, _t) = w.pair();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::OVERLAPPED,
+            )
             .unwrap();
     let closed = w.a.stream();
     w.a.p.close_socket(closed).unwrap();
@@ -711,7 +735,11 @@ fn s6h_restart_at_once_after_the_final_cleanup() {
     let (s2, t2) = w.pair();
     let d2 =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::OVERLAPPED,
+            )
             .unwrap();
     assert!(!old.contains(&s2) && !old.contains(&d2));
     for &h in &old {
@@ -793,7 +821,14 @@ fn s11_process_exit_without_startup_does_nothing() {
     );
     // Still a normal provider.
     start(&p, &notes);
-    assert!(p.socket(SocketKind::Stream, SocketFlags::empty()).is_ok());
+    assert!(
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        )
+        .is_ok()
+    );
 }
 
 /// S11: unload with the count above zero never waits, closes the gate, frees the table, and tells nobody.
@@ -834,7 +869,11 @@ fn s11_unload_with_count_above_zero_frees_without_waiting_or_telling() {
     assert_eq!(w.a.p.socket_kind(s), Err(WsaError::NotInitialised));
     assert_eq!(w.a.p.close_socket(slow), Err(WsaError::NotInitialised));
     assert_eq!(
-        w.a.p.socket(SocketKind::Stream, SocketFlags::empty()),
+        w.a.p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        ),
         Err(WsaError::NotInitialised)
     );
     // A completion arriving from the transport afterwards reaches nobody either.

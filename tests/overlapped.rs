@@ -19,12 +19,12 @@
 mod common;
 
 use common::{APP, World, finish, in_thread, ov};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 use winsock_provider::mock::{MockWaiter, PortPacket, QueuedRoutine, Record, RecordingNotifier};
 use winsock_provider::{
-    CompletionMode, EventKey, MsgFlags, Notification, OpState, Outcome, Overlapped,
+    AddressFamily, CompletionMode, EventKey, MsgFlags, Notification, OpState, Outcome, Overlapped,
     OverlappedRequest, PortKey, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey,
     WsaError,
 };
@@ -233,11 +233,15 @@ fn s9_a_failed_overlapped_call_is_never_notified_and_its_record_goes_back_to_idl
 #[test]
 fn s9_overlapped_call_on_a_non_overlapped_socket_is_wsaeinval_and_never_notified() {
     let w = World::new(905);
-    let at = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 905);
+    let at = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 9), 905));
     w.net.add_discard_service(at, None);
     let s =
         w.a.p
-            .socket(SocketKind::Stream, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::empty(),
+            )
             .unwrap();
     w.a.p.connect(s, at).unwrap();
     let (r, rec) = req(CompletionMode::Event(EventKey(1)));
@@ -854,7 +858,7 @@ fn s9_blocking_accept_and_recvfrom_that_wait_return_the_peer() {
     const T1: ThreadKey = ThreadKey(35);
     let w = World::new(1510);
     let listener = w.a.stream();
-    let at = w.a.p.bind(listener, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(listener, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(listener, 4).unwrap();
     let p = w.a.p.clone();
     let accepting = in_thread(T1, move || p.accept(listener));
@@ -872,15 +876,23 @@ fn s9_blocking_accept_and_recvfrom_that_wait_return_the_peer() {
 
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
-    let d_at = w.a.p.bind(d, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let d_at = w.a.p.bind(d, SocketAddr::from((w.a.ip, 0))).unwrap();
     let p = w.a.p.clone();
     let receiving = in_thread(T1, move || p.recv_from(d, 100, NONE, None));
     common::wait_pending(&w.a.p, &[d], 1, "T1's blocking recvfrom");
     let sender =
         w.b.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     w.b.p.send_to(sender, b"from b", d_at, NONE, None).unwrap();
     let got = finish(&receiving, "blocking recvfrom").unwrap();

@@ -12,12 +12,12 @@
 mod common;
 
 use common::{APP, World, ov};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 use winsock_provider::OpState;
 use winsock_provider::{
-    CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest, ShutdownHow,
-    SocketFlags, SocketHandle, SocketKind, Transport as _, WsaError,
+    AddressFamily, CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest,
+    ShutdownHow, SocketFlags, SocketHandle, SocketKind, Transport as _, WsaError,
 };
 
 const SD_RECEIVE: i32 = 0;
@@ -97,7 +97,11 @@ fn s8_another_how_value_is_wsaeinval() {
     let (s, t) = w.pair();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     for how in [3, -1, 42, i32::MAX, i32::MIN] {
         assert_eq!(ShutdownHow::from_raw(how), Err(WsaError::InvalidArgument));
@@ -125,9 +129,9 @@ fn s8_unconnected_stream_is_wsaenotconn() {
     let w = World::new(4103);
     let fresh = w.a.stream();
     let bound = w.a.stream();
-    w.a.p.bind(bound, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    w.a.p.bind(bound, SocketAddr::from((w.a.ip, 0))).unwrap();
     let listener = w.a.stream();
-    let at = w.a.p.bind(listener, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(listener, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(listener, 2).unwrap();
     for h in [fresh, bound, listener] {
         for how in [SD_RECEIVE, SD_SEND, SD_BOTH] {
@@ -140,10 +144,10 @@ fn s8_unconnected_stream_is_wsaenotconn() {
     }
     // Nothing was shut: the new socket connects and carries data both ways.
     let l = w.b.stream();
-    let port = w.b.p.bind(l, SocketAddrV4::new(w.b.ip, 0)).unwrap().port();
+    let port = w.b.p.bind(l, SocketAddr::from((w.b.ip, 0))).unwrap().port();
     w.b.p.listen(l, 1).unwrap();
     w.a.p
-        .connect(fresh, SocketAddrV4::new(w.b.ip, port))
+        .connect(fresh, SocketAddr::from((w.b.ip, port)))
         .unwrap();
     let (t, _) = w.b.p.accept(l).unwrap();
     assert_eq!(w.a.p.send(fresh, b"ok", MsgFlags::empty(), None), Ok(2));
@@ -168,10 +172,14 @@ fn s8_unconnected_stream_is_wsaenotconn() {
     // A datagram socket is not connection-oriented: no WSAENOTCONN.
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     assert_eq!(w.a.p.shutdown(d, SD_SEND), Ok(()));
-    let to = SocketAddrV4::new(w.b.ip, 9);
+    let to = SocketAddr::from((w.b.ip, 9));
     assert_eq!(
         w.a.p.send_to(d, b"x", to, MsgFlags::empty(), None),
         Err(WsaError::Shutdown)
@@ -184,7 +192,7 @@ fn s8_send_after_sd_send_is_wsaeshutdown() {
     let w = World::new(4104);
     let (s, t) = w.pair();
     assert_eq!(w.a.p.shutdown(s, SD_SEND), Ok(()));
-    let to = SocketAddrV4::new(w.b.ip, 1);
+    let to = SocketAddr::from((w.b.ip, 1));
     let req = event(1);
     let rec = req.overlapped.clone();
     assert_eq!(
@@ -269,13 +277,21 @@ fn s8_recv_after_sd_receive_is_wsaeshutdown() {
     // Datagram sockets too.
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
-    let at = w.a.p.bind(d, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(d, SocketAddr::from((w.a.ip, 0))).unwrap();
     assert_eq!(w.a.p.shutdown(d, SD_RECEIVE), Ok(()));
     let peer =
         w.b.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     w.b.p
         .send_to(peer, b"dg", at, MsgFlags::empty(), None)

@@ -2,11 +2,11 @@
 //! interleaved by the seed, with a final cleanup racing them (S6b, S6f, S14).
 //! The same seed gives the same run, byte for byte.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use winsock_provider::sim::{Simulation, ThreadSpec};
-use winsock_provider::{MsgFlags, SocketFlags, SocketKind, Version, WsaError};
+use winsock_provider::{AddressFamily, MsgFlags, SocketFlags, SocketKind, Version, WsaError};
 
-const ECHO: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 7);
+const ECHO: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 7));
 
 /// A process with a blocking socket connected to an echo service; then a
 /// reader blocked in `recv`, a writer whose bytes come back to it, and a
@@ -15,13 +15,17 @@ const ECHO: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 7);
 /// Returns the trace and what the reader's calls returned.
 fn race(seed: u64) -> (String, Vec<Result<usize, WsaError>>) {
     let mut sim = Simulation::new(seed);
-    let app = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1));
+    let app = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1).into());
     sim.add_echo(ECHO);
     sim.call(app, "WSPStartup", |p, n| p.startup(Version::new(2, 2), n))
         .unwrap();
     let s = sim
         .call(app, "WSPSocket", |p, _| {
-            p.socket(SocketKind::Stream, SocketFlags::empty())
+            p.socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::empty(),
+            )
         })
         .unwrap();
     sim.call(app, "WSPConnect", |p, _| p.connect(s, ECHO))

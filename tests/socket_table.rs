@@ -13,14 +13,14 @@ mod common;
 
 use common::{MockProvider, World, fresh};
 use std::collections::{HashSet, VecDeque};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use winsock_provider::Overlapped;
 use winsock_provider::mock::RecordingNotifier;
 use winsock_provider::{
-    CleanupOutcome, MsgFlags, ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version,
-    WsaError,
+    AddressFamily, CleanupOutcome, MsgFlags, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
+    Version, WsaError,
 };
 
 fn start(p: &MockProvider, notes: &RecordingNotifier) {
@@ -77,7 +77,11 @@ fn s6h_closed_handle_is_wsaenotsock_forever() {
     let (_net, p, notes) = fresh(2101, small(2));
     start(&p, &notes);
     let h = p
-        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
         .unwrap();
     p.close_socket(h).unwrap();
     assert_not_socket_everywhere(&p, h);
@@ -88,7 +92,9 @@ fn s6h_closed_handle_is_wsaenotsock_forever() {
         } else {
             SocketKind::Datagram
         };
-        let n = p.socket(kind, SocketFlags::empty()).unwrap();
+        let n = p
+            .socket(AddressFamily::Inet, kind, SocketFlags::empty())
+            .unwrap();
         assert_ne!(n, h);
         assert_eq!(
             p.socket_kind(h),
@@ -124,7 +130,9 @@ fn s6h_handles_never_repeat_across_close_cleanup_and_restart() {
             } else {
                 SocketKind::Stream
             };
-            let h = p.socket(kind, SocketFlags::OVERLAPPED).unwrap();
+            let h = p
+                .socket(AddressFamily::Inet, kind, SocketFlags::OVERLAPPED)
+                .unwrap();
             let raw = h.to_raw();
             assert_ne!(raw, 0, "0 is never a handle");
             assert_ne!(raw, u64::MAX, "INVALID_SOCKET is never a handle");
@@ -162,7 +170,13 @@ fn s6h_handles_never_repeat_across_close_cleanup_and_restart() {
     for h in gone.iter().step_by(211) {
         assert_not_socket_everywhere(&p, *h);
     }
-    let last = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    let last = p
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
     assert!(!issued.contains(&last.to_raw()));
     assert_eq!(p.socket_count(), 1);
 }
@@ -173,19 +187,41 @@ fn s13_full_table_is_wsaemfile_and_a_close_frees_a_slot() {
     let (_net, p, notes) = fresh(2103, small(3));
     start(&p, &notes);
     let s1 = p
-        .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
         .unwrap();
     let s2 = p
-        .socket(SocketKind::Datagram, SocketFlags::empty())
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Datagram,
+            SocketFlags::empty(),
+        )
         .unwrap();
-    let s3 = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    let s3 = p
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
     for _ in 0..3 {
         assert_eq!(
-            p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED),
+            p.socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED
+            ),
             Err(WsaError::TooManySockets)
         );
         assert_eq!(
-            p.socket(SocketKind::Datagram, SocketFlags::empty()),
+            p.socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty()
+            ),
             Err(WsaError::TooManySockets)
         );
     }
@@ -198,11 +234,19 @@ fn s13_full_table_is_wsaemfile_and_a_close_frees_a_slot() {
     p.close_socket(s2).unwrap();
     assert_eq!(p.socket_count(), 2);
     let s4 = p
-        .socket(SocketKind::Datagram, SocketFlags::empty())
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Datagram,
+            SocketFlags::empty(),
+        )
         .expect("a close frees a slot");
     assert_ne!(s4, s2);
     assert_eq!(
-        p.socket(SocketKind::Datagram, SocketFlags::empty()),
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Datagram,
+            SocketFlags::empty()
+        ),
         Err(WsaError::TooManySockets)
     );
     assert_eq!(p.socket_kind(s2), Err(WsaError::NotSocket));
@@ -212,10 +256,19 @@ fn s13_full_table_is_wsaemfile_and_a_close_frees_a_slot() {
     assert!(matches!(p.cleanup(), Ok(CleanupOutcome::Final(_))));
     start(&p, &notes);
     for _ in 0..3 {
-        p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
     }
     assert_eq!(
-        p.socket(SocketKind::Stream, SocketFlags::empty()),
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        ),
         Err(WsaError::TooManySockets)
     );
     assert!(notes.delivered().is_empty());
@@ -227,7 +280,11 @@ fn s13_max_sockets_zero_allows_no_socket() {
     let (_net, p, notes) = fresh(2108, small(0));
     start(&p, &notes);
     assert_eq!(
-        p.socket(SocketKind::Stream, SocketFlags::empty()),
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        ),
         Err(WsaError::TooManySockets)
     );
     assert_eq!(p.socket_count(), 0);
@@ -238,12 +295,16 @@ fn s13_max_sockets_zero_allows_no_socket() {
 fn s13_accept_on_a_full_table_is_wsaemfile_and_keeps_the_connection() {
     let w = World::with_config(2104, small(2));
     let l = w.a.stream();
-    let at = w.a.p.bind(l, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(l, 4).unwrap();
     w.a.p.set_nonblocking(l, true).unwrap();
     let x =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
     let c = w.b.stream();
     w.b.p.connect(c, at).unwrap();
@@ -270,10 +331,14 @@ fn s13_bogus_raw_handles_are_wsaenotsock() {
     let (s, t) = w.pair();
     let d =
         w.a.p
-            .socket(SocketKind::Datagram, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::OVERLAPPED,
+            )
             .unwrap();
     let l = w.a.stream();
-    w.a.p.bind(l, SocketAddrV4::new(w.a.ip, 0)).unwrap();
+    w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(l, 1).unwrap();
     // Non-blocking, so that a handle wrongly resolving to one of them fails the test instead of hanging it.
     for h in [s, d, l] {
@@ -380,7 +445,9 @@ fn s14_concurrent_create_lookup_close_never_gives_a_wrong_answer() {
                 let kind = kind_of(i);
                 let mut mine = HashSet::new();
                 for round in 0..ROUNDS {
-                    let h = p.socket(kind, SocketFlags::OVERLAPPED).expect("socket");
+                    let h = p
+                        .socket(AddressFamily::Inet, kind, SocketFlags::OVERLAPPED)
+                        .expect("socket");
                     assert!(mine.insert(h.to_raw()));
                     open[i].store(h.to_raw(), Ordering::SeqCst);
                     assert_eq!(p.socket_kind(h), Ok(kind));
@@ -498,7 +565,7 @@ fn s14_table_calls_racing_the_final_cleanup_give_only_legal_answers() {
                 let mut rounds = 0usize;
                 while !stop.load(Ordering::SeqCst) || rounds < 200 {
                     rounds += 1;
-                    let h = match p.socket(kind, SocketFlags::OVERLAPPED) {
+                    let h = match p.socket(AddressFamily::Inet, kind, SocketFlags::OVERLAPPED) {
                         Ok(h) => h,
                         Err(WsaError::NotInitialised) => continue,
                         Err(e) => panic!("socket: {e:?}"),
@@ -586,7 +653,11 @@ fn s13_a_table_of_the_default_capacity_fills_exactly_then_wsaemfile() {
     let mut last = None;
     let mut made = 0;
     loop {
-        match p.socket(SocketKind::Datagram, SocketFlags::empty()) {
+        match p.socket(
+            AddressFamily::Inet,
+            SocketKind::Datagram,
+            SocketFlags::empty(),
+        ) {
             Ok(h) => {
                 made += 1;
                 last = Some(h);
@@ -601,13 +672,26 @@ fn s13_a_table_of_the_default_capacity_fills_exactly_then_wsaemfile() {
     assert_eq!(made, want);
     assert_eq!(p.socket_count(), want);
     assert_eq!(
-        p.socket(SocketKind::Stream, SocketFlags::empty()),
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        ),
         Err(WsaError::TooManySockets)
     );
     p.close_socket(last.unwrap()).unwrap();
-    p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+    p.socket(
+        AddressFamily::Inet,
+        SocketKind::Stream,
+        SocketFlags::empty(),
+    )
+    .unwrap();
     assert_eq!(
-        p.socket(SocketKind::Stream, SocketFlags::empty()),
+        p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        ),
         Err(WsaError::TooManySockets)
     );
 }
@@ -623,13 +707,21 @@ fn s6h_the_64_bit_handle_layout_outlives_65535_generations_of_a_slot() {
     start(&p, &notes);
     let mut seen = HashSet::new();
     let first = p
-        .socket(SocketKind::Datagram, SocketFlags::empty())
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Datagram,
+            SocketFlags::empty(),
+        )
         .unwrap();
     p.close_socket(first).unwrap();
     seen.insert(first);
     for i in 0..70_000u32 {
         let h = p
-            .socket(SocketKind::Datagram, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
             .unwrap();
         assert!(seen.insert(h), "handle {h} issued twice (round {i})");
         assert_eq!(

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{MockProvider, World};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
@@ -125,7 +125,7 @@ fn round(seed: u64, totals: &Figures) {
     let notes: RecordingNotifier = w.a.notes.clone();
     let mut handles = Vec::new();
     for i in 0..12u16 {
-        let at = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 100 + i);
+        let at = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 9), 100 + i));
         if i % 2 == 0 {
             w.net.add_echo_service(at);
         } else {

@@ -10,8 +10,8 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
 use winsock_provider::{
-    CompletionMode, EventKey, MsgFlags, OverlappedRequest, Provider, ProviderConfig, SocketFlags,
-    SocketKind, Version,
+    AddressFamily, CompletionMode, EventKey, MsgFlags, OverlappedRequest, Provider, ProviderConfig,
+    SocketFlags, SocketKind, Version,
 };
 
 /// Spans opened and events (message and fields, as text), in order.
@@ -70,10 +70,20 @@ fn s6_the_lifecycle_is_reported_through_tracing() {
         );
         p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))
             .unwrap();
-        let closed = p.socket(SocketKind::Stream, SocketFlags::empty()).unwrap();
+        let closed = p
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::empty(),
+            )
+            .unwrap();
         p.close_socket(closed).unwrap();
         let s = p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED,
+            )
             .unwrap();
         p.connect(s, echo).unwrap();
         let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));

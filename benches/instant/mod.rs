@@ -1,11 +1,11 @@
 //! A transport that finishes every call at once and keeps no state, shared
 //! by the benchmarks: what they measure is the layers above it.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use winsock_provider::{
-    CloseKind, CompletionSink, FdEvents, HandOffRefused, Io, MsgFlags, OpId, Received, ShutdownHow,
-    SocketHandle, SocketKind, Transport, Wait, WsaError,
+    AddressFamily, CloseKind, CompletionSink, FdEvents, HandOffRefused, Io, MsgFlags, OpId,
+    Received, ShutdownHow, SocketHandle, SocketKind, Transport, Wait, WsaError,
 };
 
 /// A transport that finishes everything at once and keeps no state: what is
@@ -14,16 +14,16 @@ pub struct Instant;
 
 impl Transport for Instant {
     fn attach(&self, _: Arc<dyn CompletionSink>) {}
-    fn open(&self, _: SocketHandle, _: SocketKind) -> Result<(), WsaError> {
+    fn open(&self, _: SocketHandle, _: AddressFamily, _: SocketKind) -> Result<(), WsaError> {
         Ok(())
     }
-    fn bind(&self, _: SocketHandle, a: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+    fn bind(&self, _: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
         Ok(a)
     }
     fn listen(&self, _: SocketHandle, _: u32) -> Result<(), WsaError> {
         Ok(())
     }
-    fn connect(&self, _: SocketHandle, _: SocketAddrV4) -> Result<(), WsaError> {
+    fn connect(&self, _: SocketHandle, _: SocketAddr) -> Result<(), WsaError> {
         Ok(())
     }
     fn accept(
@@ -31,14 +31,14 @@ impl Transport for Instant {
         _: SocketHandle,
         _: SocketHandle,
         _: Wait,
-    ) -> Result<Io<SocketAddrV4>, WsaError> {
+    ) -> Result<Io<SocketAddr>, WsaError> {
         Ok(Io::WouldBlock)
     }
     fn send(
         &self,
         _: SocketHandle,
         d: &[u8],
-        _: Option<SocketAddrV4>,
+        _: Option<SocketAddr>,
         _: Wait,
     ) -> Result<Io<usize>, WsaError> {
         Ok(Io::Done(d.len()))
@@ -80,10 +80,10 @@ impl Transport for Instant {
     fn available(&self, _: SocketHandle) -> Result<usize, WsaError> {
         Ok(0)
     }
-    fn local_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    fn local_addr(&self, _: SocketHandle) -> Result<SocketAddr, WsaError> {
         Err(WsaError::InvalidArgument)
     }
-    fn peer_addr(&self, _: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    fn peer_addr(&self, _: SocketHandle) -> Result<SocketAddr, WsaError> {
         Err(WsaError::NotConnected)
     }
 }

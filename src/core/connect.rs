@@ -6,10 +6,10 @@ use super::flags::SocketFlags;
 use super::handle::SocketHandle;
 use super::op::Overlapped;
 use super::provider::Provider;
-use super::socket_state::{OpKind, PendingOp, Socket};
-use super::transport::{CloseKind, Io, SocketKind, Transport, Wait};
+use super::socket_state::{OpKind, PendingOp, Socket, check_family};
+use super::transport::{AddressFamily, CloseKind, Io, SocketKind, Transport, Wait};
 use super::waiter::Waiter;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 /// How a call began: done at once, or waiting on its record.
 pub(crate) enum Started<R> {
@@ -18,9 +18,28 @@ pub(crate) enum Started<R> {
 }
 
 impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
-    /// `WSPSocket`: a new socket of `kind`. `WSAEMFILE` when the table is full.
-    pub fn socket(&self, kind: SocketKind, flags: SocketFlags) -> WsaResult<SocketHandle> {
-        self.socket_prepared(kind, flags, |_| Ok(()))
+    /// `WSPSocket`: a new socket of `family` and `kind`. `WSAEMFILE` when
+    /// the table is full; the transport's error when it cannot open one
+    /// (`WSAEAFNOSUPPORT` for a family it does not carry).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
+    /// # use winsock_provider::*;
+    /// # let net = Network::new(1);
+    /// # let node = net.add_node("10.0.0.1".parse().unwrap());
+    /// # let p = Provider::new(ProviderConfig::default(), net.transport(node), MockWaiter::new(&net));
+    /// # p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new())).unwrap();
+    /// let s = p.socket(AddressFamily::Inet, SocketKind::Stream, SocketFlags::OVERLAPPED).unwrap();
+    /// assert_eq!(p.socket_kind(s), Ok(SocketKind::Stream));
+    /// ```
+    pub fn socket(
+        &self,
+        family: AddressFamily,
+        kind: SocketKind,
+        flags: SocketFlags,
+    ) -> WsaResult<SocketHandle> {
+        self.socket_prepared(family, kind, flags, |_| Ok(()))
     }
 
     /// [`socket`](Self::socket), with `prepare` called with the new
@@ -34,6 +53,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// (S13).
     pub fn socket_prepared(
         &self,
+        family: AddressFamily,
         kind: SocketKind,
         flags: SocketFlags,
         prepare: impl FnOnce(SocketHandle) -> WsaResult<()>,
@@ -41,7 +61,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let _call = self.enter()?;
         let inner = &self.inner;
         let h = inner.table.reserve()?;
-        if let Err(e) = inner.transport.open(h, kind) {
+        if let Err(e) = inner.transport.open(h, family, kind) {
             inner.table.remove(h);
             return Err(e);
         }
@@ -50,7 +70,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             inner.table.remove(h);
             return Err(e);
         }
-        inner.table.install(h, Socket::new(kind, flags));
+        inner.table.install(h, Socket::new(family, kind, flags));
         Ok(h)
     }
 
@@ -84,9 +104,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     }
 
     /// `WSPBind`: binds to `addr` (port 0: the transport picks one). Returns
-    /// the address bound.
-    pub fn bind(&self, s: SocketHandle, addr: SocketAddrV4) -> WsaResult<SocketAddrV4> {
-        self.with_open(s, |_| self.inner.transport.bind(s, addr))
+    /// the address bound. An address of another family than the socket's
+    /// is `WSAEAFNOSUPPORT`.
+    pub fn bind(&self, s: SocketHandle, addr: SocketAddr) -> WsaResult<SocketAddr> {
+        self.with_open(s, |sock| {
+            check_family(sock, &addr)?;
+            self.inner.transport.bind(s, addr)
+        })
     }
 
     /// `WSPListen` (stream sockets only; a datagram socket is `WSAEOPNOTSUPP`).
@@ -106,8 +130,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
 
     /// `WSPConnect`: connects a stream socket, or sets a datagram socket's
     /// default peer.
-    pub fn connect(&self, s: SocketHandle, addr: SocketAddrV4) -> WsaResult<()> {
+    pub fn connect(&self, s: SocketHandle, addr: SocketAddr) -> WsaResult<()> {
         self.with_open(s, |sock| {
+            check_family(sock, &addr)?;
             if sock.kind == SocketKind::Stream && sock.connected {
                 return Err(WsaError::IsConnected);
             }
@@ -124,8 +149,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// A datagram socket is `WSAEOPNOTSUPP`; a stream socket that is not
     /// listening, `WSAEINVAL`. A blocking socket waits (interrupted with `WSAEINTR` by a close of `s`,
     /// by `cancel_blocking_call` and by the final cleanup); a non-blocking one
-    /// answers `WSAEWOULDBLOCK`. The new socket inherits `s`'s flags.
-    pub fn accept(&self, s: SocketHandle) -> WsaResult<(SocketHandle, SocketAddrV4)> {
+    /// answers `WSAEWOULDBLOCK`. The new socket inherits `s`'s family and
+    /// flags.
+    pub fn accept(&self, s: SocketHandle) -> WsaResult<(SocketHandle, SocketAddr)> {
         self.accept_prepared(s, |_| Ok(()))
     }
 
@@ -139,7 +165,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         &self,
         s: SocketHandle,
         prepare: impl FnOnce(SocketHandle) -> WsaResult<()>,
-    ) -> WsaResult<(SocketHandle, SocketAddrV4)> {
+    ) -> WsaResult<(SocketHandle, SocketAddr)> {
         let _call = self.enter()?;
         let inner = &self.inner;
         // The handle and the socket's type are checked before a slot is
@@ -168,9 +194,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if !sock.listening {
                 return Err(WsaError::InvalidArgument);
             }
+            let like = (sock.family, sock.flags);
             if sock.nonblocking {
                 return match inner.transport.accept(s, new, Wait::No)? {
-                    Io::Done(peer) => Ok((Started::Now(peer), sock.flags)),
+                    Io::Done(peer) => Ok((Started::Now(peer), like)),
                     _ => Err(WsaError::WouldBlock),
                 };
             }
@@ -186,11 +213,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 user: 0,
             });
             match inner.transport.accept(s, new, Wait::Later(id)) {
-                Ok(Io::Pending) => Ok((Started::Waiting(record), sock.flags)),
+                Ok(Io::Pending) => Ok((Started::Waiting(record), like)),
                 Ok(Io::Done(peer)) => {
                     sock.take_op(id);
                     record.reject();
-                    Ok((Started::Now(peer), sock.flags))
+                    Ok((Started::Now(peer), like))
                 }
                 other => {
                     sock.take_op(id);
@@ -200,22 +227,22 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
         });
         let peer = match started {
-            Ok(Ok((Started::Now(peer), flags))) => Ok((peer, flags)),
-            Ok(Ok((Started::Waiting(record), flags))) => {
+            Ok(Ok((Started::Now(peer), like))) => Ok((peer, like)),
+            Ok(Ok((Started::Waiting(record), like))) => {
                 inner.wait_op(&record, None, &mut || false);
                 match record.outcome().and_then(|o| o.error) {
                     Some(e) => Err(e),
                     None => record
                         .from()
-                        .map(|p| (p, flags))
+                        .map(|p| (p, like))
                         .ok_or(WsaError::ConnectionAborted),
                 }
             }
             Ok(Err(e)) | Err(e) => Err(e),
         };
         match peer {
-            Ok((peer, flags)) => {
-                let mut sock = Socket::new(SocketKind::Stream, flags);
+            Ok((peer, (family, flags))) => {
+                let mut sock = Socket::new(family, SocketKind::Stream, flags);
                 sock.connected = true;
                 inner.table.install(new, sock);
                 Ok((new, peer))

@@ -17,10 +17,10 @@ use super::handle::SocketHandle;
 use super::notifier::{CompletionMode, Notification, Outcome};
 use super::op::{OpState, Overlapped};
 use super::provider::{Pending, Provider};
-use super::socket_state::{OpKind, PendingOp, Socket};
+use super::socket_state::{OpKind, PendingOp, Socket, check_family};
 use super::transport::{Io, Received, SocketKind, Transport, Wait};
 use super::waiter::Waiter;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 /// An overlapped call's record and how to tell the application it finished.
 #[derive(Clone, Debug)]
@@ -63,7 +63,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         &self,
         s: SocketHandle,
         data: &[u8],
-        to: SocketAddrV4,
+        to: SocketAddr,
         flags: MsgFlags,
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<usize> {
@@ -74,7 +74,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         &self,
         s: SocketHandle,
         data: &[u8],
-        to: Option<SocketAddrV4>,
+        to: Option<SocketAddr>,
         flags: MsgFlags,
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<usize> {
@@ -90,6 +90,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             if flags.contains(MsgFlags::OOB) && sock.kind != SocketKind::Stream {
                 return Err(WsaError::OperationNotSupported);
+            }
+            // `lpTo` counts for datagram sockets only (a stream ignores it).
+            if let Some(to) = to
+                && sock.kind == SocketKind::Datagram
+            {
+                check_family(sock, &to)?;
             }
             Ok(())
         };

@@ -18,7 +18,7 @@ use super::error::WsaError;
 use super::handle::OpId;
 use super::notifier::{CompletionMode, Outcome};
 use crate::sync::{Arc, Mutex, MutexGuard, lock};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 /// Where an operation is in its life. The only way out of `Pending` is a
 /// single transition made under the record's lock: a completion racing a
@@ -65,7 +65,7 @@ struct Record {
     mode: Option<CompletionMode>,
     outcome: Outcome,
     data: Vec<u8>,
-    from: Option<SocketAddrV4>,
+    from: Option<SocketAddr>,
 }
 
 /// The record of an overlapped operation, as `WSAOVERLAPPED` is for the SPI:
@@ -134,7 +134,7 @@ impl Overlapped {
     }
 
     /// The sender of a completed datagram receive.
-    pub fn from(&self) -> Option<SocketAddrV4> {
+    pub fn from(&self) -> Option<SocketAddr> {
         self.lock().from
     }
 
@@ -177,7 +177,7 @@ impl Overlapped {
         to: OpState,
         outcome: Outcome,
         data: Vec<u8>,
-        from: Option<SocketAddrV4>,
+        from: Option<SocketAddr>,
     ) -> bool {
         debug_assert!(to.is_terminal());
         let mut r = self.lock();

@@ -5,9 +5,9 @@ use super::error::{WsaError, WsaResult};
 use super::handle::SocketHandle;
 use super::provider::Provider;
 use super::socket_state::Linger;
-use super::transport::{SocketKind, Transport};
+use super::transport::{AddressFamily, SocketKind, Transport};
 use super::waiter::Waiter;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// `SO_LINGER` / `SO_DONTLINGER` (S7).
@@ -68,18 +68,23 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         self.inner.table.with(s, |sock| sock.pending.len())
     }
 
+    /// The socket's address family (`WSPSocket`'s `af`).
+    pub fn address_family(&self, s: SocketHandle) -> WsaResult<AddressFamily> {
+        self.with_open(s, |sock| Ok(sock.family))
+    }
+
     /// `SO_TYPE`: the socket's kind.
     pub fn socket_kind(&self, s: SocketHandle) -> WsaResult<SocketKind> {
         self.with_open(s, |sock| Ok(sock.kind))
     }
 
     /// `WSPGetSockName`.
-    pub fn local_addr(&self, s: SocketHandle) -> WsaResult<SocketAddrV4> {
+    pub fn local_addr(&self, s: SocketHandle) -> WsaResult<SocketAddr> {
         self.with_open(s, |_| self.inner.transport.local_addr(s))
     }
 
     /// `WSPGetPeerName`.
-    pub fn peer_addr(&self, s: SocketHandle) -> WsaResult<SocketAddrV4> {
+    pub fn peer_addr(&self, s: SocketHandle) -> WsaResult<SocketAddr> {
         self.with_open(s, |_| self.inner.transport.peer_addr(s))
     }
 }

@@ -5,7 +5,7 @@ use super::flags::{FdEvents, SocketFlags};
 use super::handle::{OpId, SocketHandle};
 use super::notifier::{CompletionMode, EventKey, ThreadKey, WindowKey};
 use super::op::Overlapped;
-use super::transport::SocketKind;
+use super::transport::{AddressFamily, SocketKind};
 
 /// `SO_LINGER` (S7). The default is off (`SO_DONTLINGER`): a graceful close
 /// in the background.
@@ -77,6 +77,7 @@ impl PendingOp {
 /// A socket in the table.
 #[derive(Debug)]
 pub(crate) struct Socket {
+    pub(crate) family: AddressFamily,
     pub(crate) kind: SocketKind,
     pub(crate) flags: SocketFlags,
     pub(crate) nonblocking: bool,
@@ -93,8 +94,9 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(kind: SocketKind, flags: SocketFlags) -> Self {
+    pub(crate) fn new(family: AddressFamily, kind: SocketKind, flags: SocketFlags) -> Self {
         Socket {
+            family,
             kind,
             flags,
             nonblocking: false,
@@ -123,5 +125,14 @@ impl Socket {
             .partition(|p| pick(p));
         self.pending = kept;
         taken
+    }
+}
+
+/// `WSAEAFNOSUPPORT` unless `addr` is of the socket's family.
+pub(crate) fn check_family(sock: &Socket, addr: &std::net::SocketAddr) -> Result<(), WsaError> {
+    if AddressFamily::of(addr) == sock.family {
+        Ok(())
+    } else {
+        Err(WsaError::AddressFamilyNotSupported)
     }
 }

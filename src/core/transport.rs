@@ -14,7 +14,7 @@
 use super::error::WsaError;
 use super::flags::{FdEvents, MsgFlags};
 use super::handle::{OpId, SocketHandle};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The kind of socket, from `WSPSocket`'s type argument.
@@ -24,6 +24,59 @@ pub enum SocketKind {
     Stream,
     /// `SOCK_DGRAM`: connectionless messages.
     Datagram,
+}
+
+/// The address family of a socket, from `WSPSocket`'s `af` argument.
+/// A socket's addresses are all of its family; an IPv6 socket may reach
+/// IPv4 peers through v4-mapped addresses when it is dual-stack
+/// (`IPV6_V6ONLY` off).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum AddressFamily {
+    /// `AF_INET` (2): IPv4.
+    Inet,
+    /// `AF_INET6` (23 on Windows): IPv6.
+    Inet6,
+}
+
+impl AddressFamily {
+    /// The Windows `AF_*` value: 2 or 23.
+    pub const fn code(self) -> i32 {
+        match self {
+            AddressFamily::Inet => 2,
+            AddressFamily::Inet6 => 23,
+        }
+    }
+
+    /// The family of a Windows `AF_*` value; another is `WSAEAFNOSUPPORT`.
+    ///
+    /// ```
+    /// use winsock_provider::{AddressFamily, WsaError};
+    /// assert_eq!(AddressFamily::from_code(23), Ok(AddressFamily::Inet6));
+    /// assert_eq!(AddressFamily::from_code(10), Err(WsaError::AddressFamilyNotSupported));
+    /// ```
+    pub const fn from_code(af: i32) -> Result<Self, WsaError> {
+        match af {
+            2 => Ok(AddressFamily::Inet),
+            23 => Ok(AddressFamily::Inet6),
+            _ => Err(WsaError::AddressFamilyNotSupported),
+        }
+    }
+
+    /// The family of an address.
+    pub const fn of(addr: &SocketAddr) -> Self {
+        match addr {
+            SocketAddr::V4(_) => AddressFamily::Inet,
+            SocketAddr::V6(_) => AddressFamily::Inet6,
+        }
+    }
+
+    /// The wildcard address of the family with `port` (`0.0.0.0` or `::`).
+    pub fn unspecified(self, port: u16) -> SocketAddr {
+        match self {
+            AddressFamily::Inet => SocketAddr::from(([0u8; 4], port)),
+            AddressFamily::Inet6 => SocketAddr::from(([0u16; 8], port)),
+        }
+    }
 }
 
 /// How a call waits when the transport cannot finish it at once.
@@ -64,7 +117,7 @@ pub struct Received {
     /// peer closed gracefully.
     pub data: Vec<u8>,
     /// The sender, for datagram sockets.
-    pub from: Option<SocketAddrV4>,
+    pub from: Option<SocketAddr>,
     /// Result flags (`MSG_PARTIAL` when a message was cut).
     pub flags: MsgFlags,
 }
@@ -78,7 +131,7 @@ pub enum Completed {
     Received(Received),
     /// An accept produced this connection; its handle is the one given to
     /// [`Transport::accept`], its peer this address.
-    Accepted(SocketAddrV4),
+    Accepted(SocketAddr),
     /// The operation failed.
     Failed(WsaError),
 }
@@ -177,17 +230,22 @@ pub trait Transport: Send + Sync {
     /// Called once, when the provider is created.
     fn attach(&self, sink: Arc<dyn CompletionSink>);
 
-    /// Creates the transport state of a new socket.
-    fn open(&self, socket: SocketHandle, kind: SocketKind) -> Result<(), WsaError>;
+    /// Creates the transport state of a new socket of `family` and `kind`.
+    fn open(
+        &self,
+        socket: SocketHandle,
+        family: AddressFamily,
+        kind: SocketKind,
+    ) -> Result<(), WsaError>;
 
     /// Binds to a local address (port 0 picks a free one); returns the address bound.
-    fn bind(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError>;
+    fn bind(&self, socket: SocketHandle, addr: SocketAddr) -> Result<SocketAddr, WsaError>;
 
     /// Starts listening (stream sockets).
     fn listen(&self, socket: SocketHandle, backlog: u32) -> Result<(), WsaError>;
 
     /// Connects a stream socket, or sets a datagram socket's default peer.
-    fn connect(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError>;
+    fn connect(&self, socket: SocketHandle, addr: SocketAddr) -> Result<(), WsaError>;
 
     /// Accepts a connection on `listener` as the new socket `socket`. The
     /// core does not call [`open`](Transport::open) for `socket`: accepting
@@ -199,7 +257,7 @@ pub trait Transport: Send + Sync {
         listener: SocketHandle,
         socket: SocketHandle,
         wait: Wait,
-    ) -> Result<Io<SocketAddrV4>, WsaError>;
+    ) -> Result<Io<SocketAddr>, WsaError>;
 
     /// Sends `data` (to `to`, for an unconnected datagram socket). A stream
     /// send with [`Wait::No`] may take only a part; with [`Wait::Later`] it
@@ -208,7 +266,7 @@ pub trait Transport: Send + Sync {
         &self,
         socket: SocketHandle,
         data: &[u8],
-        to: Option<SocketAddrV4>,
+        to: Option<SocketAddr>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError>;
 
@@ -262,8 +320,8 @@ pub trait Transport: Send + Sync {
     fn available(&self, socket: SocketHandle) -> Result<usize, WsaError>;
 
     /// The local address, if bound.
-    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError>;
+    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError>;
 
     /// The peer's address, if connected.
-    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError>;
+    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError>;
 }

@@ -2,11 +2,11 @@
 //! layouts are the ones the SPI fixes (spec §8).
 
 pub use windows_sys::Win32::Networking::WinSock::{
-    AF_INET, FIONBIO, FIONREAD, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP, LINGER, LPCONDITIONPROC,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE, LPWSPSTARTUP, QOS, SO_DONTLINGER, SO_ERROR, SO_LINGER,
-    SO_RCVBUF, SO_SNDBUF, SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOCKADDR, SOCKADDR_IN, SOCKET,
-    SOCKET_ERROR, SOL_SOCKET, WSABUF, WSANETWORKEVENTS, WSAPROTOCOL_INFOW, WSAPROTOCOLCHAIN,
-    WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
+    AF_INET, AF_INET6, AF_UNSPEC, FIONBIO, FIONREAD, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP,
+    LINGER, LPCONDITIONPROC, LPWSAOVERLAPPED_COMPLETION_ROUTINE, LPWSPSTARTUP, QOS, SO_DONTLINGER,
+    SO_ERROR, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOCKADDR,
+    SOCKADDR_IN, SOCKADDR_IN6, SOCKET, SOCKET_ERROR, SOL_SOCKET, WSABUF, WSANETWORKEVENTS,
+    WSAPROTOCOL_INFOW, WSAPROTOCOLCHAIN, WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
 };
 pub use windows_sys::Win32::System::IO::OVERLAPPED as WSAOVERLAPPED;
 
@@ -82,6 +82,12 @@ const _: () = assert!(size_of::<LINGER>() == 4);
 const _: () = assert!(size_of::<WSANETWORKEVENTS>() == 44);
 const _: () = assert!(size_of::<SOCKET>() == P);
 const _: () = assert!(size_of::<SOCKADDR_IN>() == 16 && size_of::<SOCKADDR>() == 16);
+// sockaddr_in6: 28 bytes on both ABIs, the address at 8, the scope id at 24
+// (spec §15).
+const _: () = assert!(size_of::<SOCKADDR_IN6>() == 28);
+const _: () = assert!(offset_of!(SOCKADDR_IN6, sin6_addr) == 8);
+const _: () = assert!(offset_of!(SOCKADDR_IN6, Anonymous) == 24);
+const _: () = assert!(AF_INET6 == 23 && AF_UNSPEC == 0);
 
 /// The `WSPStartup` signature the export must have: `UpcallTable` by
 /// value, `lpWSPData` declared `*const` although it is written (a quirk of

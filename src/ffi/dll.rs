@@ -57,7 +57,7 @@ impl Default for DllConfig {
 ///     }
 ///     fn create() -> (Self, MockTransport, ThreadWaiter) {
 ///         let net = Network::new(1);
-///         let node = net.add_node(Ipv4Addr::new(10, 0, 0, 1));
+///         let node = net.add_node(Ipv4Addr::new(10, 0, 0, 1).into());
 ///         (Mine, net.transport(node), ThreadWaiter::new())
 ///     }
 /// }

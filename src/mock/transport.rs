@@ -7,11 +7,11 @@ use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
-    CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Transport,
-    Wait,
+    AddressFamily, CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow,
+    SocketKind, Transport, Wait,
 };
 use std::fmt;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Ends the instance when the last clone of its transport goes.
@@ -94,11 +94,17 @@ impl Transport for MockTransport {
         drop(old);
     }
 
-    fn open(&self, socket: SocketHandle, kind: SocketKind) -> Result<(), WsaError> {
-        self.net().mutate(|st| st.open(self.id(), socket, kind))
+    fn open(
+        &self,
+        socket: SocketHandle,
+        family: AddressFamily,
+        kind: SocketKind,
+    ) -> Result<(), WsaError> {
+        self.net()
+            .mutate(|st| st.open(self.id(), socket, family, kind))
     }
 
-    fn bind(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, WsaError> {
+    fn bind(&self, socket: SocketHandle, addr: SocketAddr) -> Result<SocketAddr, WsaError> {
         self.net().mutate(|st| st.bind(self.id(), socket, addr))
     }
 
@@ -107,7 +113,7 @@ impl Transport for MockTransport {
             .mutate(|st| st.listen(self.id(), socket, backlog))
     }
 
-    fn connect(&self, socket: SocketHandle, addr: SocketAddrV4) -> Result<(), WsaError> {
+    fn connect(&self, socket: SocketHandle, addr: SocketAddr) -> Result<(), WsaError> {
         self.net().mutate(|st| st.connect(self.id(), socket, addr))
     }
 
@@ -116,7 +122,7 @@ impl Transport for MockTransport {
         listener: SocketHandle,
         socket: SocketHandle,
         wait: Wait,
-    ) -> Result<Io<SocketAddrV4>, WsaError> {
+    ) -> Result<Io<SocketAddr>, WsaError> {
         self.net()
             .mutate(|st| st.accept(self.id(), listener, socket, wait))
     }
@@ -125,7 +131,7 @@ impl Transport for MockTransport {
         &self,
         socket: SocketHandle,
         data: &[u8],
-        to: Option<SocketAddrV4>,
+        to: Option<SocketAddr>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError> {
         self.net()
@@ -185,11 +191,11 @@ impl Transport for MockTransport {
         self.net().lock().available(self.id(), socket)
     }
 
-    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError> {
         self.net().lock().local_addr(self.id(), socket)
     }
 
-    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddrV4, WsaError> {
+    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError> {
         self.net().lock().peer_addr(self.id(), socket)
     }
 }

@@ -11,11 +11,11 @@ use crate::Transport as _;
 use crate::core::op::{OpState, Overlapped};
 use crate::mock::MockWaiter;
 use crate::{
-    CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest, PortKey,
-    ProviderConfig, SocketFlags, SocketKind, Version, WsaError,
+    AddressFamily, CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest,
+    PortKey, ProviderConfig, SocketFlags, SocketKind, Version, WsaError,
 };
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// The provider of the driven process.
@@ -69,7 +69,7 @@ impl Driver {
         let mut sim = Simulation::with_config(seed, config);
         sim.keep_trace(trace);
         sim.observe(true);
-        let app = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1));
+        let app = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1).into());
         MockWaiter::set_current_thread(APP_THREAD);
         Driver {
             sim,
@@ -429,7 +429,13 @@ impl Driver {
     fn socket(&mut self, echo: bool) {
         let r = self.call(
             || Call::from("WSPSocket").args("stream, overlapped"),
-            |p| p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED),
+            |p| {
+                p.socket(
+                    AddressFamily::Inet,
+                    SocketKind::Stream,
+                    SocketFlags::OVERLAPPED,
+                )
+            },
         );
         let h = match r {
             Ok(h) => h,
@@ -451,7 +457,7 @@ impl Driver {
         if self.model.count == 0 {
             self.fail("S4", "socket succeeded with no startup in force".into());
         }
-        let addr = SocketAddrV4::new(SERVICES, self.free_port());
+        let addr = SocketAddr::from((SERVICES, self.free_port()));
         let net = self.sim.network().clone();
         let service = if echo {
             net.add_echo_service(addr)

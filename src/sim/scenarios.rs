@@ -10,11 +10,11 @@ use crate::Transport as _;
 use crate::core::op::{OpState, Overlapped};
 use crate::mock::{RecordingNotifier, ServiceId};
 use crate::{
-    CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, Notifier, OverlappedRequest,
-    SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
+    AddressFamily, CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, Notifier,
+    OverlappedRequest, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
 };
 use std::fmt::{Debug, Write as _};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,8 +47,8 @@ struct Script {
     out: ScenarioReport,
 }
 
-fn addr(ip: [u8; 4], port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::from(ip), port)
+fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::from(ip), port))
 }
 
 impl Script {
@@ -56,7 +56,7 @@ impl Script {
         let mut sim = Simulation::new(seed);
         sim.keep_trace(false);
         let mut node = |name: &str, ip: [u8; 4]| {
-            let id = sim.add_process(name, Ipv4Addr::from(ip));
+            let id = sim.add_process(name, Ipv4Addr::from(ip).into());
             Node {
                 p: sim.provider(id).clone(),
                 notes: sim.notes(id).clone(),
@@ -138,7 +138,11 @@ impl Script {
         let a = self
             .a
             .p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED,
+            )
             .expect("socket on A");
         let r = self.a.p.connect(a, addr([10, 0, 0, 2], 80));
         self.call("A", &format!("WSPConnect({a}, 10.0.0.2:80)"), &r);
@@ -168,7 +172,11 @@ impl Script {
         let a = self
             .a
             .p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED,
+            )
             .expect("socket");
         let _ = self.a.p.connect(a, at);
         self.a.p.set_nonblocking(a, true).expect("FIONBIO");
@@ -183,7 +191,7 @@ impl Script {
         self.settle();
     }
 
-    fn discard(&mut self, port: u16, rate: Option<usize>) -> (ServiceId, SocketAddrV4) {
+    fn discard(&mut self, port: u16, rate: Option<usize>) -> (ServiceId, SocketAddr) {
         let at = addr([10, 0, 0, 3], port);
         (self.sim.network().add_discard_service(at, rate), at)
     }
@@ -220,7 +228,11 @@ fn lifecycle(s: &mut Script) {
         r.map_err(|e| e.error) == Err(WsaError::NotInitialised),
         "cleanup before startup: WSANOTINITIALISED",
     );
-    let r = s.a.p.socket(SocketKind::Stream, SocketFlags::empty());
+    let r = s.a.p.socket(
+        AddressFamily::Inet,
+        SocketKind::Stream,
+        SocketFlags::empty(),
+    );
     s.call("A", "WSPSocket", &r);
     s.check(
         "S4",
@@ -271,7 +283,11 @@ fn node_b_listens(s: &mut Script) -> SocketHandle {
     s.call("B", "WSPStartup(2.2)", &r);
     let l =
         s.b.p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED,
+            )
             .expect("socket on B");
     let r = s.b.p.bind(l, addr([10, 0, 0, 2], 80));
     s.call("B", &format!("WSPBind({l}, 10.0.0.2:80)"), &r);
@@ -507,7 +523,11 @@ fn final_cleanup(s: &mut Script, listener: SocketHandle) {
     let (slow, at) = s.discard(12, Some(4));
     let draining =
         s.a.p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED,
+            )
             .expect("socket");
     let _ = s.a.p.connect(draining, at);
     s.a.p
@@ -556,7 +576,11 @@ fn final_cleanup(s: &mut Script, listener: SocketHandle) {
         s.a.p.socket_count() == 0 && s.a.p.startup_count() == 0,
         "no socket left, count 0",
     );
-    let r = s.a.p.socket(SocketKind::Stream, SocketFlags::empty());
+    let r = s.a.p.socket(
+        AddressFamily::Inet,
+        SocketKind::Stream,
+        SocketFlags::empty(),
+    );
     s.check(
         "S4",
         r == Err(WsaError::NotInitialised),
@@ -582,18 +606,30 @@ fn final_cleanup(s: &mut Script, listener: SocketHandle) {
 
 fn restart(s: &mut Script) {
     s.heading("7. restart at once, and a stale handle (S6h)");
-    let before = s.a.p.socket(SocketKind::Stream, SocketFlags::empty());
+    let before = s.a.p.socket(
+        AddressFamily::Inet,
+        SocketKind::Stream,
+        SocketFlags::empty(),
+    );
     s.call("A", "WSPSocket", &before);
     let r = s.startup(Version::new(2, 2));
     s.check("S6h", r.is_ok(), "startup works again at once");
     let old =
         s.a.p
-            .socket(SocketKind::Stream, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::empty(),
+            )
             .expect("socket");
     let _ = s.a.p.close_socket(old);
     let new =
         s.a.p
-            .socket(SocketKind::Stream, SocketFlags::empty())
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::empty(),
+            )
             .expect("socket");
     s.call("A", "WSPSocket", &Ok::<_, WsaError>(new));
     let r = s.a.p.socket_kind(old);

@@ -15,7 +15,7 @@
 //!
 //! ```
 //! use winsock_provider::sim::Simulation;
-//! use winsock_provider::{CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest,
+//! use winsock_provider::{AddressFamily, CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest,
 //!     SocketFlags, SocketKind, Version, WsaError};
 //!
 //! let mut sim = Simulation::new(42);
@@ -24,7 +24,7 @@
 //! sim.add_echo(echo);
 //!
 //! sim.call(app, "WSPStartup", |p, n| p.startup(Version::new(2, 2), n)).unwrap();
-//! let s = sim.call(app, "WSPSocket", |p, _| p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED)).unwrap();
+//! let s = sim.call(app, "WSPSocket", |p, _| p.socket(AddressFamily::Inet, SocketKind::Stream, SocketFlags::OVERLAPPED)).unwrap();
 //! sim.call(app, "WSPConnect", |p, _| p.connect(s, echo)).unwrap();
 //!
 //! // What happens if the last cleanup runs while this receive is pending?
@@ -46,7 +46,7 @@ use crate::mock::{Network, NodeId, Record, RecordingNotifier, ServiceId};
 use crate::sync::lock;
 use crate::{FdEvents, Provider, ProviderConfig, SocketHandle, WsaError, WsaResult};
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -285,7 +285,7 @@ impl Simulation {
     /// A process named `name` on the node at `ip` (created if new): a
     /// provider with the simulation's configuration, not started yet, with
     /// a recording notifier.
-    pub fn add_process(&mut self, name: &str, ip: Ipv4Addr) -> ProcessId {
+    pub fn add_process(&mut self, name: &str, ip: IpAddr) -> ProcessId {
         let config = self.config.clone();
         self.add_process_with(name, ip, config)
     }
@@ -294,7 +294,7 @@ impl Simulation {
     pub fn add_process_with(
         &mut self,
         name: &str,
-        ip: Ipv4Addr,
+        ip: IpAddr,
         config: ProviderConfig,
     ) -> ProcessId {
         let node = self.net.add_node(ip);
@@ -328,13 +328,13 @@ impl Simulation {
     }
 
     /// An echo service at `addr`, in the network (it outlives every process).
-    pub fn add_echo(&mut self, addr: SocketAddrV4) -> ServiceId {
+    pub fn add_echo(&mut self, addr: SocketAddr) -> ServiceId {
         self.net.add_echo_service(addr)
     }
 
     /// A discard service at `addr` reading `rate` bytes per millisecond
     /// (`None`: as fast as data comes; `Some(0)`: a stalled reader).
-    pub fn add_discard(&mut self, addr: SocketAddrV4, rate: Option<usize>) -> ServiceId {
+    pub fn add_discard(&mut self, addr: SocketAddr, rate: Option<usize>) -> ServiceId {
         self.net.add_discard_service(addr, rate)
     }
 

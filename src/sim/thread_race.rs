@@ -26,10 +26,10 @@ use super::simulation::{ProcessId, Simulation, ThreadSpec};
 use crate::core::op::{OpState, Overlapped};
 use crate::sync::lock;
 use crate::{
-    CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest, PortKey, SocketFlags,
-    SocketHandle, SocketKind, Version, Waiter as _, WsaError,
+    AddressFamily, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest, PortKey,
+    SocketFlags, SocketHandle, SocketKind, Version, Waiter as _, WsaError,
 };
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 
 /// What a threaded run did and what broke.
@@ -143,14 +143,14 @@ fn random_call(
 /// Runs one threaded workload: `workers` threads of `calls` calls each.
 pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
     let mut sim = Simulation::new(seed);
-    let app: ProcessId = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1));
+    let app: ProcessId = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1).into());
     let mut report = ThreadedReport::default();
     let mut dice = Dice(SeededBytes::new(seed ^ 0xA5A5));
     sim.call(app, "WSPStartup", |p, n| p.startup(Version::new(2, 2), n))
         .expect("the first startup");
     let mut sockets = Vec::new();
     for i in 0..4u16 {
-        let addr = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 100 + i);
+        let addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 9), 100 + i));
         if i % 2 == 0 {
             sim.add_echo(addr);
         } else {
@@ -159,7 +159,9 @@ pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
         }
         let flags = SocketFlags::OVERLAPPED;
         let s = sim
-            .call(app, "WSPSocket", |p, _| p.socket(SocketKind::Stream, flags))
+            .call(app, "WSPSocket", |p, _| {
+                p.socket(AddressFamily::Inet, SocketKind::Stream, flags)
+            })
             .expect("a socket");
         sim.call(app, "WSPConnect", |p, _| p.connect(s, addr))
             .expect("connect to a service");
@@ -251,7 +253,11 @@ pub fn run(seed: u64, workers: usize, calls: usize) -> ThreadedReport {
             format!("S6d/S6h: {} sockets left", provider.socket_count()),
         );
     }
-    let after = provider.socket(SocketKind::Stream, SocketFlags::empty());
+    let after = provider.socket(
+        AddressFamily::Inet,
+        SocketKind::Stream,
+        SocketFlags::empty(),
+    );
     if after != Err(WsaError::NotInitialised) {
         fail(
             &mut report,

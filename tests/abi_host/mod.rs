@@ -5,12 +5,13 @@
 //! so tests take turns (`serial`).
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use winsock_provider::ffi::abi::{
-    AF_INET, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM, SOCKADDR, SOCKADDR_IN, SOCKET, SOCKET_ERROR,
-    WSABUF, WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
+    AF_INET, AF_INET6, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM, SOCKADDR, SOCKADDR_IN,
+    SOCKADDR_IN6, SOCKET, SOCKET_ERROR, WSABUF, WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSATHREADID,
+    WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
 };
 use winsock_provider::ffi::{DllConfig, ProviderDll};
 use winsock_provider::mock::{MockTransport, MockWaiter, Network};
@@ -38,6 +39,9 @@ pub fn errno_of(call: impl FnOnce(&mut i32) -> i32) -> (i32, i32) {
     (r, errno)
 }
 pub const ECHO: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 7);
+/// The provider's IPv6 address, and an echo service over IPv6.
+pub const LOCAL6: Ipv6Addr = Ipv6Addr::LOCALHOST;
+pub const ECHO6: SocketAddrV6 = SocketAddrV6::new(Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 2), 7, 0, 0);
 pub const WSA_FLAG_OVERLAPPED: u32 = 1;
 
 pub struct TestDll {
@@ -56,9 +60,12 @@ impl ProviderDll for TestDll {
     }
     fn create() -> (Self, MockTransport, MockWaiter) {
         let net = Network::new(7);
-        let node = net.add_node(LOCAL);
-        net.add_node(*ECHO.ip());
-        net.add_echo_service(ECHO);
+        let node = net.add_node(LOCAL.into());
+        net.add_address(node, LOCAL6.into());
+        let peers = net.add_node((*ECHO.ip()).into());
+        net.add_address(peers, (*ECHO6.ip()).into());
+        net.add_echo_service(ECHO.into());
+        net.add_echo_service(ECHO6.into());
         let transport = net.transport(node);
         let waiter = MockWaiter::new(&net);
         (TestDll { net }, transport, waiter)
@@ -328,14 +335,29 @@ pub fn sockaddr(a: SocketAddrV4) -> SOCKADDR_IN {
     sin
 }
 
+pub fn sockaddr6(a: SocketAddrV6) -> SOCKADDR_IN6 {
+    let mut sin6 = SOCKADDR_IN6 {
+        sin6_family: AF_INET6,
+        sin6_port: a.port().to_be(),
+        ..Default::default()
+    };
+    sin6.sin6_addr.u.Byte = a.ip().octets();
+    sin6
+}
+
 /// An overlapped stream socket.
 pub fn new_socket(t: &WSPPROC_TABLE) -> SOCKET {
+    new_socket_in(t, i32::from(AF_INET))
+}
+
+/// An overlapped stream socket of address family `af`.
+pub fn new_socket_in(t: &WSPPROC_TABLE, af: i32) -> SOCKET {
     let mut errno = 0;
     let info = protocol();
     // SAFETY: live locals.
     let s = unsafe {
         t.lpWSPSocket.unwrap()(
-            i32::from(AF_INET),
+            af,
             SOCK_STREAM,
             IPPROTO_TCP,
             &info,

@@ -3,15 +3,16 @@
 //! recording notifier, on one mock network.
 #![allow(dead_code)] // each test file uses a different part
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
 use winsock_provider::sim::{ProcessId, SimProvider, Simulation};
 use winsock_provider::{
-    CompletionMode, EventKey, FdEvents, Linger, MsgFlags, Notifier, Overlapped, OverlappedRequest,
-    ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version, WsaError,
+    AddressFamily, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, Notifier, Overlapped,
+    OverlappedRequest, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version,
+    WsaError,
 };
 
 /// The provider type every test drives: a process of a [`Simulation`].
@@ -51,7 +52,11 @@ impl Proc {
     /// An overlapped stream socket.
     pub fn stream(&self) -> SocketHandle {
         self.p
-            .socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
+            .socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED,
+            )
             .expect("socket")
     }
 }
@@ -61,7 +66,7 @@ impl Proc {
 pub fn fresh(seed: u64, config: ProviderConfig) -> (Network, MockProvider, RecordingNotifier) {
     let mut sim = Simulation::with_config(seed, config);
     sim.keep_trace(false);
-    let id = sim.add_process("a", Ipv4Addr::new(10, 0, 0, 1));
+    let id = sim.add_process("a", Ipv4Addr::new(10, 0, 0, 1).into());
     MockWaiter::set_current_thread(APP);
     (
         sim.network().clone(),
@@ -84,8 +89,8 @@ impl World {
         let mut sim = Simulation::new(seed);
         sim.keep_trace(false);
         let (ip_a, ip_b) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
-        let a = sim.add_process_with("a", ip_a, config);
-        let b = sim.add_process("b", ip_b);
+        let a = sim.add_process_with("a", ip_a.into(), config);
+        let b = sim.add_process("b", ip_b.into());
         let (a, b) = (Proc::of(&sim, a, ip_a), Proc::of(&sim, b, ip_b));
         MockWaiter::set_current_thread(APP);
         a.start();
@@ -115,14 +120,14 @@ impl World {
         let port = self
             .b
             .p
-            .bind(listener, SocketAddrV4::new(self.b.ip, 0))
+            .bind(listener, SocketAddr::from((self.b.ip, 0)))
             .expect("bind")
             .port();
         self.b.p.listen(listener, 4).expect("listen");
         let s = self.a.stream();
         self.a
             .p
-            .connect(s, SocketAddrV4::new(self.b.ip, port))
+            .connect(s, SocketAddr::from((self.b.ip, port)))
             .expect("connect");
         let (t, _) = self.b.p.accept(listener).expect("accept");
         self.b.p.close_socket(listener).expect("close listener");
@@ -136,7 +141,7 @@ impl World {
         port: u16,
         rate: Option<usize>,
     ) -> (SocketHandle, winsock_provider::mock::ServiceId) {
-        let at = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), port);
+        let at = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 9), port));
         let svc = self.net.add_discard_service(at, rate);
         let s = self.a.stream();
         self.a.p.connect(s, at).expect("connect to discard service");
@@ -246,13 +251,21 @@ pub fn every_entry_point(
     let mut all = vec![
         (
             "socket",
-            p.socket(SocketKind::Stream, SocketFlags::OVERLAPPED)
-                .map(drop),
+            p.socket(
+                AddressFamily::Inet,
+                SocketKind::Stream,
+                SocketFlags::OVERLAPPED,
+            )
+            .map(drop),
         ),
         (
             "socket(dgram)",
-            p.socket(SocketKind::Datagram, SocketFlags::empty())
-                .map(drop),
+            p.socket(
+                AddressFamily::Inet,
+                SocketKind::Datagram,
+                SocketFlags::empty(),
+            )
+            .map(drop),
         ),
         ("cancel_blocking_call", p.cancel_blocking_call()),
     ];
@@ -268,7 +281,7 @@ pub fn every_handle_call(
     l: SocketHandle,
     rec: &Overlapped,
 ) -> Vec<(&'static str, Result<(), WsaError>)> {
-    let to = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
+    let to = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 2), 80));
     let with = || OverlappedRequest {
         overlapped: rec.clone(),
         mode: CompletionMode::Event(EventKey(9)),
@@ -277,7 +290,7 @@ pub fn every_handle_call(
     vec![
         (
             "bind",
-            p.bind(s, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 0))
+            p.bind(s, SocketAddr::from((Ipv4Addr::new(10, 0, 0, 1), 0)))
                 .map(drop),
         ),
         ("listen", p.listen(l, 4)),

@@ -62,7 +62,10 @@ unsafe fn send_impl<D: Exported>(
     let to = match to {
         Some(_) if dll.provider.socket_kind(h)? == SocketKind::Stream => None,
         // SAFETY: the caller's promise.
-        Some((name, len)) => Some(unsafe { sockaddr::read(name, len) }?),
+        Some((name, len)) => {
+            let family = dll.provider.address_family(h)?;
+            Some(unsafe { sockaddr::read(name, len, family) }?)
+        }
         None => None,
     };
     let flags = MsgFlags::from_bits_retain(flags);

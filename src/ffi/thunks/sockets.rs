@@ -1,25 +1,29 @@
 //! Creating, naming, connecting and closing sockets.
 
 use super::super::abi::{
-    AF_INET, FROM_PROTOCOL_INFO, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP, LPCONDITIONPROC, QOS,
-    SOCK_DGRAM, SOCK_STREAM, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
+    FROM_PROTOCOL_INFO, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP, LPCONDITIONPROC, QOS, SOCK_DGRAM,
+    SOCK_STREAM, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
 };
 use super::super::dll::{Exported, ProviderOf};
 use super::super::guard;
 use super::super::sockaddr;
 use super::run;
-use crate::{Provider, ServiceFlags, SocketFlags, SocketHandle, SocketKind, WsaError, WsaResult};
-use std::net::SocketAddrV4;
+use crate::{
+    AddressFamily, Provider, ServiceFlags, SocketFlags, SocketHandle, SocketKind, WsaError,
+    WsaResult,
+};
+use std::net::SocketAddr;
 
-/// `af`, `type` and `protocol` of `WSPSocket` resolved to a socket kind
-/// (`FROM_PROTOCOL_INFO` and 0 take the protocol entry's values).
+/// `af`, `type` and `protocol` of `WSPSocket` resolved to a family and a
+/// socket kind (`FROM_PROTOCOL_INFO` and 0 take the protocol entry's
+/// values; `af` 0 without an entry is `AF_INET`).
 fn kind_of(
     af: i32,
     ty: i32,
     protocol: i32,
     info: Option<&WSAPROTOCOL_INFOW>,
     offered: ServiceFlags,
-) -> WsaResult<SocketKind> {
+) -> WsaResult<(AddressFamily, SocketKind)> {
     let from_info = |v: i32, pick: fn(&WSAPROTOCOL_INFOW) -> i32| -> WsaResult<i32> {
         match (v, info) {
             (FROM_PROTOCOL_INFO, Some(i)) | (0, Some(i)) => Ok(pick(i)),
@@ -27,10 +31,10 @@ fn kind_of(
             (v, _) => Ok(v),
         }
     };
-    let af = from_info(af, |i| i.iAddressFamily)?;
-    if af != 0 && af != i32::from(AF_INET) {
-        return Err(WsaError::AddressFamilyNotSupported);
-    }
+    let family = match from_info(af, |i| i.iAddressFamily)? {
+        0 => AddressFamily::Inet,
+        af => AddressFamily::from_code(af)?,
+    };
     let ty = from_info(ty, |i| i.iSocketType)?;
     let protocol = from_info(protocol, |i| i.iProtocol)?;
     let kind = match (ty, protocol) {
@@ -49,7 +53,7 @@ fn kind_of(
     if !offered.contains(needs) {
         return Err(WsaError::SocketTypeNotSupported);
     }
-    Ok(kind)
+    Ok((family, kind))
 }
 
 /// `WSPSocket`: a core socket with a host handle from
@@ -72,7 +76,7 @@ pub(crate) unsafe extern "system" fn socket<D: Exported>(
         run::<D, _>("WSPSocket", lp_errno, INVALID_SOCKET, |dll| {
             // SAFETY (the closure): the caller's promise; checked first.
             let info = guard::optional(info.cast_mut())?.map(|info| &*info);
-            let kind = kind_of(af, ty, protocol, info, dll.config.service_flags)?;
+            let (family, kind) = kind_of(af, ty, protocol, info, dll.config.service_flags)?;
             let flags = SocketFlags::from_bits(flags)
                 .filter(|f| {
                     !f.intersects(
@@ -92,7 +96,7 @@ pub(crate) unsafe extern "system" fn socket<D: Exported>(
             // handles fails the call, which leaves nothing (S13).
             let catalog = info.map(|i| i.dwCatalogEntryId);
             let made = std::cell::Cell::new(INVALID_SOCKET);
-            dll.provider.socket_prepared(kind, flags, |h| {
+            dll.provider.socket_prepared(family, kind, flags, |h| {
                 made.set(dll.host.create_handle(h, catalog)?);
                 Ok(())
             })?;
@@ -115,7 +119,7 @@ pub(crate) unsafe extern "system" fn bind<D: Exported>(
     unsafe {
         run::<D, _>("WSPBind", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
-            let addr = sockaddr::read(name, namelen)?;
+            let addr = sockaddr::read(name, namelen, dll.provider.address_family(h)?)?;
             dll.provider.bind(h, addr).map(|_| 0)
         })
     }
@@ -220,7 +224,7 @@ pub(crate) unsafe extern "system" fn connect<D: Exported>(
     unsafe {
         run::<D, _>("WSPConnect", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
-            let addr = sockaddr::read(name, namelen)?;
+            let addr = sockaddr::read(name, namelen, dll.provider.address_family(h)?)?;
             if let Some(data) = guard::optional(caller_data.cast_mut())?
                 && (*data).len > 0
             {
@@ -286,7 +290,7 @@ unsafe fn write_name<D: Exported>(
     name: *mut SOCKADDR,
     namelen: *mut i32,
     lp_errno: *mut i32,
-    address: fn(&ProviderOf<D>, SocketHandle) -> WsaResult<SocketAddrV4>,
+    address: fn(&ProviderOf<D>, SocketHandle) -> WsaResult<SocketAddr>,
 ) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {

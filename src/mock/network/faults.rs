@@ -4,7 +4,7 @@
 use super::Network;
 use crate::mock::ids::{InstanceId, NodeId};
 use crate::mock::state::endpoint::Owner;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 impl Network {
@@ -43,7 +43,7 @@ impl Network {
 
     /// Resets the connection from `local` to `peer` (either end's view):
     /// both ends see a reset. Returns whether such a live connection exists.
-    pub fn reset_connection(&self, local: SocketAddrV4, peer: SocketAddrV4) -> bool {
+    pub fn reset_connection(&self, local: SocketAddr, peer: SocketAddr) -> bool {
         self.mutate(|st| {
             st.find_connection(local, peer)
                 .is_some_and(|id| st.reset_pair(id))
@@ -71,7 +71,7 @@ impl Network {
     }
 
     /// Whether a handed-off socket with this local address is still draining.
-    pub fn handed_off_draining(&self, local: SocketAddrV4) -> bool {
+    pub fn handed_off_draining(&self, local: SocketAddr) -> bool {
         self.lock()
             .endpoints
             .values()

@@ -13,7 +13,7 @@ use crate::core::notifier::ThreadKey;
 use crate::sync::lock;
 use std::cell::Cell;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -108,14 +108,38 @@ impl Network {
     }
 
     /// Adds a host with this address (adding an address twice gives the
-    /// same node).
-    pub fn add_node(&self, ip: Ipv4Addr) -> NodeId {
+    /// same node). An IPv4 or an IPv6 address: a socket of either family
+    /// uses the node's first address of its family.
+    ///
+    /// ```
+    /// use winsock_provider::mock::Network;
+    /// let net = Network::new(1);
+    /// let node = net.add_node("10.0.0.1".parse().unwrap());
+    /// assert!(net.add_address(node, "fd00::1".parse().unwrap()));
+    /// assert_eq!(net.node_addrs(node).len(), 2);
+    /// ```
+    pub fn add_node(&self, ip: IpAddr) -> NodeId {
         self.mutate(|st| st.add_node(ip))
     }
 
-    /// The address of a node.
-    pub fn node_addr(&self, node: NodeId) -> Option<Ipv4Addr> {
-        self.lock().nodes.get(&node).copied()
+    /// Gives a node one more address (its IPv6 address beside its IPv4
+    /// one, say). `false`, and nothing changes, when another node has it
+    /// or `node` is not a node of this network.
+    pub fn add_address(&self, node: NodeId, ip: IpAddr) -> bool {
+        self.mutate(|st| st.add_address(node, ip))
+    }
+
+    /// The first address of a node.
+    pub fn node_addr(&self, node: NodeId) -> Option<IpAddr> {
+        self.lock()
+            .nodes
+            .get(&node)
+            .and_then(|a| a.first().copied())
+    }
+
+    /// Every address of a node, in the order they were given.
+    pub fn node_addrs(&self, node: NodeId) -> Vec<IpAddr> {
+        self.lock().nodes.get(&node).cloned().unwrap_or_default()
     }
 
     /// Virtual time since the network was built.

@@ -4,7 +4,7 @@
 use super::Network;
 use crate::mock::ids::ServiceId;
 use crate::mock::state::services::ServiceKind;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 impl Network {
     /// A service at `addr` that accepts every connection, reads (on average
@@ -15,7 +15,7 @@ impl Network {
     ///
     /// # Panics
     /// If a stream socket or service is already bound at `addr`.
-    pub fn add_discard_service(&self, addr: SocketAddrV4, read_rate: Option<usize>) -> ServiceId {
+    pub fn add_discard_service(&self, addr: SocketAddr, read_rate: Option<usize>) -> ServiceId {
         self.mutate(|st| st.add_service(addr, ServiceKind::Discard, read_rate))
     }
 
@@ -25,7 +25,7 @@ impl Network {
     ///
     /// # Panics
     /// If a stream socket or service is already bound at `addr`.
-    pub fn add_echo_service(&self, addr: SocketAddrV4) -> ServiceId {
+    pub fn add_echo_service(&self, addr: SocketAddr) -> ServiceId {
         self.mutate(|st| st.add_service(addr, ServiceKind::Echo, None))
     }
 
@@ -59,7 +59,7 @@ impl Network {
     }
 
     /// The address a service listens at.
-    pub fn service_addr(&self, service: ServiceId) -> Option<SocketAddrV4> {
+    pub fn service_addr(&self, service: ServiceId) -> Option<SocketAddr> {
         self.lock().services.get(&service).map(|s| s.addr)
     }
 

@@ -11,19 +11,19 @@ use super::endpoint::{Body, Message, PendingRecv};
 use super::{Binding, DatagramInFlight, NetState};
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
-use crate::core::transport::{Io, Received, Wait};
+use crate::core::transport::{AddressFamily, Io, Received, Wait};
 use crate::mock::config::MAX_DATAGRAM;
 use crate::mock::ids::{EpId, InstanceId};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 impl NetState {
     /// Binds to an ephemeral port of the node if not bound yet.
-    fn bound_or_ephemeral(&mut self, inst: InstanceId, id: EpId) -> Result<SocketAddrV4, WsaError> {
+    fn bound_or_ephemeral(&mut self, inst: InstanceId, id: EpId) -> Result<SocketAddr, WsaError> {
         match self.ep(id).local {
             Some(a) => Ok(a),
             None => {
-                let ip = self.instance_ip(inst);
-                self.bind_ep(id, SocketAddrV4::new(ip, 0))
+                let ip = self.instance_ip(inst, self.ep(id).family)?;
+                self.bind_ep(id, SocketAddr::new(ip, 0))
             }
         }
     }
@@ -33,7 +33,7 @@ impl NetState {
         &mut self,
         inst: InstanceId,
         id: EpId,
-        addr: SocketAddrV4,
+        addr: SocketAddr,
     ) -> Result<(), WsaError> {
         if addr.ip().is_unspecified() {
             if let Body::Datagram(d) = &mut self.ep_mut(id).body {
@@ -58,7 +58,7 @@ impl NetState {
         inst: InstanceId,
         id: EpId,
         data: &[u8],
-        to: Option<SocketAddrV4>,
+        to: Option<SocketAddr>,
     ) -> Result<Io<usize>, WsaError> {
         let ep = self.ep(id);
         if ep.shut_send {
@@ -68,6 +68,9 @@ impl NetState {
             return Err(WsaError::NotSocket);
         };
         let dest = d.peer.or(to).ok_or(WsaError::DestinationRequired)?;
+        if AddressFamily::of(&dest) != ep.family {
+            return Err(WsaError::AddressFamilyNotSupported);
+        }
         if data.len() > MAX_DATAGRAM {
             return Err(WsaError::MessageSize);
         }

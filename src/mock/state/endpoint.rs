@@ -4,9 +4,10 @@
 //! and `scheduler.rs`.
 
 use crate::core::handle::{OpId, SocketHandle};
+use crate::core::transport::AddressFamily;
 use crate::mock::ids::{EpId, InstanceId, ServiceId};
 use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Copies the first `n` bytes of a buffer (`n` at most its length) with two
@@ -96,7 +97,7 @@ pub(crate) struct Listen {
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub(crate) peer: EpId,
-    pub(crate) peer_addr: SocketAddrV4,
+    pub(crate) peer_addr: SocketAddr,
     /// Bytes taken from the application, not on the wire yet.
     pub(crate) send_buf: VecDeque<u8>,
     /// Bytes that arrived, not read yet.
@@ -116,7 +117,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(peer: EpId, peer_addr: SocketAddrV4) -> Self {
+    pub(crate) fn new(peer: EpId, peer_addr: SocketAddr) -> Self {
         Conn {
             peer,
             peer_addr,
@@ -137,14 +138,14 @@ impl Conn {
 #[derive(Debug)]
 pub(crate) struct Message {
     pub(crate) data: Vec<u8>,
-    pub(crate) from: SocketAddrV4,
+    pub(crate) from: SocketAddr,
 }
 
 /// A datagram socket.
 #[derive(Debug, Default)]
 pub(crate) struct Dgram {
     /// The default peer set by `connect`; datagrams from others are dropped.
-    pub(crate) peer: Option<SocketAddrV4>,
+    pub(crate) peer: Option<SocketAddr>,
     pub(crate) queue: VecDeque<Message>,
     /// Sum of the queued payloads, checked against the receive buffer size.
     pub(crate) queued_bytes: usize,
@@ -164,8 +165,9 @@ pub(crate) enum Body {
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     pub(crate) owner: Owner,
+    pub(crate) family: AddressFamily,
     pub(crate) proto: Proto,
-    pub(crate) local: Option<SocketAddrV4>,
+    pub(crate) local: Option<SocketAddr>,
     /// `SO_SNDBUF` (0 behaves as one segment, see `NetState::eff`).
     pub(crate) send_cap: usize,
     /// `SO_RCVBUF` (0 behaves as one segment).
@@ -180,9 +182,16 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    pub(crate) fn new(owner: Owner, proto: Proto, send_cap: usize, recv_cap: usize) -> Self {
+    pub(crate) fn new(
+        owner: Owner,
+        family: AddressFamily,
+        proto: Proto,
+        send_cap: usize,
+        recv_cap: usize,
+    ) -> Self {
         Endpoint {
             owner,
+            family,
             proto,
             local: None,
             send_cap,

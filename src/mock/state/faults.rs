@@ -4,7 +4,7 @@
 use super::endpoint::{Body, Owner};
 use super::{NetState, SegKind};
 use crate::mock::ids::{EpId, InstanceId};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 impl NetState {
     /// A process is gone: its sink is dropped (no completion or event will
@@ -76,7 +76,7 @@ impl NetState {
     }
 
     /// The connection whose local address is `local` and peer `peer`.
-    pub(crate) fn find_connection(&self, local: SocketAddrV4, peer: SocketAddrV4) -> Option<EpId> {
+    pub(crate) fn find_connection(&self, local: SocketAddr, peer: SocketAddr) -> Option<EpId> {
         self.endpoints
             .iter()
             .find(|(_, e)| {

@@ -23,12 +23,12 @@ use super::stats::NetworkStats;
 use crate::core::error::WsaError;
 use crate::core::flags::FdEvents;
 use crate::core::handle::{OpId, SocketHandle};
-use crate::core::transport::{Completed, CompletionSink};
+use crate::core::transport::{AddressFamily, Completed, CompletionSink};
 use endpoint::{Body, Endpoint, Owner, Proto};
 use rng::SplitMix64;
 use services::Service;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,8 +62,8 @@ pub(crate) struct Segment {
 #[derive(Debug)]
 pub(crate) struct DatagramInFlight {
     pub(crate) due: Duration,
-    pub(crate) from: SocketAddrV4,
-    pub(crate) to: SocketAddrV4,
+    pub(crate) from: SocketAddr,
+    pub(crate) to: SocketAddr,
     pub(crate) data: Vec<u8>,
 }
 
@@ -123,7 +123,9 @@ pub(crate) struct NetState {
     pub(crate) rng: SplitMix64,
     pub(crate) now: Duration,
     pub(crate) down: bool,
-    pub(crate) nodes: BTreeMap<NodeId, Ipv4Addr>,
+    /// Each node's addresses, in the order they were given (one per family
+    /// at most is used as the node's own).
+    pub(crate) nodes: BTreeMap<NodeId, Vec<IpAddr>>,
     pub(crate) instances: BTreeMap<InstanceId, Instance>,
     /// Handles are per instance (two processes may both have handle 1).
     pub(crate) sockets: BTreeMap<(InstanceId, SocketHandle), EpId>,
@@ -133,8 +135,8 @@ pub(crate) struct NetState {
     /// scheduler unmarks those it finds with nothing to do. So a stalled
     /// connection costs nothing per step until something touches it.
     pub(crate) active: BTreeSet<EpId>,
-    pub(crate) bindings: BTreeMap<(Proto, SocketAddrV4), Binding>,
-    pub(crate) next_ephemeral: BTreeMap<(Proto, Ipv4Addr), u16>,
+    pub(crate) bindings: BTreeMap<(Proto, SocketAddr), Binding>,
+    pub(crate) next_ephemeral: BTreeMap<(Proto, IpAddr), u16>,
     /// One FIFO per direction of a connection: a segment can only arrive
     /// after the ones sent before it on the same direction.
     pub(crate) wires: BTreeMap<(EpId, EpId), VecDeque<Segment>>,
@@ -191,13 +193,35 @@ impl NetState {
         if cap == 0 { self.config.mss } else { cap }
     }
 
-    pub(crate) fn add_node(&mut self, ip: Ipv4Addr) -> NodeId {
-        if let Some((&id, _)) = self.nodes.iter().find(|&(_, &a)| a == ip) {
+    pub(crate) fn add_node(&mut self, ip: IpAddr) -> NodeId {
+        if let Some(id) = self.node_with(ip) {
             return id;
         }
         let id = NodeId(self.nodes.len() as u32);
-        self.nodes.insert(id, ip);
+        self.nodes.insert(id, vec![ip]);
         id
+    }
+
+    /// The node that has `ip`.
+    pub(crate) fn node_with(&self, ip: IpAddr) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .find(|(_, addrs)| addrs.contains(&ip))
+            .map(|(&id, _)| id)
+    }
+
+    /// Gives `node` one more address; `false` if another node has it.
+    pub(crate) fn add_address(&mut self, node: NodeId, ip: IpAddr) -> bool {
+        match self.node_with(ip) {
+            Some(n) => n == node,
+            None => match self.nodes.get_mut(&node) {
+                Some(addrs) => {
+                    addrs.push(ip);
+                    true
+                }
+                None => false,
+            },
+        }
     }
 
     pub(crate) fn add_instance(&mut self, node: NodeId) -> InstanceId {
@@ -226,8 +250,23 @@ impl NetState {
         }
     }
 
-    pub(crate) fn instance_ip(&self, inst: InstanceId) -> Ipv4Addr {
+    /// The address of `inst`'s node in `family`: `WSAEADDRNOTAVAIL` when
+    /// the node has none.
+    pub(crate) fn instance_ip(
+        &self,
+        inst: InstanceId,
+        family: AddressFamily,
+    ) -> Result<IpAddr, WsaError> {
         self.nodes[&self.instances[&inst].node]
+            .iter()
+            .copied()
+            .find(|ip| AddressFamily::of(&SocketAddr::new(*ip, 0)) == family)
+            .ok_or(WsaError::AddressNotAvailable)
+    }
+
+    /// Whether `ip` is one of `inst`'s node's addresses.
+    pub(crate) fn is_instance_ip(&self, inst: InstanceId, ip: IpAddr) -> bool {
+        self.nodes[&self.instances[&inst].node].contains(&ip)
     }
 
     pub(crate) fn ep_of(&self, inst: InstanceId, h: SocketHandle) -> Result<EpId, WsaError> {
@@ -311,17 +350,13 @@ impl NetState {
 
     /// Binds an endpoint to a concrete address of its node (port 0: an
     /// ephemeral one).
-    pub(crate) fn bind_ep(
-        &mut self,
-        id: EpId,
-        addr: SocketAddrV4,
-    ) -> Result<SocketAddrV4, WsaError> {
+    pub(crate) fn bind_ep(&mut self, id: EpId, addr: SocketAddr) -> Result<SocketAddr, WsaError> {
         let proto = self.ep(id).proto;
         let port = match addr.port() {
-            0 => self.ephemeral(proto, *addr.ip())?,
+            0 => self.ephemeral(proto, addr.ip())?,
             p => p,
         };
-        let addr = SocketAddrV4::new(*addr.ip(), port);
+        let addr = SocketAddr::new(addr.ip(), port);
         if self.bindings.contains_key(&(proto, addr)) {
             return Err(WsaError::AddressInUse);
         }
@@ -332,7 +367,7 @@ impl NetState {
 
     /// The next free port from 49152 up, per address and protocol, wrapping
     /// around; deterministic because it depends only on earlier binds.
-    fn ephemeral(&mut self, proto: Proto, ip: Ipv4Addr) -> Result<u16, WsaError> {
+    fn ephemeral(&mut self, proto: Proto, ip: IpAddr) -> Result<u16, WsaError> {
         let span = u32::from(u16::MAX - EPHEMERAL_FIRST) + 1;
         let next = self
             .next_ephemeral
@@ -347,7 +382,7 @@ impl NetState {
             };
             if !self
                 .bindings
-                .contains_key(&(proto, SocketAddrV4::new(ip, port)))
+                .contains_key(&(proto, SocketAddr::new(ip, port)))
             {
                 return Ok(port);
             }

@@ -11,7 +11,7 @@ use super::endpoint::Proto;
 use super::endpoint::{Owner, take_front};
 use super::{Binding, NetState};
 use crate::mock::ids::{EpId, ServiceId};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// What a service does with the bytes it reads.
@@ -24,7 +24,7 @@ pub(crate) enum ServiceKind {
 /// A service's settings and counters.
 #[derive(Debug)]
 pub(crate) struct Service {
-    pub(crate) addr: SocketAddrV4,
+    pub(crate) addr: SocketAddr,
     pub(crate) kind: ServiceKind,
     /// Bytes per millisecond of virtual time, per connection, on average;
     /// `None` reads everything at once, `Some(0)` never reads.
@@ -44,7 +44,7 @@ fn read_time(n: usize, rate: usize) -> Duration {
 impl NetState {
     pub(crate) fn add_service(
         &mut self,
-        addr: SocketAddrV4,
+        addr: SocketAddr,
         kind: ServiceKind,
         read_rate: Option<usize>,
     ) -> ServiceId {

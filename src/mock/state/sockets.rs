@@ -11,16 +11,17 @@ use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
-    CloseKind, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Wait,
+    AddressFamily, CloseKind, HandOffRefused, Io, Received, ShutdownHow, SocketKind, Wait,
 };
 use crate::mock::ids::{EpId, InstanceId};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 impl NetState {
     pub(crate) fn open(
         &mut self,
         inst: InstanceId,
         h: SocketHandle,
+        family: AddressFamily,
         kind: SocketKind,
     ) -> Result<(), WsaError> {
         self.check(inst)?;
@@ -33,38 +34,48 @@ impl NetState {
             SocketKind::Datagram => Proto::Datagram,
         };
         let (s, r) = (self.config.send_buffer, self.config.recv_buffer);
-        self.insert_ep(Endpoint::new(Owner::Socket(inst, h), proto, s, r));
+        self.insert_ep(Endpoint::new(Owner::Socket(inst, h), family, proto, s, r));
         Ok(())
     }
 
-    /// Binds to `addr`, which must be this node's address or 0.0.0.0 (which
-    /// means the node's address: there are no wildcard bindings in the model).
+    /// Binds to `addr`, which must be one of this node's addresses or the
+    /// wildcard of the socket's family (which means the node's address of
+    /// that family: there are no wildcard bindings in the model).
     pub(crate) fn bind(
         &mut self,
         inst: InstanceId,
         h: SocketHandle,
-        addr: SocketAddrV4,
-    ) -> Result<SocketAddrV4, WsaError> {
+        addr: SocketAddr,
+    ) -> Result<SocketAddr, WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         if self.ep(id).local.is_some() || self.ep(id).closed {
             return Err(WsaError::InvalidArgument);
         }
-        let ip = self.instance_ip(inst);
-        if !addr.ip().is_unspecified() && *addr.ip() != ip {
-            return Err(WsaError::AddressNotAvailable);
+        if AddressFamily::of(&addr) != self.ep(id).family {
+            return Err(WsaError::AddressFamilyNotSupported);
         }
-        self.bind_ep(id, SocketAddrV4::new(ip, addr.port()))
+        let ip = if addr.ip().is_unspecified() {
+            self.instance_ip(inst, self.ep(id).family)?
+        } else if self.is_instance_ip(inst, addr.ip()) {
+            addr.ip()
+        } else {
+            return Err(WsaError::AddressNotAvailable);
+        };
+        self.bind_ep(id, SocketAddr::new(ip, addr.port()))
     }
 
     pub(crate) fn connect(
         &mut self,
         inst: InstanceId,
         h: SocketHandle,
-        addr: SocketAddrV4,
+        addr: SocketAddr,
     ) -> Result<(), WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
+        if AddressFamily::of(&addr) != self.ep(id).family {
+            return Err(WsaError::AddressFamilyNotSupported);
+        }
         match self.ep(id).proto {
             Proto::Stream => self.stream_connect(inst, id, addr),
             Proto::Datagram => self.dgram_connect(inst, id, addr),
@@ -76,7 +87,7 @@ impl NetState {
         inst: InstanceId,
         h: SocketHandle,
         data: &[u8],
-        to: Option<SocketAddrV4>,
+        to: Option<SocketAddr>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError> {
         self.check(inst)?;
@@ -301,7 +312,7 @@ impl NetState {
         &self,
         inst: InstanceId,
         h: SocketHandle,
-    ) -> Result<SocketAddrV4, WsaError> {
+    ) -> Result<SocketAddr, WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         self.ep(id).local.ok_or(WsaError::InvalidArgument)
@@ -311,7 +322,7 @@ impl NetState {
         &self,
         inst: InstanceId,
         h: SocketHandle,
-    ) -> Result<SocketAddrV4, WsaError> {
+    ) -> Result<SocketAddr, WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         match &self.ep(id).body {

@@ -14,7 +14,7 @@ use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::SocketHandle;
 use crate::core::transport::{Io, Received, Wait};
 use crate::mock::ids::{EpId, InstanceId};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 /// Where a connect lands.
 enum Target {
@@ -60,7 +60,7 @@ impl NetState {
         &mut self,
         inst: InstanceId,
         id: EpId,
-        addr: SocketAddrV4,
+        addr: SocketAddr,
     ) -> Result<(), WsaError> {
         let ep = self.ep(id);
         match ep.body {
@@ -83,8 +83,8 @@ impl NetState {
         let local = match self.ep(id).local {
             Some(a) => a,
             None => {
-                let ip = self.instance_ip(inst);
-                self.bind_ep(id, SocketAddrV4::new(ip, 0))?
+                let ip = self.instance_ip(inst, self.ep(id).family)?;
+                self.bind_ep(id, SocketAddr::new(ip, 0))?
             }
         };
         // The accepting end inherits the listener's buffer sizes (as accepted
@@ -110,7 +110,8 @@ impl NetState {
         {
             svc.connections += 1;
         }
-        let mut server = Endpoint::new(owner, Proto::Stream, send_cap, recv_cap);
+        let family = self.ep(id).family;
+        let mut server = Endpoint::new(owner, family, Proto::Stream, send_cap, recv_cap);
         server.local = Some(addr);
         server.body = Body::Connected(Conn::new(id, local));
         let sid = self.insert_ep(server);
@@ -135,7 +136,7 @@ impl NetState {
         listener: SocketHandle,
         h: SocketHandle,
         wait: Wait,
-    ) -> Result<Io<SocketAddrV4>, WsaError> {
+    ) -> Result<Io<SocketAddr>, WsaError> {
         self.check(inst)?;
         let lid = self.ep_of(inst, listener)?;
         let Body::Listening(l) = &mut self.ep_mut(lid).body else {
@@ -158,7 +159,7 @@ impl NetState {
     /// Gives a queued connection its handle. The core does not `open` an
     /// accepted socket first; if it did, that placeholder is replaced.
     /// Returns the peer's address.
-    pub(crate) fn adopt(&mut self, inst: InstanceId, h: SocketHandle, q: EpId) -> SocketAddrV4 {
+    pub(crate) fn adopt(&mut self, inst: InstanceId, h: SocketHandle, q: EpId) -> SocketAddr {
         if let Some(old) = self.sockets.get(&(inst, h)).copied() {
             self.remove_ep(old);
         }

@@ -3,14 +3,16 @@
 use super::util::*;
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
-use crate::core::transport::{Completed, Io, Received, SocketKind, Transport, Wait};
+use crate::core::transport::{AddressFamily, Completed, Io, Received, SocketKind, Transport, Wait};
 use crate::mock::{MAX_DATAGRAM, Network};
 
 fn dgram(net: &Network) -> (Host, Host) {
     let a = host(net, A);
     let b = host(net, B);
-    a.t.open(h(1), SocketKind::Datagram).unwrap();
-    b.t.open(h(1), SocketKind::Datagram).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Datagram)
+        .unwrap();
+    b.t.open(h(1), AddressFamily::Inet, SocketKind::Datagram)
+        .unwrap();
     b.t.bind(h(1), addr(B, 53)).unwrap();
     (a, b)
 }
@@ -142,7 +144,8 @@ fn connect_sets_the_default_peer_and_filters_others() {
     let net = Network::new(5);
     let (a, b) = dgram(&net);
     let c = host(&net, [10, 0, 0, 3]);
-    c.t.open(h(1), SocketKind::Datagram).unwrap();
+    c.t.open(h(1), AddressFamily::Inet, SocketKind::Datagram)
+        .unwrap();
     a.t.bind(h(1), addr(A, 1000)).unwrap();
     b.t.connect(h(1), addr(A, 1000)).unwrap();
     assert_eq!(b.t.peer_addr(h(1)).unwrap(), addr(A, 1000));

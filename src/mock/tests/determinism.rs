@@ -1,7 +1,7 @@
 //! Same seed, same run.
 
 use super::util::*;
-use crate::core::transport::{CloseKind, Io, SocketKind, Transport, Wait};
+use crate::core::transport::{AddressFamily, CloseKind, Io, SocketKind, Transport, Wait};
 use crate::mock::Network;
 
 /// Three hosts, each with a connection to an echo service and one to a
@@ -16,11 +16,14 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
     net.add_discard_service(discard, Some(2000));
     let hosts: Vec<Host> = (1..=3).map(|i| host(&net, [10, 0, 0, i])).collect();
     for (i, x) in hosts.iter().enumerate() {
-        x.t.open(h(1), SocketKind::Stream).unwrap();
+        x.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+            .unwrap();
         x.t.connect(h(1), echo).unwrap();
-        x.t.open(h(2), SocketKind::Stream).unwrap();
+        x.t.open(h(2), AddressFamily::Inet, SocketKind::Stream)
+            .unwrap();
         x.t.connect(h(2), discard).unwrap();
-        x.t.open(h(3), SocketKind::Datagram).unwrap();
+        x.t.open(h(3), AddressFamily::Inet, SocketKind::Datagram)
+            .unwrap();
         x.t.bind(h(3), addr([10, 0, 0, i as u8 + 1], 5000)).unwrap();
     }
     let mut left = [[6000usize; 2]; 3];

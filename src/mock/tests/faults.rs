@@ -3,7 +3,9 @@
 use super::util::*;
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
-use crate::core::transport::{CloseKind, HandOffRefused, Io, SocketKind, Transport, Wait};
+use crate::core::transport::{
+    AddressFamily, CloseKind, HandOffRefused, Io, SocketKind, Transport, Wait,
+};
 use crate::mock::Network;
 
 #[test]
@@ -24,7 +26,7 @@ fn network_down_fails_calls_and_freezes_the_wire() {
         Err(WsaError::NetworkDown)
     );
     assert_eq!(
-        a.t.open(h(5), SocketKind::Stream),
+        a.t.open(h(5), AddressFamily::Inet, SocketKind::Stream),
         Err(WsaError::NetworkDown)
     );
     assert_eq!(a.t.local_addr(h(1)), Err(WsaError::NetworkDown));
@@ -82,7 +84,8 @@ fn crash_drops_pending_operations_silently_and_resets_peers() {
     let acc = op(h(9), 2);
     a.t.recv(h(1), 10, MsgFlags::empty(), Wait::Later(r))
         .unwrap();
-    a.t.open(h(9), SocketKind::Stream).unwrap();
+    a.t.open(h(9), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.bind(h(9), addr(A, 8080)).unwrap();
     a.t.listen(h(9), 5).unwrap();
     a.t.accept(h(9), h(10), Wait::Later(acc)).unwrap();
@@ -107,9 +110,11 @@ fn crash_drops_pending_operations_silently_and_resets_peers() {
     // The restarted process gets a fresh instance: same handles, same ports.
     let a2 = net.transport(a.t.node());
     a2.attach(a.sink.clone());
-    a2.open(h(1), SocketKind::Stream).unwrap();
+    a2.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     assert_eq!(a2.bind(h(1), addr(A, 8080)).unwrap(), addr(A, 8080));
-    a2.open(h(2), SocketKind::Stream).unwrap();
+    a2.open(h(2), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a2.connect(h(2), addr(B, 80)).unwrap();
     // Ephemeral ports go on counting across instances (49152 was the first).
     assert_eq!(
@@ -125,7 +130,7 @@ fn crash_node_crashes_every_instance_of_the_node() {
     let other = net.transport(a.t.node());
     net.crash_node(a.t.node());
     assert_eq!(
-        other.open(h(1), SocketKind::Stream),
+        other.open(h(1), AddressFamily::Inet, SocketKind::Stream),
         Err(WsaError::NetworkDown)
     );
     net.run_until_idle(1000);

@@ -2,7 +2,9 @@
 //! provider instance.
 
 use super::util::*;
-use crate::core::transport::{CloseKind, HandOffRefused, SocketKind, Transport, Wait};
+use crate::core::transport::{
+    AddressFamily, CloseKind, HandOffRefused, SocketKind, Transport, Wait,
+};
 use crate::mock::{Network, NetworkConfig};
 use std::time::Duration;
 
@@ -11,7 +13,8 @@ use std::time::Duration;
 fn closed_with_data(net: &Network, rate: Option<usize>) -> (Host, crate::mock::ServiceId) {
     let svc = net.add_discard_service(addr([127, 0, 0, 2], 9), rate);
     let a = host(net, A);
-    a.t.open(h(1), SocketKind::Stream).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(1), addr([127, 0, 0, 2], 9)).unwrap();
     a.t.set_buffers(h(1), Some(16_000), None).unwrap();
     assert_eq!(

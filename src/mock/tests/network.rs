@@ -5,7 +5,7 @@ use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
-    CloseKind, Completed, CompletionSink, Io, SocketKind, Transport, Wait,
+    AddressFamily, CloseKind, Completed, CompletionSink, Io, SocketKind, Transport, Wait,
 };
 use crate::mock::{MockTransport, MockWaiter, Network, RecordingNotifier};
 use std::sync::{Arc, Mutex};
@@ -49,11 +49,13 @@ fn transport_calls_never_call_the_sink() {
     let net = Network::new(2);
     let (a, b) = connected_pair(&net);
     let before = (a.sink.calls().len(), b.sink.calls().len());
-    b.t.open(h(5), SocketKind::Stream).unwrap();
+    b.t.open(h(5), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     b.t.bind(h(5), addr(B, 99)).unwrap();
     b.t.listen(h(5), 3).unwrap();
     b.t.accept(h(5), h(6), Wait::Later(op(h(5), 1))).unwrap();
-    a.t.open(h(5), SocketKind::Stream).unwrap();
+    a.t.open(h(5), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(5), addr(B, 99)).unwrap();
     a.t.send(h(1), b"data", None, Wait::No).unwrap();
     a.t.close(h(1), CloseKind::Abortive);
@@ -103,14 +105,16 @@ fn the_sink_may_call_back_into_the_network() {
         seen: Mutex::new(Vec::new()),
     });
     b.t.attach(sink.clone());
-    b.t.open(h(1), SocketKind::Stream).unwrap();
+    b.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     b.t.bind(h(1), addr(B, 80)).unwrap();
     b.t.listen(h(1), 1).unwrap();
     assert_eq!(
         b.t.accept(h(1), h(2), Wait::Later(op(h(1), 1))).unwrap(),
         Io::Pending
     );
-    a.t.open(h(1), SocketKind::Stream).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(1), addr(B, 80)).unwrap();
     a.t.send(h(1), b"hi", None, Wait::No).unwrap();
     net.run_until_idle(100);

@@ -2,7 +2,9 @@
 
 use super::util::*;
 use crate::core::flags::MsgFlags;
-use crate::core::transport::{CloseKind, Io, ShutdownHow, SocketKind, Transport, Wait};
+use crate::core::transport::{
+    AddressFamily, CloseKind, Io, ShutdownHow, SocketKind, Transport, Wait,
+};
 use crate::mock::Network;
 use std::time::Duration;
 
@@ -11,7 +13,8 @@ fn echo_sends_back_what_it_reads_then_closes_after_eof() {
     let net = Network::new(1);
     let svc = net.add_echo_service(addr([127, 0, 0, 2], 7));
     let a = host(&net, A);
-    a.t.open(h(1), SocketKind::Stream).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(1), addr([127, 0, 0, 2], 7)).unwrap();
     let data = pattern(0, 20_000);
     let mut sent = 0;
@@ -46,7 +49,8 @@ fn a_slow_reader_reads_at_its_rate_and_the_rate_can_change() {
     let net = Network::new(2);
     let svc = net.add_discard_service(addr(B, 9), Some(100));
     let a = host(&net, A);
-    a.t.open(h(1), SocketKind::Stream).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(1), addr(B, 9)).unwrap();
     a.t.send(h(1), &pattern(0, 8000), None, Wait::No).unwrap();
     net.advance(Duration::from_millis(41));

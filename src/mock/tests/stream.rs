@@ -3,7 +3,9 @@
 use super::util::*;
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
-use crate::core::transport::{CloseKind, Completed, Io, ShutdownHow, SocketKind, Transport, Wait};
+use crate::core::transport::{
+    AddressFamily, CloseKind, Completed, Io, ShutdownHow, SocketKind, Transport, Wait,
+};
 use crate::mock::Network;
 
 #[test]
@@ -332,7 +334,8 @@ fn accept_pends_until_a_connection_arrives() {
     let net = Network::new(12);
     let a = host(&net, A);
     let b = host(&net, B);
-    b.t.open(h(1), SocketKind::Stream).unwrap();
+    b.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     b.t.bind(h(1), addr(B, 80)).unwrap();
     b.t.listen(h(1), 1).unwrap();
     assert_eq!(b.t.accept(h(1), h(2), Wait::No).unwrap(), Io::WouldBlock);
@@ -341,7 +344,8 @@ fn accept_pends_until_a_connection_arrives() {
         b.t.accept(h(1), h(2), Wait::Later(acc)).unwrap(),
         Io::Pending
     );
-    a.t.open(h(1), SocketKind::Stream).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(1), addr(B, 80)).unwrap();
     assert!(
         b.sink.completions().is_empty(),
@@ -358,8 +362,10 @@ fn accept_pends_until_a_connection_arrives() {
     assert_eq!(b.t.local_addr(h(2)).unwrap(), addr(B, 80));
     assert_eq!(a.t.peer_addr(h(1)).unwrap(), addr(B, 80));
     // Backlog 1: one queued connection fills it.
-    a.t.open(h(2), SocketKind::Stream).unwrap();
-    a.t.open(h(3), SocketKind::Stream).unwrap();
+    a.t.open(h(2), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
+    a.t.open(h(3), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(2), addr(B, 80)).unwrap();
     assert_eq!(
         a.t.connect(h(3), addr(B, 80)),
@@ -382,7 +388,8 @@ fn bind_rules() {
     let a = host(&net, A);
     let _b = host(&net, B);
     for i in 1..=4 {
-        a.t.open(h(i), SocketKind::Stream).unwrap();
+        a.t.open(h(i), AddressFamily::Inet, SocketKind::Stream)
+            .unwrap();
     }
     assert_eq!(a.t.local_addr(h(1)), Err(WsaError::InvalidArgument));
     assert_eq!(a.t.peer_addr(h(1)), Err(WsaError::NotConnected));
@@ -398,7 +405,8 @@ fn bind_rules() {
     );
     assert_eq!(a.t.bind(h(3), addr(A, 7)).unwrap(), addr(A, 7));
     // Datagram ports are a separate namespace.
-    a.t.open(h(9), SocketKind::Datagram).unwrap();
+    a.t.open(h(9), AddressFamily::Inet, SocketKind::Datagram)
+        .unwrap();
     assert_eq!(a.t.bind(h(9), addr(A, 7)).unwrap(), addr(A, 7));
     // Closing frees the address.
     a.t.close(h(3), CloseKind::Graceful);

@@ -4,10 +4,10 @@ use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::transport::{
-    Completed, CompletionSink, Io, Received, SocketKind, Transport, Wait,
+    AddressFamily, Completed, CompletionSink, Io, Received, SocketKind, Transport, Wait,
 };
 use crate::mock::{MockTransport, Network};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 /// One call the network made on a sink.
@@ -83,7 +83,7 @@ pub(super) struct Host {
 }
 
 pub(super) fn host(net: &Network, ip: [u8; 4]) -> Host {
-    let node = net.add_node(Ipv4Addr::from(ip));
+    let node = net.add_node(Ipv4Addr::from(ip).into());
     let t = net.transport(node);
     let sink = Arc::new(TestSink::default());
     t.attach(sink.clone());
@@ -98,8 +98,8 @@ pub(super) fn op(socket: SocketHandle, seq: u64) -> OpId {
     OpId { socket, seq }
 }
 
-pub(super) fn addr(ip: [u8; 4], port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::from(ip), port)
+pub(super) fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::from(ip), port))
 }
 
 /// `len` bytes of a recognisable pattern, starting at `offset` of it.
@@ -115,10 +115,12 @@ pub(super) const B: [u8; 4] = [10, 0, 0, 2];
 pub(super) fn connected_pair(net: &Network) -> (Host, Host) {
     let a = host(net, A);
     let b = host(net, B);
-    b.t.open(h(1), SocketKind::Stream).unwrap();
+    b.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     b.t.bind(h(1), addr(B, 80)).unwrap();
     b.t.listen(h(1), 5).unwrap();
-    a.t.open(h(1), SocketKind::Stream).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(1), addr(B, 80)).unwrap();
     assert_eq!(
         b.t.accept(h(1), h(2), Wait::No).unwrap(),

@@ -46,7 +46,8 @@ fn a_deadline_is_not_overshot_by_later_events() {
     let net = Network::new(3);
     let svc = net.add_discard_service(addr(B, 9), Some(1));
     let a = host(&net, A);
-    a.t.open(h(1), crate::SocketKind::Stream).unwrap();
+    a.t.open(h(1), crate::AddressFamily::Inet, crate::SocketKind::Stream)
+        .unwrap();
     a.t.connect(h(1), addr(B, 9)).unwrap();
     a.t.send(h(1), &[0; 3000], None, Wait::No).unwrap();
     let w = MockWaiter::new(&net);
