@@ -142,7 +142,7 @@ fn send(c: &mut Criterion) {
     let data = [7u8; 64];
     let mut g = c.benchmark_group("send");
     g.bench_function("baseline_transport_direct", |b| {
-        b.iter(|| black_box(Instant.send(s, &data, None, Wait::No).unwrap()))
+        b.iter(|| black_box(Instant.send(s, data.to_vec(), None, Wait::No).unwrap()))
     });
     p.set_nonblocking(s, true).unwrap();
     g.bench_function("provider_nonblocking", |b| {

@@ -18,6 +18,7 @@ pub use crate::core::notifier::{
     WindowKey,
 };
 pub use crate::core::op::{OpState, Overlapped};
+pub use crate::core::protocol::{ProtocolChain, ProtocolInfo};
 pub use crate::core::transport::{
     AddressFamily, CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received, ShutdownHow,
     SocketKind, Transport, Wait,

@@ -508,7 +508,7 @@ impl Transport for Parking {
     fn send(
         &self,
         s: SocketHandle,
-        d: &[u8],
+        d: Vec<u8>,
         to: Option<SocketAddr>,
         w: Wait,
     ) -> Result<Io<usize>, WsaError> {

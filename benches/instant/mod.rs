@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use winsock_provider::{
-    AddressFamily, CloseKind, CompletionSink, FdEvents, HandOffRefused, Io, MsgFlags, OpId,
-    Received, ShutdownHow, SocketHandle, SocketKind, Transport, Wait, WsaError,
+    AddressFamily, CloseKind, CompletionSink, Io, MsgFlags, OpId, Received, ShutdownHow,
+    SocketHandle, SocketKind, Transport, Wait, WsaError,
 };
 
 /// A transport that finishes everything at once and keeps no state: what is
@@ -37,7 +37,7 @@ impl Transport for Instant {
     fn send(
         &self,
         _: SocketHandle,
-        d: &[u8],
+        d: Vec<u8>,
         _: Option<SocketAddr>,
         _: Wait,
     ) -> Result<Io<usize>, WsaError> {
@@ -56,34 +56,13 @@ impl Transport for Instant {
     fn shutdown(&self, _: SocketHandle, _: ShutdownHow) -> Result<(), WsaError> {
         Ok(())
     }
-    fn readiness(&self, _: SocketHandle) -> FdEvents {
-        FdEvents::WRITE
-    }
-    fn unsent(&self, _: SocketHandle) -> usize {
-        0
-    }
     fn close(&self, _: SocketHandle, _: CloseKind) {}
-    fn hand_off(&self, _: SocketHandle) -> Result<(), HandOffRefused> {
-        Ok(())
-    }
-    fn set_buffers(
-        &self,
-        _: SocketHandle,
-        _: Option<usize>,
-        _: Option<usize>,
-    ) -> Result<(), WsaError> {
-        Ok(())
-    }
-    fn buffers(&self, _: SocketHandle) -> Result<(usize, usize), WsaError> {
-        Ok((8192, 8192))
-    }
-    fn available(&self, _: SocketHandle) -> Result<usize, WsaError> {
-        Ok(0)
-    }
     fn local_addr(&self, _: SocketHandle) -> Result<SocketAddr, WsaError> {
         Err(WsaError::InvalidArgument)
     }
     fn peer_addr(&self, _: SocketHandle) -> Result<SocketAddr, WsaError> {
         Err(WsaError::NotConnected)
     }
+    // The rest are the trait's defaults: no readiness known, nothing
+    // unsent, no hand-off, no buffer settings.
 }

@@ -137,6 +137,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         // e, g. Closed sockets still sending were left alone; now make sure
         // their data leaves or is handed off.
         self.drain(&mut report);
+        // The transport stops what it started; the cleanup returns only
+        // when it has, so the provider can be unloaded (S6).
+        inner.transport.stop();
         // h. The caller sets the count to zero; generations in the table
         // survive, so every old handle stays stale.
         report

@@ -54,7 +54,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         flags: MsgFlags,
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<usize> {
-        self.send_impl(s, data, None, flags, overlapped)
+        self.send_owned(s, data.to_vec(), None, flags, overlapped)
     }
 
     /// `WSPSendTo`: like [`send`](Self::send), to `to` for a datagram socket
@@ -67,13 +67,16 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         flags: MsgFlags,
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<usize> {
-        self.send_impl(s, data, Some(to), flags, overlapped)
+        self.send_owned(s, data.to_vec(), Some(to), flags, overlapped)
     }
 
-    fn send_impl(
+    /// [`send`](Self::send) or [`send_to`](Self::send_to) of a buffer the
+    /// caller gives away (the shim's gathered `WSABUF`s): the transport
+    /// keeps it without a copy.
+    pub(crate) fn send_owned(
         &self,
         s: SocketHandle,
-        data: &[u8],
+        data: Vec<u8>,
         to: Option<SocketAddr>,
         flags: MsgFlags,
         overlapped: Option<OverlappedRequest>,
@@ -227,7 +230,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         kind: OpKind,
         overlapped: Option<OverlappedRequest>,
         check: impl FnOnce(&Socket) -> WsaResult<()>,
-        mut start: impl FnMut(SocketKind, Wait) -> WsaResult<Io<Transfer>>,
+        start: impl FnOnce(SocketKind, Wait) -> WsaResult<Io<Transfer>>,
     ) -> WsaResult<Transfer> {
         let _call = self.enter()?;
         let inner = &self.inner;

@@ -11,6 +11,7 @@ pub(crate) mod flags;
 pub(crate) mod handle;
 pub(crate) mod notifier;
 pub(crate) mod op;
+pub(crate) mod protocol;
 pub(crate) mod transport;
 pub(crate) mod version;
 pub(crate) mod waiter;

@@ -22,6 +22,7 @@ use super::gate::{Gate, my_stripe};
 use super::handle::{OpId, SocketHandle};
 use super::notifier::{EventKey, Notification, Notifier, Outcome, Suppressed, WindowKey};
 use super::op::{OpState, Overlapped};
+use super::protocol::ProtocolInfo;
 use super::socket_state::{OpKind, PendingOp, Select, Socket};
 use super::table::Table;
 use super::transport::{CloseKind, Completed, CompletionSink, Transport};
@@ -108,6 +109,8 @@ pub(crate) struct Inner<T, W> {
     pub(crate) waiter: W,
     pub(crate) gate: Gate,
     lifecycle: Mutex<Lifecycle>,
+    /// The protocol entry the transport was started for.
+    protocol: Mutex<ProtocolInfo>,
     notifier: ArcSwap<Arc<dyn Notifier>>,
     pub(crate) table: Table<Socket>,
     /// Gracefully closed sockets that still had unsent data (S6e, S6g).
@@ -176,6 +179,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             waiter,
             gate: Gate::default(),
             lifecycle: Mutex::new(Lifecycle { count: 0 }),
+            protocol: Mutex::new(ProtocolInfo::default()),
             notifier: ArcSwap::from_pointee(Arc::new(NoNotifier) as Arc<dyn Notifier>),
             draining: Mutex::new(Vec::new()),
             next_seq: AtomicU64::new(1),
@@ -204,12 +208,27 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         &self.inner.config
     }
 
-    /// `WSPStartup`. Negotiates the version (S2), counts one more startup
-    /// (S1), and makes `notifier` the one every later completion goes through:
-    /// the newest upcall table wins (S3). A failed startup changes nothing.
+    /// `WSPStartup` for the default protocol entry ([`ProtocolInfo::default`]:
+    /// what a host that is not ws2_32 starts a provider for). See
+    /// [`startup_for`](Self::startup_for).
     pub fn startup(
         &self,
         requested: Version,
+        notifier: Arc<dyn Notifier>,
+    ) -> WsaResult<Negotiated> {
+        self.startup_for(requested, &ProtocolInfo::default(), notifier)
+    }
+
+    /// `WSPStartup` for the catalog entry `protocol`. Negotiates the version
+    /// (S2), counts one more startup (S1), and makes `notifier` the one
+    /// every later completion goes through: the newest upcall table wins
+    /// (S3). The first startup starts the transport
+    /// ([`Transport::start`]) with `protocol`; its error fails the startup.
+    /// A failed startup changes nothing.
+    pub fn startup_for(
+        &self,
+        requested: Version,
+        protocol: &ProtocolInfo,
         notifier: Arc<dyn Notifier>,
     ) -> WsaResult<Negotiated> {
         let _span =
@@ -217,6 +236,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let mut lc = lock!(self.inner.lifecycle);
         let negotiated = self.inner.config.versions.negotiate(requested)?;
         let count = lc.count.checked_add(1).ok_or(WsaError::ProcessLimit)?;
+        if count == 1 {
+            self.inner.transport.start(protocol)?;
+            *lock!(self.inner.protocol) = protocol.clone();
+        }
         self.inner.notifier.store(Arc::new(notifier));
         lc.count = count;
         if count == 1 {
@@ -230,6 +253,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             "started"
         );
         Ok(negotiated)
+    }
+
+    /// The protocol entry of the first startup in force (of the last one,
+    /// when none is).
+    pub fn protocol_info(&self) -> ProtocolInfo {
+        lock!(self.inner.protocol).clone()
     }
 
     /// Startups not yet matched by a cleanup.

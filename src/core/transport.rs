@@ -14,6 +14,7 @@
 use super::error::WsaError;
 use super::flags::{FdEvents, MsgFlags};
 use super::handle::{OpId, SocketHandle};
+use super::protocol::ProtocolInfo;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -220,15 +221,43 @@ pub trait CompletionSink: Send + Sync {
 /// own that such a call could need. Collect completions under your lock;
 /// call the sink after it.
 ///
+/// **The lifecycle**: [`start`](Transport::start) at the first startup,
+/// [`stop`](Transport::stop) at the final cleanup, after every call has
+/// left (S6f) and every socket is reset or handed off (S6d, S6g); the final
+/// cleanup returns only when `stop` has. A process that exits without
+/// cleanup calls neither (S11). Start again after a stop: a provider is
+/// restarted at once (S6h).
+///
+/// The methods without a default are the data plane itself; the others
+/// answer as a transport that keeps no such state would (no readiness to
+/// report, nothing unsent, nothing handed off, no buffer settings), so a
+/// minimal transport is short.
+///
 /// Two implementations to read: [`MockTransport`](crate::mock::MockTransport)
-/// (a whole in-memory network) and, in `benches/core.rs`, a transport that
-/// finishes every call at once and keeps no state.
+/// (a whole in-memory network) and, in `benches/instant/mod.rs`, a
+/// transport that finishes every call at once and keeps no state.
 ///
 /// Every method takes the socket's handle. A handle the transport does not
 /// know is a bug in the core, and the transport may answer `WSAENOTSOCK`.
 pub trait Transport: Send + Sync {
     /// Called once, when the provider is created.
     fn attach(&self, sink: Arc<dyn CompletionSink>);
+
+    /// The first startup (the count goes from 0 to 1): start what the
+    /// transport owns (an I/O thread, a connection to a lower layer).
+    /// `protocol` is the catalog entry `WSPStartup` was called for. An
+    /// error fails that startup, which then changes nothing (S1).
+    fn start(&self, protocol: &ProtocolInfo) -> Result<(), WsaError> {
+        let _ = protocol;
+        Ok(())
+    }
+
+    /// The final cleanup, after the rundown (S6f) and after every socket
+    /// was reset or its data handed off or drained (S6d, S6g): stop what
+    /// [`start`](Transport::start) started and return only when the
+    /// provider could be unloaded (no thread of the transport's left
+    /// running its code). Data handed off must outlive this (S6g).
+    fn stop(&self) {}
 
     /// Creates the transport state of a new socket of `family` and `kind`.
     fn open(
@@ -261,11 +290,12 @@ pub trait Transport: Send + Sync {
 
     /// Sends `data` (to `to`, for an unconnected datagram socket). A stream
     /// send with [`Wait::No`] may take only a part; with [`Wait::Later`] it
-    /// completes when all of it has been taken.
+    /// completes when all of it has been taken. The buffer is the
+    /// transport's from now on: a send that completes later keeps it.
     fn send(
         &self,
         socket: SocketHandle,
-        data: &[u8],
+        data: Vec<u8>,
         to: Option<SocketAddr>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError>;
@@ -285,43 +315,67 @@ pub trait Transport: Send + Sync {
     /// Ends one or both directions; never blocks (S8).
     fn shutdown(&self, socket: SocketHandle, how: ShutdownHow) -> Result<(), WsaError>;
 
-    /// The network events that hold for the socket right now: `FD_READ` when
-    /// data (or end of stream) waits, `FD_WRITE` when a send would take
-    /// bytes, `FD_ACCEPT` when a connection waits, `FD_CLOSE` after the
-    /// peer's FIN or reset. A new event-select registration records these at
-    /// once, as `WSPEventSelect` does.
-    fn readiness(&self, socket: SocketHandle) -> FdEvents;
-
-    /// Bytes accepted by earlier sends that have not left this node yet.
-    fn unsent(&self, socket: SocketHandle) -> usize;
-
     /// Ends the socket. After a graceful close the transport keeps sending
     /// its unsent data in the background.
     fn close(&self, socket: SocketHandle, how: CloseKind);
 
+    /// The local address, if bound (`WSAEINVAL` if not, as
+    /// `WSPGetSockName` answers).
+    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError>;
+
+    /// The peer's address, if connected (`WSAENOTCONN` if not).
+    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError>;
+
+    /// The network events that hold for the socket right now: `FD_READ` when
+    /// data (or end of stream) waits, `FD_WRITE` when a send would take
+    /// bytes, `FD_ACCEPT` when a connection waits, `FD_CLOSE` after the
+    /// peer's FIN or reset. A new event-select registration records these at
+    /// once, as `WSPEventSelect` does. Default: none known.
+    fn readiness(&self, socket: SocketHandle) -> FdEvents {
+        let _ = socket;
+        FdEvents::empty()
+    }
+
+    /// Bytes accepted by earlier sends that have not left this node yet.
+    /// Default: 0 (everything sent has left, or the transport cannot tell).
+    fn unsent(&self, socket: SocketHandle) -> usize {
+        let _ = socket;
+        0
+    }
+
     /// Final cleanup: give the unsent data of a gracefully closed socket to a
-    /// part of the transport that outlives the provider (S6g).
-    fn hand_off(&self, socket: SocketHandle) -> Result<(), HandOffRefused>;
+    /// part of the transport that outlives the provider (S6g). Default:
+    /// [`HandOffRefused::Unsupported`], so the core waits for the data to
+    /// go, up to its drain deadline.
+    fn hand_off(&self, socket: SocketHandle) -> Result<(), HandOffRefused> {
+        let _ = socket;
+        Err(HandOffRefused::Unsupported)
+    }
 
     /// Sets the send and receive buffer sizes (`SO_SNDBUF`, `SO_RCVBUF`).
+    /// Default: `WSAENOPROTOOPT` (the transport has no such setting).
     fn set_buffers(
         &self,
         socket: SocketHandle,
         send: Option<usize>,
         recv: Option<usize>,
-    ) -> Result<(), WsaError>;
+    ) -> Result<(), WsaError> {
+        let _ = (socket, send, recv);
+        Err(WsaError::ProtocolOption)
+    }
 
     /// The send and receive buffer sizes now in force (`SO_SNDBUF`,
-    /// `SO_RCVBUF`).
-    fn buffers(&self, socket: SocketHandle) -> Result<(usize, usize), WsaError>;
+    /// `SO_RCVBUF`). Default: `WSAENOPROTOOPT`.
+    fn buffers(&self, socket: SocketHandle) -> Result<(usize, usize), WsaError> {
+        let _ = socket;
+        Err(WsaError::ProtocolOption)
+    }
 
     /// Bytes a receive could take now without waiting (`FIONREAD`): all the
-    /// buffered bytes of a stream, the size of the next datagram.
-    fn available(&self, socket: SocketHandle) -> Result<usize, WsaError>;
-
-    /// The local address, if bound.
-    fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError>;
-
-    /// The peer's address, if connected.
-    fn peer_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError>;
+    /// buffered bytes of a stream, the size of the next datagram. Default:
+    /// `WSAEOPNOTSUPP`.
+    fn available(&self, socket: SocketHandle) -> Result<usize, WsaError> {
+        let _ = socket;
+        Err(WsaError::OperationNotSupported)
+    }
 }

@@ -27,6 +27,7 @@ mod export;
 mod guard;
 mod host;
 mod inflight;
+mod protocol_info;
 mod sockaddr;
 mod thunks;
 mod upcalls;

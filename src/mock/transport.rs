@@ -130,7 +130,7 @@ impl Transport for MockTransport {
     fn send(
         &self,
         socket: SocketHandle,
-        data: &[u8],
+        data: Vec<u8>,
         to: Option<SocketAddr>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError> {

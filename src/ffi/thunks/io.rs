@@ -74,9 +74,8 @@ unsafe fn send_impl<D: Exported>(
     let data = unsafe { gather(buffers, count) }?;
     let sent = unsafe { count_out(sent, !args.overlapped.is_null()) }?;
     let carried = unsafe { carry(dll, s, args, None) }?;
-    let n = submit(carried, |ov| match to {
-        Some(to) => dll.provider.send_to(h, &data, to, flags, ov),
-        None => dll.provider.send(h, &data, flags, ov),
+    let n = submit(carried, |ov| {
+        dll.provider.send_owned(h, data, to, flags, ov)
     })?;
     if let Some(sent) = sent {
         *sent = u32::try_from(n).unwrap_or(u32::MAX);

@@ -4,6 +4,7 @@
 use super::super::abi::{SOCKET_ERROR, WSAPROTOCOL_INFOW, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE};
 use super::super::dll::Exported;
 use super::super::guard::{self, checked, checked_mut};
+use super::super::protocol_info;
 use super::{proc_table, run_outside_gate};
 use crate::{Version, WsaError};
 use std::sync::Arc;
@@ -36,9 +37,11 @@ pub unsafe fn startup<D: Exported>(
             )
         };
         let dll = D::dll();
-        let negotiated = dll
-            .provider
-            .startup(Version::from_word(requested), dll.host.clone() as Arc<_>)?;
+        let negotiated = dll.provider.startup_for(
+            Version::from_word(requested),
+            &protocol_info::decode(info),
+            dll.host.clone() as Arc<_>,
+        )?;
         dll.host.upcalls.replace(upcalls);
         dll.host.set_catalog_entry(info.dwCatalogEntryId);
         data.wVersion = negotiated.version.to_word();

@@ -57,7 +57,7 @@ impl NetState {
         &mut self,
         inst: InstanceId,
         id: EpId,
-        data: &[u8],
+        data: Vec<u8>,
         to: Option<SocketAddr>,
     ) -> Result<Io<usize>, WsaError> {
         let ep = self.ep(id);
@@ -79,14 +79,15 @@ impl NetState {
         }
         let from = self.bound_or_ephemeral(inst, id)?;
         let due = self.now + self.config.latency;
+        let len = data.len();
         self.datagrams.push(DatagramInFlight {
             due,
             from,
             to: dest,
-            data: data.to_vec(),
+            data,
         });
-        self.trace(|_| format!("datagram out {} bytes {from}->{dest}", data.len()));
-        Ok(Io::Done(data.len()))
+        self.trace(|_| format!("datagram out {len} bytes {from}->{dest}"));
+        Ok(Io::Done(len))
     }
 
     /// Takes one whole message (cut to `max`, see [`cut`]). Receives are

@@ -86,7 +86,7 @@ impl NetState {
         &mut self,
         inst: InstanceId,
         h: SocketHandle,
-        data: &[u8],
+        data: Vec<u8>,
         to: Option<SocketAddr>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError> {

@@ -186,7 +186,7 @@ impl NetState {
     pub(crate) fn stream_send(
         &mut self,
         id: EpId,
-        data: &[u8],
+        data: Vec<u8>,
         wait: Wait,
     ) -> Result<Io<usize>, WsaError> {
         let room = self.send_room(id);
@@ -210,8 +210,9 @@ impl NetState {
             0
         };
         c.send_buf.extend(&data[..take]);
+        let len = data.len();
         let result = match wait {
-            _ if take == data.len() => Io::Done(take),
+            _ if take == len => Io::Done(take),
             Wait::No if take > 0 => Io::Done(take),
             Wait::No => {
                 c.want_write = true;
@@ -221,7 +222,7 @@ impl NetState {
                 c.want_write = true;
                 c.sends.push_back(PendingSend {
                     op,
-                    data: data.to_vec(),
+                    data,
                     taken: take,
                 });
                 Io::Pending
@@ -231,7 +232,7 @@ impl NetState {
             format!(
                 "send {} of {} bytes on {}: {result:?}",
                 take,
-                data.len(),
+                len,
                 st.name(id)
             )
         });

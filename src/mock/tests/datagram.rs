@@ -22,7 +22,7 @@ fn a_datagram_arrives_whole_with_its_sender() {
     let net = Network::new(1);
     let (a, b) = dgram(&net);
     assert_eq!(
-        a.t.send(h(1), b"query", Some(addr(B, 53)), Wait::No)
+        a.t.send(h(1), b"query".to_vec(), Some(addr(B, 53)), Wait::No)
             .unwrap(),
         Io::Done(5)
     );
@@ -54,7 +54,7 @@ fn a_datagram_arrives_whole_with_its_sender() {
 fn a_short_receive_cuts_the_message_and_says_partial() {
     let net = Network::new(2);
     let (a, b) = dgram(&net);
-    a.t.send(h(1), b"0123456789", Some(addr(B, 53)), Wait::No)
+    a.t.send(h(1), b"0123456789".to_vec(), Some(addr(B, 53)), Wait::No)
         .unwrap();
     net.run_until_idle(100);
     let Io::Done(cut) = b.t.recv(h(1), 4, MsgFlags::empty(), Wait::No).unwrap() else {
@@ -76,14 +76,14 @@ fn a_short_receive_cuts_the_message_and_says_partial() {
             .unwrap(),
         Io::Pending
     );
-    a.t.send(h(1), b"next", Some(addr(B, 53)), Wait::No)
+    a.t.send(h(1), b"next".to_vec(), Some(addr(B, 53)), Wait::No)
         .unwrap();
     net.run_until_idle(100);
     let done = b.sink.completions_of(r);
     assert_eq!(received(&done[0]).data, b"ne");
     assert_eq!(received(&done[0]).flags, MsgFlags::PARTIAL);
     // A message that fits is not partial.
-    a.t.send(h(1), b"fits", Some(addr(B, 53)), Wait::No)
+    a.t.send(h(1), b"fits".to_vec(), Some(addr(B, 53)), Wait::No)
         .unwrap();
     net.run_until_idle(100);
     let Io::Done(whole) = b.t.recv(h(1), 4, MsgFlags::empty(), Wait::No).unwrap() else {
@@ -100,16 +100,16 @@ fn send_errors() {
     let net = Network::new(3);
     let (a, _b) = dgram(&net);
     assert_eq!(
-        a.t.send(h(1), b"x", None, Wait::No),
+        a.t.send(h(1), b"x".to_vec(), None, Wait::No),
         Err(WsaError::DestinationRequired)
     );
     let big = vec![0u8; MAX_DATAGRAM + 1];
     assert_eq!(
-        a.t.send(h(1), &big, Some(addr(B, 53)), Wait::No),
+        a.t.send(h(1), big.clone(), Some(addr(B, 53)), Wait::No),
         Err(WsaError::MessageSize)
     );
     assert_eq!(
-        a.t.send(h(1), &big[1..], Some(addr(B, 53)), Wait::No)
+        a.t.send(h(1), big[1..].to_vec(), Some(addr(B, 53)), Wait::No)
             .unwrap(),
         Io::Done(MAX_DATAGRAM)
     );
@@ -125,10 +125,10 @@ fn datagrams_are_dropped_when_the_receive_buffer_is_full() {
     let (a, b) = dgram(&net);
     b.t.set_buffers(h(1), None, Some(250)).unwrap();
     for _ in 0..5 {
-        a.t.send(h(1), &[7u8; 100], Some(addr(B, 53)), Wait::No)
+        a.t.send(h(1), vec![7u8; 100], Some(addr(B, 53)), Wait::No)
             .unwrap();
     }
-    a.t.send(h(1), b"to nobody", Some(addr(B, 54)), Wait::No)
+    a.t.send(h(1), b"to nobody".to_vec(), Some(addr(B, 54)), Wait::No)
         .unwrap();
     net.run_until_idle(100);
     let st = net.stats();
@@ -149,12 +149,12 @@ fn connect_sets_the_default_peer_and_filters_others() {
     a.t.bind(h(1), addr(A, 1000)).unwrap();
     b.t.connect(h(1), addr(A, 1000)).unwrap();
     assert_eq!(b.t.peer_addr(h(1)).unwrap(), addr(A, 1000));
-    c.t.send(h(1), b"stranger", Some(addr(B, 53)), Wait::No)
+    c.t.send(h(1), b"stranger".to_vec(), Some(addr(B, 53)), Wait::No)
         .unwrap();
-    a.t.send(h(1), b"friend", Some(addr(B, 53)), Wait::No)
+    a.t.send(h(1), b"friend".to_vec(), Some(addr(B, 53)), Wait::No)
         .unwrap();
     // b sends without `to`: the default peer.
-    b.t.send(h(1), b"reply", None, Wait::No).unwrap();
+    b.t.send(h(1), b"reply".to_vec(), None, Wait::No).unwrap();
     let r = op(h(1), 1);
     assert_eq!(
         a.t.recv(h(1), 100, MsgFlags::empty(), Wait::Later(r))

@@ -32,7 +32,7 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
             for (j, s) in [h(1), h(2)].into_iter().enumerate() {
                 if left[i][j] > 0
                     && let Ok(Io::Done(n)) =
-                        x.t.send(s, &pattern(i * 7 + j, left[i][j].min(3000)), None, Wait::No)
+                        x.t.send(s, pattern(i * 7 + j, left[i][j].min(3000)), None, Wait::No)
                 {
                     left[i][j] -= n;
                     if left[i][j] == 0 {
@@ -42,7 +42,7 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
             }
             if round % 50 == 0 {
                 let to = addr([10, 0, 0, ((i + 1) % 3) as u8 + 1], 5000);
-                x.t.send(h(3), &pattern(round, 100), Some(to), Wait::No)
+                x.t.send(h(3), pattern(round, 100), Some(to), Wait::No)
                     .unwrap();
             }
             read_now(&x.t, h(1));

@@ -12,13 +12,14 @@ use crate::mock::Network;
 fn network_down_fails_calls_and_freezes_the_wire() {
     let net = Network::new(1);
     let (a, b) = connected_pair(&net);
-    a.t.send(h(1), b"in flight", None, Wait::No).unwrap();
+    a.t.send(h(1), b"in flight".to_vec(), None, Wait::No)
+        .unwrap();
     let r = op(h(2), 1);
     b.t.recv(h(2), 100, MsgFlags::empty(), Wait::Later(r))
         .unwrap();
     net.set_down(true);
     assert_eq!(
-        a.t.send(h(1), b"x", None, Wait::No),
+        a.t.send(h(1), b"x".to_vec(), None, Wait::No),
         Err(WsaError::NetworkDown)
     );
     assert_eq!(
@@ -47,7 +48,7 @@ fn network_down_fails_calls_and_freezes_the_wire() {
 fn reset_connection_resets_both_ends() {
     let net = Network::new(2);
     let (a, b) = connected_pair(&net);
-    a.t.send(h(1), b"lost", None, Wait::No).unwrap();
+    a.t.send(h(1), b"lost".to_vec(), None, Wait::No).unwrap();
     net.step(); // on the wire, not delivered
     assert!(net.reset_connection(addr(B, 80), addr(A, 49152)));
     assert!(
@@ -92,7 +93,8 @@ fn crash_drops_pending_operations_silently_and_resets_peers() {
     let calls_before = a.sink.calls().len();
     net.crash(&a.t);
     // Traffic that would have completed both operations arrives too late.
-    b.t.send(h(2), b"too late", None, Wait::No).unwrap();
+    b.t.send(h(2), b"too late".to_vec(), None, Wait::No)
+        .unwrap();
     net.run_until_idle(1000);
     assert_eq!(
         a.sink.calls().len(),
@@ -136,7 +138,7 @@ fn crash_node_crashes_every_instance_of_the_node() {
     net.run_until_idle(1000);
     let s = op(h(2), 1);
     assert_eq!(
-        b.t.send(h(2), b"x", None, Wait::Later(s)),
+        b.t.send(h(2), b"x".to_vec(), None, Wait::Later(s)),
         Err(WsaError::ConnectionReset)
     );
     assert_eq!(b.sink.completions(), vec![]);
@@ -153,7 +155,8 @@ fn crash_node_crashes_every_instance_of_the_node() {
 fn crash_leaves_a_drained_closed_connection_to_the_network() {
     let net = Network::new(5);
     let (a, b) = connected_pair(&net);
-    a.t.send(h(1), b"all of it", None, Wait::No).unwrap();
+    a.t.send(h(1), b"all of it".to_vec(), None, Wait::No)
+        .unwrap();
     net.run_until_idle(1000); // in b's receive buffer, unread
     assert_eq!(a.t.unsent(h(1)), 0);
     a.t.close(h(1), CloseKind::Graceful);
@@ -166,7 +169,7 @@ fn crash_leaves_a_drained_closed_connection_to_the_network() {
     let net = Network::new(6);
     let (a, b) = connected_pair(&net);
     b.t.set_buffers(h(2), None, Some(1)).unwrap();
-    a.t.send(h(1), &pattern(0, 20_000), None, Wait::No).unwrap();
+    a.t.send(h(1), pattern(0, 20_000), None, Wait::No).unwrap();
     a.t.close(h(1), CloseKind::Graceful);
     assert!(a.t.unsent(h(1)) > 0);
     net.crash(&a.t);
@@ -188,11 +191,11 @@ fn latency_changes_delay_later_segments_and_never_reorder_a_stream() {
     assert_eq!(a.t.buffers(h(1)), Ok((8192, 8192)));
     let ms = std::time::Duration::from_millis;
     net.set_latency(ms(50));
-    a.t.send(h(1), &pattern(0, 100), None, Wait::No).unwrap();
+    a.t.send(h(1), pattern(0, 100), None, Wait::No).unwrap();
     net.advance(ms(20)); // the first segment is on the wire, due at 50 ms
     assert_eq!(b.t.available(h(2)), Ok(0));
     net.set_latency(ms(1));
-    a.t.send(h(1), &pattern(100, 100), None, Wait::No).unwrap();
+    a.t.send(h(1), pattern(100, 100), None, Wait::No).unwrap();
     net.advance(ms(10)); // the second would be due at 21 ms
     assert_eq!(
         b.t.available(h(2)),

@@ -18,7 +18,7 @@ fn closed_with_data(net: &Network, rate: Option<usize>) -> (Host, crate::mock::S
     a.t.connect(h(1), addr([127, 0, 0, 2], 9)).unwrap();
     a.t.set_buffers(h(1), Some(16_000), None).unwrap();
     assert_eq!(
-        a.t.send(h(1), &pattern(0, 16_000), None, Wait::No).unwrap(),
+        a.t.send(h(1), pattern(0, 16_000), None, Wait::No).unwrap(),
         crate::Io::Done(16_000)
     );
     a.t.close(h(1), CloseKind::Graceful);

@@ -26,7 +26,7 @@ fn step_moves_the_clock_only_when_nothing_is_due() {
     assert!(!net.step(), "an empty network is idle");
     let (a, b) = connected_pair(&net);
     let t0 = net.now();
-    a.t.send(h(1), b"x", None, Wait::No).unwrap();
+    a.t.send(h(1), b"x".to_vec(), None, Wait::No).unwrap();
     assert!(!net.is_idle());
     assert!(net.step()); // deferred notes or the segment onto the wire
     while net.now() == t0 {
@@ -57,7 +57,7 @@ fn transport_calls_never_call_the_sink() {
     a.t.open(h(5), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
     a.t.connect(h(5), addr(B, 99)).unwrap();
-    a.t.send(h(1), b"data", None, Wait::No).unwrap();
+    a.t.send(h(1), b"data".to_vec(), None, Wait::No).unwrap();
     a.t.close(h(1), CloseKind::Abortive);
     assert_eq!((a.sink.calls().len(), b.sink.calls().len()), before);
     net.run_until_idle(100);
@@ -116,7 +116,7 @@ fn the_sink_may_call_back_into_the_network() {
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
     a.t.connect(h(1), addr(B, 80)).unwrap();
-    a.t.send(h(1), b"hi", None, Wait::No).unwrap();
+    a.t.send(h(1), b"hi".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(100);
     assert_eq!(sink.seen.lock().unwrap().len(), 1, "the accept completed");
     // Break the cycle sink -> transport -> network -> sink.

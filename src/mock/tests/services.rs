@@ -21,7 +21,7 @@ fn echo_sends_back_what_it_reads_then_closes_after_eof() {
     let mut got = Vec::new();
     for _ in 0..10_000 {
         if sent < data.len()
-            && let Ok(Io::Done(n)) = a.t.send(h(1), &data[sent..], None, Wait::No)
+            && let Ok(Io::Done(n)) = a.t.send(h(1), data[sent..].to_vec(), None, Wait::No)
         {
             sent += n;
             if sent == data.len() {
@@ -52,7 +52,7 @@ fn a_slow_reader_reads_at_its_rate_and_the_rate_can_change() {
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
     a.t.connect(h(1), addr(B, 9)).unwrap();
-    a.t.send(h(1), &pattern(0, 8000), None, Wait::No).unwrap();
+    a.t.send(h(1), pattern(0, 8000), None, Wait::No).unwrap();
     net.advance(Duration::from_millis(41));
     // Data arrives after 1 ms; then one MSS (1460) per 14.6 ms: reads at 1,
     // 15.6 and 30.2 ms.

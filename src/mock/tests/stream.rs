@@ -23,7 +23,9 @@ fn bytes_arrive_in_order_and_a_pending_receive_completes() {
     let mut got = Vec::new();
     for _ in 0..10_000 {
         if sent < data.len()
-            && let Io::Done(n) = a.t.send(h(1), &data[sent..], None, Wait::No).unwrap()
+            && let Io::Done(n) =
+                a.t.send(h(1), data[sent..].to_vec(), None, Wait::No)
+                    .unwrap()
         {
             sent += n;
         }
@@ -58,7 +60,7 @@ fn flow_control_makes_a_send_pend_until_the_peer_reads() {
     let data = pattern(0, 30_000);
     let s = op(h(1), 7);
     assert_eq!(
-        a.t.send(h(1), &data, None, Wait::Later(s)).unwrap(),
+        a.t.send(h(1), data.clone(), None, Wait::Later(s)).unwrap(),
         Io::Pending
     );
     net.run_until_idle(10_000);
@@ -68,7 +70,7 @@ fn flow_control_makes_a_send_pend_until_the_peer_reads() {
     assert_eq!(net.stats().bytes_delivered, 8192);
     // Sends are taken in posting order: a non-blocking one cannot overtake.
     assert_eq!(
-        a.t.send(h(1), b"x", None, Wait::No).unwrap(),
+        a.t.send(h(1), b"x".to_vec(), None, Wait::No).unwrap(),
         Io::WouldBlock
     );
     let mut got = Vec::new();
@@ -97,11 +99,11 @@ fn non_blocking_send_takes_what_fits_then_would_block() {
     a.t.set_buffers(h(1), Some(1000), None).unwrap();
     b.t.set_buffers(h(2), None, Some(500)).unwrap();
     assert_eq!(
-        a.t.send(h(1), &pattern(0, 1500), None, Wait::No).unwrap(),
+        a.t.send(h(1), pattern(0, 1500), None, Wait::No).unwrap(),
         Io::Done(1000)
     );
     assert_eq!(
-        a.t.send(h(1), b"more", None, Wait::No).unwrap(),
+        a.t.send(h(1), b"more".to_vec(), None, Wait::No).unwrap(),
         Io::WouldBlock
     );
     net.run_until_idle(1000);
@@ -126,12 +128,12 @@ fn pending_sends_complete_in_posting_order_and_a_cancel_keeps_taken_bytes() {
     b.t.set_buffers(h(2), None, Some(100)).unwrap();
     let (s1, s2, s3) = (op(h(1), 1), op(h(1), 2), op(h(1), 3));
     assert_eq!(
-        a.t.send(h(1), &pattern(0, 250), None, Wait::Later(s1))
+        a.t.send(h(1), pattern(0, 250), None, Wait::Later(s1))
             .unwrap(),
         Io::Pending
     );
     assert_eq!(
-        a.t.send(h(1), &pattern(250, 50), None, Wait::Later(s2))
+        a.t.send(h(1), pattern(250, 50), None, Wait::Later(s2))
             .unwrap(),
         Io::Pending
     );
@@ -140,7 +142,7 @@ fn pending_sends_complete_in_posting_order_and_a_cancel_keeps_taken_bytes() {
     // s1 has 200 of its bytes taken; cancelling it keeps them, drops the rest.
     a.t.cancel(s1);
     assert_eq!(
-        a.t.send(h(1), &pattern(1000, 10), None, Wait::Later(s3))
+        a.t.send(h(1), pattern(1000, 10), None, Wait::Later(s3))
             .unwrap(),
         Io::Pending
     );
@@ -167,7 +169,7 @@ fn pending_receives_fill_in_posting_order() {
     b.t.recv(h(2), 100, MsgFlags::empty(), Wait::Later(r2))
         .unwrap();
     // A non-blocking receive does not overtake them.
-    a.t.send(h(1), b"abcdef", None, Wait::No).unwrap();
+    a.t.send(h(1), b"abcdef".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(1000);
     assert_eq!(received(&b.sink.completions_of(r1)[0]).data, b"abc");
     assert_eq!(received(&b.sink.completions_of(r2)[0]).data, b"def");
@@ -177,7 +179,7 @@ fn pending_receives_fill_in_posting_order() {
 fn peek_leaves_the_data() {
     let net = Network::new(6);
     let (a, b) = connected_pair(&net);
-    a.t.send(h(1), b"hello", None, Wait::No).unwrap();
+    a.t.send(h(1), b"hello".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(1000);
     let peek = b.t.recv(h(2), 3, MsgFlags::PEEK, Wait::No).unwrap();
     assert_eq!(
@@ -194,10 +196,10 @@ fn peek_leaves_the_data() {
 fn fin_after_the_data_gives_eof() {
     let net = Network::new(7);
     let (a, b) = connected_pair(&net);
-    a.t.send(h(1), b"bye", None, Wait::No).unwrap();
+    a.t.send(h(1), b"bye".to_vec(), None, Wait::No).unwrap();
     a.t.shutdown(h(1), ShutdownHow::Send).unwrap();
     assert_eq!(
-        a.t.send(h(1), b"x", None, Wait::No),
+        a.t.send(h(1), b"x".to_vec(), None, Wait::No),
         Err(WsaError::Shutdown)
     );
     net.run_until_idle(1000);
@@ -213,7 +215,7 @@ fn fin_after_the_data_gives_eof() {
         Io::Done(Default::default())
     );
     // The other direction still works.
-    b.t.send(h(2), b"late", None, Wait::No).unwrap();
+    b.t.send(h(2), b"late".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(1000);
     assert_eq!(read_now(&a.t, h(1)), b"late");
 }
@@ -222,7 +224,7 @@ fn fin_after_the_data_gives_eof() {
 fn graceful_close_drains_in_the_background() {
     let net = Network::new(8);
     let (a, b) = connected_pair(&net);
-    a.t.send(h(1), &pattern(0, 8000), None, Wait::No).unwrap();
+    a.t.send(h(1), pattern(0, 8000), None, Wait::No).unwrap();
     a.t.close(h(1), CloseKind::Graceful);
     assert_eq!(a.t.unsent(h(1)), 8000);
     let r = op(h(2), 1);
@@ -241,7 +243,7 @@ fn graceful_close_drains_in_the_background() {
         Io::Done(Default::default())
     );
     assert_eq!(
-        a.t.send(h(1), b"x", None, Wait::No),
+        a.t.send(h(1), b"x".to_vec(), None, Wait::No),
         Err(WsaError::NotSocket),
         "gone once drained"
     );
@@ -251,19 +253,19 @@ fn graceful_close_drains_in_the_background() {
 fn abortive_close_resets_the_peer() {
     let net = Network::new(9);
     let (a, b) = connected_pair(&net);
-    a.t.send(h(1), b"unread", None, Wait::No).unwrap();
+    a.t.send(h(1), b"unread".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(1000);
     let (r, s) = (op(h(2), 1), op(h(2), 2));
     b.t.set_buffers(h(2), Some(10), None).unwrap();
     a.t.set_buffers(h(1), None, Some(10)).unwrap();
     // Small buffers so that b's send pends (a does not read).
     assert_eq!(
-        b.t.send(h(2), &pattern(0, 100), None, Wait::Later(s))
+        b.t.send(h(2), pattern(0, 100), None, Wait::Later(s))
             .unwrap(),
         Io::Pending
     );
     net.run_until_idle(1000);
-    a.t.send(h(1), &pattern(0, 3000), None, Wait::No).unwrap();
+    a.t.send(h(1), pattern(0, 3000), None, Wait::No).unwrap();
     a.t.close(h(1), CloseKind::Abortive);
     assert_eq!(a.t.unsent(h(1)), 0, "unsent data discarded at once");
     net.run_until_idle(1000);
@@ -285,7 +287,7 @@ fn abortive_close_resets_the_peer() {
         Err(WsaError::ConnectionReset)
     );
     assert_eq!(
-        b.t.send(h(2), b"x", None, Wait::No),
+        b.t.send(h(2), b"x".to_vec(), None, Wait::No),
         Err(WsaError::ConnectionReset)
     );
     let st = net.stats();
@@ -319,7 +321,7 @@ fn shutdown_receive_discards_later_data() {
     let net = Network::new(11);
     let (a, b) = connected_pair(&net);
     b.t.shutdown(h(2), ShutdownHow::Receive).unwrap();
-    a.t.send(h(1), b"ignored", None, Wait::No).unwrap();
+    a.t.send(h(1), b"ignored".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(1000);
     assert_eq!(
         b.t.recv(h(2), 10, MsgFlags::empty(), Wait::No),
@@ -421,8 +423,8 @@ fn sockets_of_two_instances_with_equal_handles_stay_apart() {
     // on A and the listener on B are different sockets.
     assert_eq!(a.t.local_addr(h(1)).unwrap(), addr(A, 49152));
     assert_eq!(b.t.local_addr(h(1)).unwrap(), addr(B, 80));
-    a.t.send(h(1), b"to b", None, Wait::No).unwrap();
-    b.t.send(h(2), b"to a", None, Wait::No).unwrap();
+    a.t.send(h(1), b"to b".to_vec(), None, Wait::No).unwrap();
+    b.t.send(h(2), b"to a".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(1000);
     assert_eq!(read_now(&b.t, h(2)), b"to b");
     assert_eq!(read_now(&a.t, h(1)), b"to a");

@@ -21,7 +21,7 @@ fn a_wait_pumps_the_network_until_ready() {
             .unwrap(),
         Io::Pending
     );
-    a.t.send(h(1), b"ping", None, Wait::No).unwrap();
+    a.t.send(h(1), b"ping".to_vec(), None, Wait::No).unwrap();
     let sink = b.sink.clone();
     let res = w.wait_until(None, &mut || !sink.completions_of(r).is_empty());
     assert_eq!(res, WaitResult::Ready);
@@ -49,7 +49,7 @@ fn a_deadline_is_not_overshot_by_later_events() {
     a.t.open(h(1), crate::AddressFamily::Inet, crate::SocketKind::Stream)
         .unwrap();
     a.t.connect(h(1), addr(B, 9)).unwrap();
-    a.t.send(h(1), &[0; 3000], None, Wait::No).unwrap();
+    a.t.send(h(1), vec![0; 3000], None, Wait::No).unwrap();
     let w = MockWaiter::new(&net);
     let res = w.wait_until(Some(Duration::from_millis(10)), &mut || false);
     assert_eq!(res, WaitResult::TimedOut);
@@ -117,7 +117,7 @@ fn several_threads_can_pump_at_once() {
     let mut got = Vec::new();
     while got.len() < data.len() {
         if sent < data.len()
-            && let Ok(Io::Done(n)) = a.t.send(h(1), &data[sent..], None, Wait::No)
+            && let Ok(Io::Done(n)) = a.t.send(h(1), data[sent..].to_vec(), None, Wait::No)
         {
             sent += n;
         }

@@ -1,0 +1,94 @@
+//! `WSAPROTOCOL_INFOW` as the core's [`ProtocolInfo`]: the catalog entry
+//! `WSPStartup` was called for, decoded once.
+
+use super::abi::WSAPROTOCOL_INFOW;
+use crate::{ProtocolChain, ProtocolInfo, ProviderFlags, ServiceFlags};
+
+/// The fields of `info` the core and a transport use. A chain length
+/// outside 0..=7 keeps its value but no entries (the SPI allows at most
+/// `MAX_PROTOCOL_CHAIN` = 7); `szProtocol` is read up to its first NUL.
+pub(super) fn decode(info: &WSAPROTOCOL_INFOW) -> ProtocolInfo {
+    let chain = &info.ProtocolChain;
+    let entries = usize::try_from(chain.ChainLen)
+        .ok()
+        .and_then(|n| chain.ChainEntries.get(..n))
+        .map(<[u32]>::to_vec)
+        .unwrap_or_default();
+    let name_len = info
+        .szProtocol
+        .iter()
+        .position(|&u| u == 0)
+        .unwrap_or(info.szProtocol.len());
+    let g = &info.ProviderId;
+    let mut provider_id = [0u8; 16];
+    provider_id[..4].copy_from_slice(&g.data1.to_ne_bytes());
+    provider_id[4..6].copy_from_slice(&g.data2.to_ne_bytes());
+    provider_id[6..8].copy_from_slice(&g.data3.to_ne_bytes());
+    provider_id[8..].copy_from_slice(&g.data4);
+    ProtocolInfo {
+        catalog_entry_id: info.dwCatalogEntryId,
+        provider_id,
+        address_family: info.iAddressFamily,
+        socket_type: info.iSocketType,
+        protocol: info.iProtocol,
+        chain: ProtocolChain {
+            len: chain.ChainLen,
+            entries,
+        },
+        service_flags: ServiceFlags::from_bits_retain(info.dwServiceFlags1),
+        provider_flags: ProviderFlags::from_bits_retain(info.dwProviderFlags),
+        message_size: info.dwMessageSize,
+        version: info.iVersion,
+        name: String::from_utf16_lossy(&info.szProtocol[..name_len]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field the core reads comes across, a layered chain included.
+    #[test]
+    fn a_protocol_entry_decodes_field_by_field() {
+        // SAFETY: a plain C struct; all zeroes is a valid value.
+        let mut info: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
+        info.dwCatalogEntryId = 1017;
+        info.iAddressFamily = 23;
+        info.iSocketType = 1;
+        info.iProtocol = 6;
+        info.ProtocolChain.ChainLen = 2;
+        info.ProtocolChain.ChainEntries[..3].copy_from_slice(&[1017, 1001, 99]);
+        info.dwServiceFlags1 = 0x20066;
+        info.dwMessageSize = 0;
+        info.iVersion = 2;
+        info.ProviderId.data1 = 0x0102_0304;
+        for (slot, unit) in info
+            .szProtocol
+            .iter_mut()
+            .zip("MSAFD Tcpip [TCP/IPv6]".encode_utf16())
+        {
+            *slot = unit;
+        }
+        let p = decode(&info);
+        assert_eq!(p.catalog_entry_id, 1017);
+        assert_eq!((p.address_family, p.socket_type, p.protocol), (23, 1, 6));
+        assert_eq!(
+            p.chain,
+            ProtocolChain {
+                len: 2,
+                entries: vec![1017, 1001]
+            }
+        );
+        assert_eq!(p.service_flags.bits(), 0x20066);
+        assert_eq!(p.name, "MSAFD Tcpip [TCP/IPv6]");
+        assert_eq!(&p.provider_id[..4], &0x0102_0304u32.to_ne_bytes());
+        info.ProtocolChain.ChainLen = 9;
+        assert_eq!(
+            decode(&info).chain,
+            ProtocolChain {
+                len: 9,
+                entries: vec![]
+            }
+        );
+    }
+}

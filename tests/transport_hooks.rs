@@ -1,0 +1,247 @@
+//! The transport's lifecycle hooks: `start` at the first startup (with the
+//! protocol entry), `stop` at the final cleanup after every call has left
+//! and every socket was reset or handed off (S6d, S6f, S6g), before the
+//! cleanup returns (S6); a failed start fails the startup and changes
+//! nothing (S1); a restart starts again (S6h); process exit and unload call
+//! neither (S11).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier};
+use winsock_provider::{
+    AddressFamily, CloseKind, CompletionSink, Detach, Io, MsgFlags, OpId, ProtocolInfo, Provider,
+    ProviderConfig, Received, ShutdownHow, SocketFlags, SocketHandle, SocketKind, Transport,
+    Version, Wait, WsaError,
+};
+
+/// What the transport heard, in order.
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// The mock, with its lifecycle hooks recorded (and `start` failing on
+/// demand).
+struct Hooked {
+    inner: MockTransport,
+    log: Log,
+    fail_start: Arc<Mutex<Option<WsaError>>>,
+}
+
+impl Hooked {
+    fn note(&self, what: String) {
+        self.log.lock().unwrap().push(what);
+    }
+}
+
+impl Transport for Hooked {
+    fn attach(&self, sink: Arc<dyn CompletionSink>) {
+        self.inner.attach(sink)
+    }
+    fn start(&self, protocol: &ProtocolInfo) -> Result<(), WsaError> {
+        if let Some(e) = *self.fail_start.lock().unwrap() {
+            self.note(format!("start {} refused", protocol.catalog_entry_id));
+            return Err(e);
+        }
+        self.note(format!("start {}", protocol.catalog_entry_id));
+        Ok(())
+    }
+    fn stop(&self) {
+        self.note("stop".into());
+    }
+    fn open(&self, s: SocketHandle, f: AddressFamily, k: SocketKind) -> Result<(), WsaError> {
+        self.inner.open(s, f, k)
+    }
+    fn bind(&self, s: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
+        self.inner.bind(s, a)
+    }
+    fn listen(&self, s: SocketHandle, backlog: u32) -> Result<(), WsaError> {
+        self.inner.listen(s, backlog)
+    }
+    fn connect(&self, s: SocketHandle, a: SocketAddr) -> Result<(), WsaError> {
+        self.inner.connect(s, a)
+    }
+    fn accept(
+        &self,
+        l: SocketHandle,
+        s: SocketHandle,
+        w: Wait,
+    ) -> Result<Io<SocketAddr>, WsaError> {
+        self.inner.accept(l, s, w)
+    }
+    fn send(
+        &self,
+        s: SocketHandle,
+        d: Vec<u8>,
+        to: Option<SocketAddr>,
+        w: Wait,
+    ) -> Result<Io<usize>, WsaError> {
+        self.inner.send(s, d, to, w)
+    }
+    fn recv(
+        &self,
+        s: SocketHandle,
+        max: usize,
+        f: MsgFlags,
+        w: Wait,
+    ) -> Result<Io<Received>, WsaError> {
+        self.inner.recv(s, max, f, w)
+    }
+    fn cancel(&self, op: OpId) {
+        self.inner.cancel(op)
+    }
+    fn shutdown(&self, s: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
+        self.inner.shutdown(s, how)
+    }
+    fn close(&self, s: SocketHandle, how: CloseKind) {
+        self.note(format!("close {how:?}"));
+        self.inner.close(s, how)
+    }
+    fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
+        self.inner.local_addr(s)
+    }
+    fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
+        self.inner.peer_addr(s)
+    }
+    fn unsent(&self, s: SocketHandle) -> usize {
+        self.inner.unsent(s)
+    }
+    fn hand_off(&self, s: SocketHandle) -> Result<(), winsock_provider::HandOffRefused> {
+        self.note("hand off".into());
+        self.inner.hand_off(s)
+    }
+}
+
+struct Rig {
+    p: Provider<Hooked, MockWaiter>,
+    log: Log,
+    fail_start: Arc<Mutex<Option<WsaError>>>,
+    net: Network,
+}
+
+fn rig() -> Rig {
+    let net = Network::new(5);
+    let node = net.add_node("10.0.0.1".parse().unwrap());
+    net.add_echo_service("10.0.0.9:7".parse().unwrap());
+    net.add_discard_service("10.0.0.9:9".parse().unwrap(), Some(0));
+    let log = Log::default();
+    let fail_start = Arc::new(Mutex::new(None));
+    let t = Hooked {
+        inner: net.transport(node),
+        log: log.clone(),
+        fail_start: fail_start.clone(),
+    };
+    let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
+    Rig {
+        p,
+        log,
+        fail_start,
+        net,
+    }
+}
+
+fn start(r: &Rig, catalog: u32) -> Result<(), WsaError> {
+    let info = ProtocolInfo::base(catalog, AddressFamily::Inet, SocketKind::Stream);
+    let notes = Arc::new(RecordingNotifier::new());
+    r.p.startup_for(Version::new(2, 2), &info, notes)
+        .map(|_| ())
+}
+
+fn log(r: &Rig) -> Vec<String> {
+    r.log.lock().unwrap().clone()
+}
+
+/// S1, S5, S6: one start at the first startup, with its protocol entry;
+/// none for the nested ones; no stop at a non-final cleanup; one stop at
+/// the final one, after the open socket was reset and the closed one's
+/// data handed off (S6d, S6g), before the cleanup returned.
+#[test]
+fn s6_start_at_the_first_startup_and_stop_last_in_the_final_cleanup() {
+    let r = rig();
+    start(&r, 1001).unwrap();
+    start(&r, 1002).unwrap();
+    assert_eq!(log(&r), ["start 1001"]);
+    assert_eq!(r.p.protocol_info().catalog_entry_id, 1001);
+
+    let open =
+        r.p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
+    r.p.connect(open, "10.0.0.9:7".parse().unwrap()).unwrap();
+    let closed =
+        r.p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+        .unwrap();
+    r.p.connect(closed, "10.0.0.9:9".parse().unwrap()).unwrap();
+    r.p.set_nonblocking(closed, true).unwrap();
+    r.p.send(closed, &[1; 100_000], MsgFlags::empty(), None)
+        .unwrap();
+    r.p.close_socket(closed).unwrap();
+
+    r.p.cleanup().unwrap();
+    assert!(
+        !log(&r).contains(&"stop".to_string()),
+        "not at a non-final cleanup (S5)"
+    );
+    r.p.cleanup().unwrap();
+    assert_eq!(
+        log(&r),
+        [
+            "start 1001",
+            "close Graceful",
+            "close Abortive",
+            "hand off",
+            "stop"
+        ],
+        "the reset (S6d) and the hand-off (S6g) come before the stop"
+    );
+    drop(r.net);
+}
+
+/// S1: a start that fails fails the startup, which changes nothing: no
+/// startup is counted and calls are still refused; a later startup whose
+/// start succeeds works.
+#[test]
+fn s1_a_failed_start_fails_the_startup_and_changes_nothing() {
+    let r = rig();
+    *r.fail_start.lock().unwrap() = Some(WsaError::SystemNotReady);
+    assert_eq!(start(&r, 7), Err(WsaError::SystemNotReady));
+    assert_eq!(r.p.startup_count(), 0);
+    assert_eq!(
+        r.p.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty()
+        ),
+        Err(WsaError::NotInitialised)
+    );
+    *r.fail_start.lock().unwrap() = None;
+    start(&r, 8).unwrap();
+    assert_eq!(r.p.startup_count(), 1);
+    assert_eq!(log(&r), ["start 7 refused", "start 8"]);
+}
+
+/// S6h: after a final cleanup, a startup starts the transport again.
+#[test]
+fn s6h_a_restart_starts_the_transport_again() {
+    let r = rig();
+    start(&r, 1).unwrap();
+    r.p.cleanup().unwrap();
+    start(&r, 2).unwrap();
+    r.p.cleanup().unwrap();
+    assert_eq!(log(&r), ["start 1", "stop", "start 2", "stop"]);
+}
+
+/// S11: neither process exit nor an unload without cleanup stops the
+/// transport (nothing may be done, nothing may wait).
+#[test]
+fn s11_process_exit_and_unload_call_no_hook() {
+    let r = rig();
+    start(&r, 1).unwrap();
+    r.p.process_detach(Detach::ProcessExit);
+    r.p.process_detach(Detach::Unload);
+    assert_eq!(log(&r), ["start 1"]);
+}
