@@ -995,14 +995,20 @@ fn s13_too_many_pending_operations_is_wsaewouldblock() {
     );
 }
 
-/// S13: a refused connect and failed binds change nothing: the socket stays unconnected and unbound, and works afterwards.
+/// S13: a connect refused at once (a wildcard peer) and failed binds
+/// change nothing: the socket stays unconnected and unbound, and works
+/// afterwards. A connect the peer refuses (`WSAECONNREFUSED`, after the
+/// attempt started) leaves it unconnected, bound by the attempt as
+/// Windows binds it, and able to connect again.
 #[test]
 fn s13_failed_connect_and_bind_change_nothing() {
     let w = World::new(3115);
     let s = w.a.stream();
-    let nobody = SocketAddr::from((w.b.ip, 4444));
     let before = snapshot(&w);
-    assert_eq!(w.a.p.connect(s, nobody), Err(WsaError::ConnectionRefused));
+    assert_eq!(
+        w.a.p.connect(s, SocketAddr::from(([0, 0, 0, 0], 4444))),
+        Err(WsaError::AddressNotAvailable)
+    );
     assert_eq!(
         w.a.p.bind(s, SocketAddr::from((w.b.ip, 0))).err(),
         Some(WsaError::AddressNotAvailable),
@@ -1021,6 +1027,18 @@ fn s13_failed_connect_and_bind_change_nothing() {
     assert_eq!(
         w.a.p.send(s, b"x", MsgFlags::empty(), None),
         Err(WsaError::NotConnected)
+    );
+    let refused = w.a.stream();
+    let nobody = SocketAddr::from((w.b.ip, 4444));
+    assert_eq!(
+        w.a.p.connect(refused, nobody),
+        Err(WsaError::ConnectionRefused)
+    );
+    assert!(w.a.p.local_addr(refused).is_ok(), "bound by the attempt");
+    assert_eq!(w.a.p.peer_addr(refused), Err(WsaError::NotConnected));
+    assert_eq!(
+        w.a.p.connect(refused, nobody),
+        Err(WsaError::ConnectionRefused)
     );
     // Bind once; a second bind is WSAEINVAL and keeps the first address.
     let at = w.a.p.bind(s, SocketAddr::from((w.a.ip, 0))).unwrap();

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{APP, World, finish, in_thread, ov};
+use common::{APP, FrozenClock, World, finish, in_thread, ov};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use winsock_provider::mock::{MockWaiter, Network, Record, RecordingNotifier};
 use winsock_provider::{
     AddressFamily, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OpState, Overlapped,
     OverlappedRequest, PortKey, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
-    ThreadKey, Transport as _, Version, WaitResult, Waiter, WsaError,
+    ThreadKey, Transport as _, Version, WsaError,
 };
 
 const NONE: MsgFlags = MsgFlags::empty();
@@ -538,33 +538,6 @@ fn s7_close_releases_the_handle() {
 /// A waiter whose virtual clock never moves by itself: a lingering close
 /// waits (in real time) until something ends it, as it would on a stalled
 /// network with a long timeout, so another thread can act meanwhile.
-struct FrozenClock(MockWaiter);
-
-impl Waiter for FrozenClock {
-    fn now(&self) -> Duration {
-        self.0.now()
-    }
-    fn current_thread(&self) -> ThreadKey {
-        self.0.current_thread()
-    }
-    fn wait_until(
-        &self,
-        deadline: Option<Duration>,
-        ready: &mut dyn FnMut() -> bool,
-    ) -> WaitResult {
-        loop {
-            if ready() {
-                return WaitResult::Ready;
-            }
-            if deadline.is_some_and(|d| self.now() >= d) {
-                return WaitResult::TimedOut;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-    fn wake_all(&self) {}
-}
-
 /// S7 (spec §6, WSPCancelBlockingCall): cancelling a lingering close on
 /// the thread that waits in it ends the close with WSAEINTR and leaves the
 /// socket open and usable, not half closed: its options read back, and a
@@ -591,7 +564,12 @@ fn s7_cancelling_a_lingering_close_leaves_the_socket_open_and_usable() {
             SocketFlags::empty(),
         )
         .unwrap();
-    p.connect(s, at).unwrap();
+    // The frozen clock moves nothing while a call waits: connect in the
+    // background and let the network answer.
+    p.set_nonblocking(s, true).unwrap();
+    assert_eq!(p.connect(s, at), Err(WsaError::WouldBlock));
+    net.run_until_idle(1000);
+    p.set_nonblocking(s, false).unwrap();
     p.send(s, &[7; 1000], NONE, None).unwrap();
     assert!(p.transport().unsent(s) > 0, "nothing moves: the data waits");
     p.set_linger(s, linger(30)).unwrap();

@@ -494,8 +494,8 @@ impl Transport for Parking {
     fn listen(&self, s: SocketHandle, b: u32) -> Result<(), WsaError> {
         self.inner.listen(s, b)
     }
-    fn connect(&self, s: SocketHandle, a: SocketAddr) -> Result<(), WsaError> {
-        self.inner.connect(s, a)
+    fn connect(&self, s: SocketHandle, a: SocketAddr, op: OpId) -> Result<Io<()>, WsaError> {
+        self.inner.connect(s, a, op)
     }
     fn accept(
         &self,

@@ -55,8 +55,8 @@ impl Transport for Hooked {
     fn listen(&self, s: SocketHandle, backlog: u32) -> Result<(), WsaError> {
         self.inner.listen(s, backlog)
     }
-    fn connect(&self, s: SocketHandle, a: SocketAddr) -> Result<(), WsaError> {
-        self.inner.connect(s, a)
+    fn connect(&self, s: SocketHandle, a: SocketAddr, op: OpId) -> Result<Io<()>, WsaError> {
+        self.inner.connect(s, a, op)
     }
     fn accept(
         &self,

@@ -23,8 +23,8 @@ impl Transport for Instant {
     fn listen(&self, _: SocketHandle, _: u32) -> Result<(), WsaError> {
         Ok(())
     }
-    fn connect(&self, _: SocketHandle, _: SocketAddr) -> Result<(), WsaError> {
-        Ok(())
+    fn connect(&self, _: SocketHandle, _: SocketAddr, _: OpId) -> Result<Io<()>, WsaError> {
+        Ok(Io::Done(()))
     }
     fn accept(
         &self,

@@ -169,7 +169,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 .with(h, |sock| sock.take_ops(|_| true))
                 .unwrap_or_default();
             for op in ops {
-                report.operations_aborted += 1;
+                // A non-blocking connect under way is no operation of the
+                // application's: it ends with its socket, uncounted.
+                report.operations_aborted += usize::from(!op.is_background());
                 inner.abort_op_silently(op);
             }
         }
@@ -182,7 +184,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 for op in sock.pending {
                     if op.is_blocking() {
                         report.blocked_calls_interrupted += 1;
-                    } else {
+                    } else if !op.is_background() {
                         report.operations_aborted += 1;
                     }
                     inner.abort_op_silently(op);

@@ -2,8 +2,8 @@
 //! every call on an open socket starts with.
 
 use super::error::{WsaError, WsaResult};
-use super::flags::SocketFlags;
-use super::handle::SocketHandle;
+use super::flags::{FdEvents, SocketFlags};
+use super::handle::{OpId, SocketHandle};
 use super::op::Overlapped;
 use super::provider::Provider;
 use super::socket_state::{OpKind, PendingOp, Socket, check_family};
@@ -15,6 +15,14 @@ use std::net::SocketAddr;
 pub(crate) enum Started<R> {
     Now(R),
     Waiting(Overlapped),
+}
+
+/// How a connect began: done at once (a stream's or a datagram's), or
+/// pending in the transport (in the background, or for a caller that
+/// waits).
+enum Connecting {
+    Done(bool),
+    Pending(OpId, Overlapped, bool),
 }
 
 impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
@@ -130,19 +138,95 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
 
     /// `WSPConnect`: connects a stream socket, or sets a datagram socket's
     /// default peer.
+    ///
+    /// A stream connect pends in the transport. On a blocking socket the
+    /// call waits, outside the socket's lock, and is interrupted with
+    /// `WSAEINTR` by a close in another thread, by `cancel_blocking_call`
+    /// and by the final cleanup (S6b, S7); it returns the connect's error
+    /// (`WSAECONNREFUSED`, `WSAETIMEDOUT`, ...). On a non-blocking socket
+    /// it returns `WSAEWOULDBLOCK`; the end is recorded as `FD_CONNECT`
+    /// with its error (and `FD_WRITE` on success) and kept for `SO_ERROR`
+    /// ([`socket_error`](Self::socket_error)). A second connect while one
+    /// is under way is `WSAEALREADY`; one after success `WSAEISCONN`; a
+    /// listening socket `WSAEINVAL`; an address of another family
+    /// `WSAEAFNOSUPPORT`.
     pub fn connect(&self, s: SocketHandle, addr: SocketAddr) -> WsaResult<()> {
-        self.with_open(s, |sock| {
-            check_family(sock, &addr)?;
-            if sock.kind == SocketKind::Stream && sock.connected {
-                return Err(WsaError::IsConnected);
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let thread = inner.waiter.current_thread();
+        let started = inner.table.with(s, |sock| -> WsaResult<_> {
+            if sock.closing {
+                return Err(WsaError::NotSocket);
             }
+            check_family(sock, &addr)?;
             if sock.listening {
                 return Err(WsaError::InvalidArgument);
             }
-            self.inner.transport.connect(s, addr)?;
-            sock.connected = true;
-            Ok(())
-        })
+            let stream = sock.kind == SocketKind::Stream;
+            if stream && sock.connected {
+                return Err(WsaError::IsConnected);
+            }
+            if stream && sock.connecting.is_some() {
+                return Err(WsaError::Already);
+            }
+            let id = inner.next_op(s);
+            let background = sock.nonblocking;
+            let record = Overlapped::new();
+            record.begin(id, None)?;
+            // Registered before the transport hears of it, so a completion
+            // on another thread finds it (S10).
+            sock.pending.push(PendingOp {
+                id,
+                kind: OpKind::Connect { background },
+                record: record.clone(),
+                mode: None,
+                thread,
+                user: 0,
+            });
+            match inner.transport.connect(s, addr, id) {
+                Ok(Io::Pending) => {
+                    sock.connecting = Some(id);
+                    Ok(Connecting::Pending(id, record, background))
+                }
+                Ok(Io::Done(())) => {
+                    sock.take_op(id);
+                    record.reject();
+                    sock.connected = true;
+                    if stream {
+                        sock.so_error = 0;
+                    }
+                    Ok(Connecting::Done(stream))
+                }
+                other => {
+                    // Nothing started: the socket is as it was (S13).
+                    sock.take_op(id);
+                    record.reject();
+                    Err(other.err().unwrap_or(WsaError::WouldBlock))
+                }
+            }
+        })??;
+        match started {
+            Connecting::Done(stream) => {
+                if stream {
+                    inner.signal(s, FdEvents::CONNECT | FdEvents::WRITE, None);
+                }
+                Ok(())
+            }
+            Connecting::Pending(_, _, true) => Err(WsaError::WouldBlock),
+            Connecting::Pending(id, record, false) => {
+                inner.wait_op(&record, None, &mut || false);
+                // An interrupted connect leaves the socket unconnected.
+                let _ = inner.table.with(s, |sock| {
+                    if sock.connecting == Some(id) {
+                        sock.connecting = None;
+                    }
+                });
+                match record.outcome() {
+                    Some(o) => o.error.map_or(Ok(()), Err),
+                    None => Err(WsaError::Interrupted),
+                }
+            }
+        }
     }
 
     /// `WSPAccept`: the next connection on listening socket `s` and its peer.

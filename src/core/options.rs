@@ -68,6 +68,23 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         self.inner.table.with(s, |sock| sock.pending.len())
     }
 
+    /// `SO_ERROR`: the code of the last non-blocking connect's error, 0 if
+    /// none. Reading does not clear it (spec §15: Windows keeps it until a
+    /// connect succeeds); a blocking connect's error is that call's answer
+    /// and is not kept.
+    pub fn socket_error(&self, s: SocketHandle) -> WsaResult<i32> {
+        self.with_open(s, |sock| Ok(sock.so_error))
+    }
+
+    /// Sets `SO_ERROR` to `code`, which later reads give back (spec §15:
+    /// Windows allows it).
+    pub fn set_socket_error(&self, s: SocketHandle, code: i32) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            sock.so_error = code;
+            Ok(())
+        })
+    }
+
     /// The socket's address family (`WSPSocket`'s `af`).
     pub fn address_family(&self, s: SocketHandle) -> WsaResult<AddressFamily> {
         self.with_open(s, |sock| Ok(sock.family))

@@ -419,7 +419,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             self.transport.close(into, CloseKind::Abortive);
             self.table.remove(into);
         }
-        let error = if op.is_blocking() {
+        // A call nobody is told of (blocking, or a connect in the
+        // background) is interrupted; an overlapped one aborted.
+        let error = if op.mode.is_none() {
             WsaError::Interrupted
         } else {
             WsaError::OperationAborted
@@ -498,17 +500,29 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
                 r.from,
             ),
             Completed::Accepted(peer) => (Outcome::default(), Vec::new(), Some(peer)),
+            Completed::Connected => (Outcome::default(), Vec::new(), None),
             Completed::Failed(e) => (Outcome::failed(e), Vec::new(), None),
         };
+        let mut connect_ended = None;
         let decided = self.table.with(id.socket, |sock| {
             let op = sock.take_op(id)?;
-            let to = if op.is_blocking() {
+            let to = if op.mode.is_none() {
                 OpState::Delivered
             } else {
                 OpState::Completing
             };
             if !op.record.finish(to, outcome.clone(), data, from) {
                 return None;
+            }
+            if let OpKind::Connect { background } = op.kind {
+                sock.connecting = None;
+                sock.connected = outcome.error.is_none();
+                if background {
+                    // SO_ERROR keeps a non-blocking connect's error (a
+                    // blocking one's is the call's answer, spec §15).
+                    sock.so_error = outcome.error.map_or(0, WsaError::code);
+                }
+                connect_ended = Some(outcome.error);
             }
             let mode = op.mode?;
             Some(Pending {
@@ -524,6 +538,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         if let Ok(Some(p)) = decided {
             self.deliver(vec![p]);
         }
+        match connect_ended {
+            Some(None) => self.signal(id.socket, FdEvents::CONNECT | FdEvents::WRITE, None),
+            Some(Some(e)) => self.signal(id.socket, FdEvents::CONNECT, Some(e)),
+            None => {}
+        }
         self.waiter.wake_all();
     }
 
@@ -535,6 +554,15 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         error: Option<WsaError>,
     ) {
         let Ok(_call) = self.enter() else { return };
+        self.signal(socket, events, error);
+        self.waiter.wake_all();
+    }
+
+    /// Records `events` for the socket's event-select registration, if it
+    /// selected any of them, and tells its event or window (the network
+    /// events the transport reports, and the ones the core decides itself:
+    /// `FD_CONNECT` when a connect ends). The caller is inside the gate.
+    pub(crate) fn signal(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
         let signal = self.table.with(socket, |sock| {
             let (to, mask) = sock.select?;
             let hit = events & mask;
@@ -554,7 +582,6 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
                     .post_message(socket, window, msg, hit, error),
             }
         }
-        self.waiter.wake_all();
     }
 
     pub(crate) fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {

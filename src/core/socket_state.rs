@@ -54,6 +54,10 @@ pub(crate) enum OpKind {
     Accept { into: SocketHandle },
     /// A blocking close waiting out its linger time.
     Linger,
+    /// A connect. `background` for a non-blocking socket's: nobody waits
+    /// for it and nobody is notified; its end is recorded as `FD_CONNECT`
+    /// and in `SO_ERROR`.
+    Connect { background: bool },
 }
 
 /// One accepted operation that has not finished.
@@ -69,8 +73,14 @@ pub(crate) struct PendingOp {
 }
 
 impl PendingOp {
+    /// A blocking call: its caller waits inside the provider for it.
     pub(crate) fn is_blocking(&self) -> bool {
-        self.mode.is_none()
+        self.mode.is_none() && !self.is_background()
+    }
+
+    /// A non-blocking connect under way: no caller waits, nobody is told.
+    pub(crate) fn is_background(&self) -> bool {
+        matches!(self.kind, OpKind::Connect { background: true })
     }
 }
 
@@ -85,6 +95,12 @@ pub(crate) struct Socket {
     pub(crate) shut_send: bool,
     pub(crate) shut_recv: bool,
     pub(crate) connected: bool,
+    /// A connect under way (its operation).
+    pub(crate) connecting: Option<OpId>,
+    /// `SO_ERROR`: the code of the last non-blocking connect's error (0:
+    /// none), kept until a connect succeeds or the application sets
+    /// another (reading it does not clear it, spec §15).
+    pub(crate) so_error: i32,
     pub(crate) listening: bool,
     /// A close is under way (lingering); the handle already reads as closed.
     pub(crate) closing: bool,
@@ -104,6 +120,8 @@ impl Socket {
             shut_send: false,
             shut_recv: false,
             connected: false,
+            connecting: None,
+            so_error: 0,
             listening: false,
             closing: false,
             pending: Vec::new(),

@@ -133,6 +133,8 @@ pub enum Completed {
     /// An accept produced this connection; its handle is the one given to
     /// [`Transport::accept`], its peer this address.
     Accepted(SocketAddr),
+    /// A connect succeeded: the socket is connected.
+    Connected,
     /// The operation failed.
     Failed(WsaError),
 }
@@ -273,8 +275,20 @@ pub trait Transport: Send + Sync {
     /// Starts listening (stream sockets).
     fn listen(&self, socket: SocketHandle, backlog: u32) -> Result<(), WsaError>;
 
-    /// Connects a stream socket, or sets a datagram socket's default peer.
-    fn connect(&self, socket: SocketHandle, addr: SocketAddr) -> Result<(), WsaError>;
+    /// Connects a stream socket: starts the attempt, registered under
+    /// `op`, and answers [`Io::Pending`]; its end comes through the sink as
+    /// [`Completed::Connected`] or [`Completed::Failed`] (`WSAECONNREFUSED`,
+    /// `WSAETIMEDOUT`, `WSAENETUNREACH`, ...). [`Io::Done`] when it
+    /// connected at once. An error returned here means no attempt started
+    /// and nothing changed (`WSAEADDRNOTAVAIL` for a wildcard peer or port
+    /// 0, say). The core makes of it what the SPI says: a blocking caller
+    /// waits, a non-blocking one gets `WSAEWOULDBLOCK` and later
+    /// `FD_CONNECT`, and the error is kept for `SO_ERROR`.
+    ///
+    /// For a datagram socket it sets the default peer, at once
+    /// ([`Io::Done`]).
+    fn connect(&self, socket: SocketHandle, addr: SocketAddr, op: OpId)
+    -> Result<Io<()>, WsaError>;
 
     /// Accepts a connection on `listener` as the new socket `socket`. The
     /// core does not call [`open`](Transport::open) for `socket`: accepting

@@ -22,6 +22,10 @@ pub struct NetworkConfig {
     pub latency: Duration,
     /// Largest payload of one stream segment (1460). Values below 1 count as 1.
     pub mss: usize,
+    /// How long a connect to an address no node has waits before it fails
+    /// with `WSAETIMEDOUT` (21 s, Windows' default: the first SYN and two
+    /// retransmissions).
+    pub connect_timeout: Duration,
     /// Whether [`Transport::hand_off`](crate::Transport::hand_off) is accepted
     /// (true). When false it answers
     /// [`HandOffRefused::Unsupported`](crate::HandOffRefused::Unsupported), so
@@ -36,6 +40,7 @@ impl Default for NetworkConfig {
             recv_buffer: 8192,
             latency: Duration::from_millis(1),
             mss: 1460,
+            connect_timeout: Duration::from_secs(21),
             hand_off: true,
         }
     }

@@ -20,6 +20,10 @@ pub struct NetworkStats {
     /// Datagrams dropped: nobody bound at the destination, receive buffer full,
     /// sender is not the connected peer, or receive shut.
     pub datagrams_dropped: u64,
+    /// Connects that established a connection.
+    pub connections_established: u64,
+    /// Connects that failed: refused, or timed out.
+    pub connects_failed: u64,
     /// Connection ends that saw a reset (a received RST, or an injected
     /// [`reset_connection`](super::Network::reset_connection)).
     pub connections_reset: u64,

@@ -113,8 +113,14 @@ impl Transport for MockTransport {
             .mutate(|st| st.listen(self.id(), socket, backlog))
     }
 
-    fn connect(&self, socket: SocketHandle, addr: SocketAddr) -> Result<(), WsaError> {
-        self.net().mutate(|st| st.connect(self.id(), socket, addr))
+    fn connect(
+        &self,
+        socket: SocketHandle,
+        addr: SocketAddr,
+        op: OpId,
+    ) -> Result<Io<()>, WsaError> {
+        self.net()
+            .mutate(|st| st.connect(self.id(), socket, addr, op))
     }
 
     fn accept(

@@ -12,7 +12,7 @@ use winsock_provider::sim::{ProcessId, SimProvider, Simulation};
 use winsock_provider::{
     AddressFamily, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, Notifier, Overlapped,
     OverlappedRequest, ProviderConfig, SocketFlags, SocketHandle, SocketKind, ThreadKey, Version,
-    WsaError,
+    WaitResult, Waiter, WsaError,
 };
 
 /// The provider type every test drives: a process of a [`Simulation`].
@@ -191,6 +191,36 @@ pub fn drain(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A waiter whose clock stands still: a wait never moves the network (the
+/// test moves it), so a blocking call waits until another thread ends it
+/// (a close, a cancel, the final cleanup).
+pub struct FrozenClock(pub MockWaiter);
+
+impl Waiter for FrozenClock {
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+    fn current_thread(&self) -> ThreadKey {
+        self.0.current_thread()
+    }
+    fn wait_until(
+        &self,
+        deadline: Option<Duration>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> WaitResult {
+        loop {
+            if ready() {
+                return WaitResult::Ready;
+            }
+            if deadline.is_some_and(|d| self.now() >= d) {
+                return WaitResult::TimedOut;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    fn wake_all(&self) {}
 }
 
 /// How long a test waits (real time) for another OS thread before failing.

@@ -50,8 +50,8 @@ fn buffer_size(v: i32) -> WsaResult<usize> {
     usize::try_from(v).map_err(|_| WsaError::InvalidArgument)
 }
 
-/// `WSPGetSockOpt`. `SO_ERROR` is always 0: every error is reported by the
-/// call that failed.
+/// `WSPGetSockOpt`. `SO_ERROR` is the error of the last non-blocking
+/// connect (spec §15: a read does not clear it).
 ///
 /// # Safety
 /// As the SPI documents the arguments.
@@ -93,7 +93,7 @@ pub(crate) unsafe extern "system" fn get_sock_opt<D: Exported>(
                     };
                     write_value(ty, optval, optlen)?
                 }
-                SO_ERROR => write_value(0i32, optval, optlen)?,
+                SO_ERROR => write_value(p.socket_error(h)?, optval, optlen)?,
                 _ => return Err(WsaError::ProtocolOption),
             }
             Ok(0)
@@ -153,6 +153,7 @@ pub(crate) unsafe extern "system" fn set_sock_opt<D: Exported>(
                     let v = buffer_size(read_value(optval, optlen)?)?;
                     p.set_buffers(h, None, Some(v))?
                 }
+                SO_ERROR => p.set_socket_error(h, read_value(optval, optlen)?)?,
                 _ => return Err(WsaError::ProtocolOption),
             }
             Ok(0)

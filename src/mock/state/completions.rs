@@ -39,6 +39,7 @@ fn describe(result: &Completed) -> String {
             if r.flags.is_empty() { "" } else { " (partial)" }
         ),
         Completed::Accepted(peer) => format!("accepted {peer}"),
+        Completed::Connected => "connected".to_string(),
         Completed::Failed(e) => format!("failed {}", e.name()),
     }
 }
@@ -51,7 +52,7 @@ impl NetState {
             return false;
         }
         match &ep.body {
-            Body::Idle => false,
+            Body::Idle | Body::Connecting(_) => false,
             Body::Listening(l) => !l.accepts.is_empty() && !l.queue.is_empty(),
             Body::Connected(c) if c.reset => !ep.recvs.is_empty() || !c.sends.is_empty(),
             Body::Connected(c) => {
@@ -73,7 +74,7 @@ impl NetState {
         let ep = self.ep_mut(id);
         let shut_recv = ep.shut_recv;
         match &mut ep.body {
-            Body::Idle => {}
+            Body::Idle | Body::Connecting(_) => {}
             Body::Listening(l) => {
                 let mut pairs = Vec::new();
                 while !l.accepts.is_empty() && !l.queue.is_empty() {

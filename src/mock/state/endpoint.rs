@@ -151,11 +151,21 @@ pub(crate) struct Dgram {
     pub(crate) queued_bytes: usize,
 }
 
+/// A connect on its way: the SYN and its answer, due back at `due`.
+#[derive(Debug)]
+pub(crate) struct Connecting {
+    pub(crate) op: OpId,
+    pub(crate) target: SocketAddr,
+    pub(crate) due: Duration,
+}
+
 /// What an endpoint is doing.
 #[derive(Debug)]
 pub(crate) enum Body {
     /// A stream socket neither listening nor connected.
     Idle,
+    /// A stream socket whose connect is under way.
+    Connecting(Connecting),
     Listening(Listen),
     Connected(Conn),
     Datagram(Dgram),

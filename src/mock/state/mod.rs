@@ -135,6 +135,9 @@ pub(crate) struct NetState {
     /// scheduler unmarks those it finds with nothing to do. So a stalled
     /// connection costs nothing per step until something touches it.
     pub(crate) active: BTreeSet<EpId>,
+    /// Endpoints whose connect is under way (see `Body::Connecting`); an
+    /// entry whose endpoint moved on is dropped when next looked at.
+    pub(crate) connecting: BTreeSet<EpId>,
     pub(crate) bindings: BTreeMap<(Proto, SocketAddr), Binding>,
     pub(crate) next_ephemeral: BTreeMap<(Proto, IpAddr), u16>,
     /// One FIFO per direction of a connection: a segment can only arrive
@@ -170,6 +173,7 @@ impl NetState {
             sockets: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             active: BTreeSet::new(),
+            connecting: BTreeSet::new(),
             bindings: BTreeMap::new(),
             next_ephemeral: BTreeMap::new(),
             wires: BTreeMap::new(),
@@ -327,6 +331,7 @@ impl NetState {
             return;
         };
         self.active.remove(&id);
+        self.connecting.remove(&id);
         if let Body::Connected(c) = &ep.body {
             // Its peer's window (or its wait for an RST) changes.
             self.active.insert(c.peer);

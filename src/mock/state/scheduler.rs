@@ -25,6 +25,8 @@ enum Action {
     ServiceRead(EpId),
     /// Take the oldest segment of a connection direction off the wire.
     Deliver(EpId, EpId),
+    /// The answer to a connect arrives.
+    Resolve(EpId),
     /// Deliver the datagram at this index of the wire list.
     Datagram(usize),
 }
@@ -48,7 +50,8 @@ fn quiet(ep: &Endpoint) -> bool {
         return false;
     }
     match &ep.body {
-        Body::Idle | Body::Datagram(_) => true,
+        // A connect under way is looked at through `connecting`.
+        Body::Idle | Body::Connecting(_) | Body::Datagram(_) => true,
         Body::Listening(l) => l.accepts.is_empty(),
         Body::Connected(c) if c.reset => c.sends.is_empty(),
         Body::Connected(c) => {
@@ -101,6 +104,7 @@ impl NetState {
         for id in idle {
             self.active.remove(&id);
         }
+        v.extend(self.connects_due().map(Action::Resolve));
         for (&(from, to), q) in &self.wires {
             if q.front().is_some_and(|s| s.due <= self.now) {
                 v.push(Action::Deliver(from, to));
@@ -121,7 +125,11 @@ impl NetState {
             return None;
         }
         let wires = self.wires.values().filter_map(|q| q.front()).map(|s| s.due);
-        let datagrams = self.datagrams.iter().map(|d| d.due);
+        let datagrams = self
+            .datagrams
+            .iter()
+            .map(|d| d.due)
+            .chain(self.next_connect_due());
         // Service timers stay in the active set (see `candidates`).
         let services = self
             .active
@@ -175,6 +183,7 @@ impl NetState {
             Action::ServiceRead(id) => self.service_read(id),
             Action::Deliver(from, to) => self.deliver(from, to),
             Action::Datagram(i) => self.deliver_datagram(i),
+            Action::Resolve(id) => self.resolve_connect(id),
         }
     }
 }

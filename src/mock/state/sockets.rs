@@ -70,15 +70,16 @@ impl NetState {
         inst: InstanceId,
         h: SocketHandle,
         addr: SocketAddr,
-    ) -> Result<(), WsaError> {
+        op: OpId,
+    ) -> Result<Io<()>, WsaError> {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         if AddressFamily::of(&addr) != self.ep(id).family {
             return Err(WsaError::AddressFamilyNotSupported);
         }
         match self.ep(id).proto {
-            Proto::Stream => self.stream_connect(inst, id, addr),
-            Proto::Datagram => self.dgram_connect(inst, id, addr),
+            Proto::Stream => self.stream_connect(inst, id, addr, op),
+            Proto::Datagram => self.dgram_connect(inst, id, addr).map(Io::Done),
         }
     }
 
@@ -149,7 +150,13 @@ impl NetState {
                 l.accepts.retain(|(o, _)| *o != op);
                 found |= l.accepts.len() != n;
             }
-            Body::Idle | Body::Datagram(_) => {}
+            // A connect given up: the SYN's answer finds nobody waiting.
+            Body::Connecting(c) if c.op == op => {
+                ep.body = Body::Idle;
+                self.connecting.remove(&id);
+                found = true;
+            }
+            Body::Idle | Body::Connecting(_) | Body::Datagram(_) => {}
         }
         found
     }
@@ -164,7 +171,9 @@ impl NetState {
         let id = self.ep_of(inst, h)?;
         let ep = self.ep(id);
         match &ep.body {
-            Body::Idle | Body::Listening(_) => return Err(WsaError::NotConnected),
+            Body::Idle | Body::Connecting(_) | Body::Listening(_) => {
+                return Err(WsaError::NotConnected);
+            }
             Body::Connected(_) | Body::Datagram(_) => {}
         }
         if how.sends() {
@@ -203,7 +212,7 @@ impl NetState {
                     ready |= FdEvents::READ;
                 }
             }
-            Body::Listening(_) | Body::Idle => {}
+            Body::Listening(_) | Body::Idle | Body::Connecting(_) => {}
         }
         ready
     }
@@ -228,7 +237,7 @@ impl NetState {
                 }
             }
             Body::Listening(_) => self.abort(id),
-            Body::Idle | Body::Datagram(_) => self.remove_ep(id),
+            Body::Idle | Body::Connecting(_) | Body::Datagram(_) => self.remove_ep(id),
         }
     }
 
@@ -304,7 +313,7 @@ impl NetState {
         Ok(match &self.ep(self.ep_of(inst, h)?).body {
             Body::Connected(c) => c.recv_buf.len(),
             Body::Datagram(d) => d.queue.front().map_or(0, |m| m.data.len()),
-            Body::Listening(_) | Body::Idle => 0,
+            Body::Listening(_) | Body::Idle | Body::Connecting(_) => 0,
         })
     }
 

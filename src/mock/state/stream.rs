@@ -6,13 +6,14 @@
 //! pending send finding room) is done by a later step.
 
 use super::endpoint::{
-    Body, Conn, Endpoint, Listen, Owner, PendingRecv, PendingSend, Proto, copy_front, take_front,
+    Body, Conn, Connecting, Endpoint, Listen, Owner, PendingRecv, PendingSend, Proto, copy_front,
+    take_front,
 };
 use super::{Binding, NetState, SegKind};
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
-use crate::core::handle::SocketHandle;
-use crate::core::transport::{Io, Received, Wait};
+use crate::core::handle::{OpId, SocketHandle};
+use crate::core::transport::{Completed, Io, Received, Wait};
 use crate::mock::ids::{EpId, InstanceId};
 use std::net::SocketAddr;
 
@@ -53,38 +54,106 @@ impl NetState {
         Ok(())
     }
 
-    /// Establishes at once (no handshake in the model) if something listens
-    /// at `addr`, else `WSAECONNREFUSED`. The target is found before the
-    /// implicit bind, so a refused connect changes nothing (S13).
+    /// Starts a connect: binds an ephemeral port if the socket has none
+    /// and sends the SYN. The answer is due after a round trip (twice the
+    /// latency), or after the connect timeout when no node has the address;
+    /// [`resolve_connect`](Self::resolve_connect) finds then what is there.
+    /// Refused at once, changing nothing, for a wildcard address or port 0
+    /// (`WSAEADDRNOTAVAIL`) or a socket that cannot connect (S13).
     pub(crate) fn stream_connect(
         &mut self,
         inst: InstanceId,
         id: EpId,
         addr: SocketAddr,
-    ) -> Result<(), WsaError> {
+        op: OpId,
+    ) -> Result<Io<()>, WsaError> {
         let ep = self.ep(id);
         match ep.body {
             _ if ep.closed => return Err(WsaError::NotSocket),
             Body::Idle => {}
             Body::Listening(_) => return Err(WsaError::InvalidArgument),
+            Body::Connecting(_) => return Err(WsaError::Already),
             Body::Connected(_) | Body::Datagram(_) => return Err(WsaError::IsConnected),
         }
         if addr.ip().is_unspecified() || addr.port() == 0 {
             return Err(WsaError::AddressNotAvailable);
         }
-        let target = match self.bindings.get(&(Proto::Stream, addr)).copied() {
-            Some(Binding::Service(s)) => Target::Service(s),
-            Some(Binding::Socket(l)) => match &self.ep(l).body {
-                Body::Listening(li) if li.queue.len() < li.backlog => Target::Listener(l),
-                _ => return Err(WsaError::ConnectionRefused),
-            },
-            None => return Err(WsaError::ConnectionRefused),
+        if self.ep(id).local.is_none() {
+            let ip = self.instance_ip(inst, self.ep(id).family)?;
+            self.bind_ep(id, SocketAddr::new(ip, 0))?;
+        }
+        let wait = if self.reachable(addr.ip()) {
+            self.config.latency * 2
+        } else {
+            self.config.connect_timeout
         };
-        let local = match self.ep(id).local {
-            Some(a) => a,
-            None => {
-                let ip = self.instance_ip(inst, self.ep(id).family)?;
-                self.bind_ep(id, SocketAddr::new(ip, 0))?
+        let due = self.now + wait;
+        self.ep_mut(id).body = Body::Connecting(Connecting {
+            op,
+            target: addr,
+            due,
+        });
+        self.connecting.insert(id);
+        self.trace(|st| format!("connect {} to {addr}: SYN", st.name(id)));
+        Ok(Io::Pending)
+    }
+
+    /// Whether a host answers at `ip`: a node has it, or a service is
+    /// bound there (services need no node).
+    fn reachable(&self, ip: std::net::IpAddr) -> bool {
+        self.node_with(ip).is_some() || self.bindings.keys().any(|(_, a)| a.ip() == ip)
+    }
+
+    /// The connects whose answer is due now.
+    pub(crate) fn connects_due(&self) -> impl Iterator<Item = EpId> + '_ {
+        self.connecting.iter().copied().filter(|id| {
+            matches!(self.endpoints.get(id).map(|e| &e.body),
+                Some(Body::Connecting(c)) if c.due <= self.now)
+        })
+    }
+
+    /// The earliest time a connect under way is answered.
+    pub(crate) fn next_connect_due(&self) -> Option<std::time::Duration> {
+        self.connecting
+            .iter()
+            .filter_map(|id| match self.endpoints.get(id).map(|e| &e.body) {
+                Some(Body::Connecting(c)) => Some(c.due),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// The answer to a connect arrives: a connection if something listens
+    /// at the address (a service, or a listener with room in its backlog),
+    /// `WSAECONNREFUSED` if the node is there and nothing listens,
+    /// `WSAETIMEDOUT` if no node has the address.
+    pub(crate) fn resolve_connect(&mut self, id: EpId) {
+        self.connecting.remove(&id);
+        let Some(ep) = self.endpoints.get(&id) else {
+            return;
+        };
+        let (Body::Connecting(c), Owner::Socket(inst, _)) = (&ep.body, ep.owner) else {
+            return;
+        };
+        let (op, addr) = (c.op, c.target);
+        let local = ep.local.expect("bound when the connect started");
+        let target = match self.bindings.get(&(Proto::Stream, addr)).copied() {
+            Some(Binding::Service(s)) => Ok(Target::Service(s)),
+            Some(Binding::Socket(l)) => match &self.ep(l).body {
+                Body::Listening(li) if li.queue.len() < li.backlog => Ok(Target::Listener(l)),
+                _ => Err(WsaError::ConnectionRefused),
+            },
+            None if self.reachable(addr.ip()) => Err(WsaError::ConnectionRefused),
+            None => Err(WsaError::TimedOut),
+        };
+        let target = match target {
+            Ok(t) => t,
+            Err(e) => {
+                self.stats.connects_failed += 1;
+                self.ep_mut(id).body = Body::Idle;
+                self.complete(inst, op, Completed::Failed(e));
+                self.trace(|st| format!("connect {} to {addr}: {}", st.name(id), e.name()));
+                return;
             }
         };
         // The accepting end inherits the listener's buffer sizes (as accepted
@@ -122,9 +191,9 @@ impl NetState {
             }
             self.emit(l, FdEvents::ACCEPT, None);
         }
-        self.emit(id, FdEvents::CONNECT, None);
-        self.trace(|st| format!("connect {}", st.name(id)));
-        Ok(())
+        self.stats.connections_established += 1;
+        self.complete(inst, op, Completed::Connected);
+        self.trace(|st| format!("connect {}: established", st.name(id)));
     }
 
     /// Takes the oldest queued connection as socket `h`, or registers the

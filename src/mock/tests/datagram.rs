@@ -147,7 +147,7 @@ fn connect_sets_the_default_peer_and_filters_others() {
     c.t.open(h(1), AddressFamily::Inet, SocketKind::Datagram)
         .unwrap();
     a.t.bind(h(1), addr(A, 1000)).unwrap();
-    b.t.connect(h(1), addr(A, 1000)).unwrap();
+    b.t.connect(h(1), addr(A, 1000), op(h(1), 9)).unwrap();
     assert_eq!(b.t.peer_addr(h(1)).unwrap(), addr(A, 1000));
     c.t.send(h(1), b"stranger".to_vec(), Some(addr(B, 53)), Wait::No)
         .unwrap();

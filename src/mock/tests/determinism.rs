@@ -18,10 +18,10 @@ fn workload(seed: u64) -> (Vec<String>, Vec<String>) {
     for (i, x) in hosts.iter().enumerate() {
         x.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
             .unwrap();
-        x.t.connect(h(1), echo).unwrap();
+        connect(&net, x, h(1), echo).unwrap();
         x.t.open(h(2), AddressFamily::Inet, SocketKind::Stream)
             .unwrap();
-        x.t.connect(h(2), discard).unwrap();
+        connect(&net, x, h(2), discard).unwrap();
         x.t.open(h(3), AddressFamily::Inet, SocketKind::Datagram)
             .unwrap();
         x.t.bind(h(3), addr([10, 0, 0, i as u8 + 1], 5000)).unwrap();

@@ -117,7 +117,8 @@ fn crash_drops_pending_operations_silently_and_resets_peers() {
     assert_eq!(a2.bind(h(1), addr(A, 8080)).unwrap(), addr(A, 8080));
     a2.open(h(2), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a2.connect(h(2), addr(B, 80)).unwrap();
+    a2.connect(h(2), addr(B, 80), op(h(2), 1)).unwrap();
+    net.run_until_idle(1000);
     // Ephemeral ports go on counting across instances (49152 was the first).
     assert_eq!(
         b.t.accept(h(1), h(3), Wait::No).unwrap(),

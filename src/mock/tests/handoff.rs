@@ -15,7 +15,7 @@ fn closed_with_data(net: &Network, rate: Option<usize>) -> (Host, crate::mock::S
     let a = host(net, A);
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(1), addr([127, 0, 0, 2], 9)).unwrap();
+    connect(net, &a, h(1), addr([127, 0, 0, 2], 9)).unwrap();
     a.t.set_buffers(h(1), Some(16_000), None).unwrap();
     assert_eq!(
         a.t.send(h(1), pattern(0, 16_000), None, Wait::No).unwrap(),

@@ -56,7 +56,7 @@ fn transport_calls_never_call_the_sink() {
     b.t.accept(h(5), h(6), Wait::Later(op(h(5), 1))).unwrap();
     a.t.open(h(5), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(5), addr(B, 99)).unwrap();
+    a.t.connect(h(5), addr(B, 99), op(h(5), 9)).unwrap();
     a.t.send(h(1), b"data".to_vec(), None, Wait::No).unwrap();
     a.t.close(h(1), CloseKind::Abortive);
     assert_eq!((a.sink.calls().len(), b.sink.calls().len()), before);
@@ -115,7 +115,8 @@ fn the_sink_may_call_back_into_the_network() {
     );
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(1), addr(B, 80)).unwrap();
+    a.t.connect(h(1), addr(B, 80), op(h(1), 9)).unwrap();
+    net.run_until_idle(100);
     a.t.send(h(1), b"hi".to_vec(), None, Wait::No).unwrap();
     net.run_until_idle(100);
     assert_eq!(sink.seen.lock().unwrap().len(), 1, "the accept completed");

@@ -15,7 +15,7 @@ fn echo_sends_back_what_it_reads_then_closes_after_eof() {
     let a = host(&net, A);
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(1), addr([127, 0, 0, 2], 7)).unwrap();
+    connect(&net, &a, h(1), addr([127, 0, 0, 2], 7)).unwrap();
     let data = pattern(0, 20_000);
     let mut sent = 0;
     let mut got = Vec::new();
@@ -51,7 +51,7 @@ fn a_slow_reader_reads_at_its_rate_and_the_rate_can_change() {
     let a = host(&net, A);
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(1), addr(B, 9)).unwrap();
+    connect(&net, &a, h(1), addr(B, 9)).unwrap();
     a.t.send(h(1), pattern(0, 8000), None, Wait::No).unwrap();
     net.advance(Duration::from_millis(41));
     // Data arrives after 1 ms; then one MSS (1460) per 14.6 ms: reads at 1,

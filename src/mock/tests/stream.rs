@@ -138,7 +138,7 @@ fn pending_sends_complete_in_posting_order_and_a_cancel_keeps_taken_bytes() {
         Io::Pending
     );
     net.run_until_idle(1000);
-    assert!(a.sink.completions().is_empty());
+    assert!(a.sink.completions_of(s1).is_empty() && a.sink.completions_of(s2).is_empty());
     // s1 has 200 of its bytes taken; cancelling it keeps them, drops the rest.
     a.t.cancel(s1);
     assert_eq!(
@@ -155,7 +155,13 @@ fn pending_sends_complete_in_posting_order_and_a_cancel_keeps_taken_bytes() {
     want.extend(pattern(250, 50));
     want.extend(pattern(1000, 10));
     assert_eq!(got, want);
-    let order: Vec<_> = a.sink.completions().into_iter().map(|(o, _)| o).collect();
+    let order: Vec<_> = a
+        .sink
+        .completions()
+        .into_iter()
+        .filter(|(_, r)| *r != Completed::Connected)
+        .map(|(o, _)| o)
+        .collect();
     assert_eq!(order, vec![s2, s3], "the cancelled send never completes");
 }
 
@@ -348,40 +354,89 @@ fn accept_pends_until_a_connection_arrives() {
     );
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(1), addr(B, 80)).unwrap();
+    let attempt = op(h(1), 2);
+    assert_eq!(
+        a.t.connect(h(1), addr(B, 80), attempt).unwrap(),
+        Io::Pending,
+        "a connect waits for the answer to its SYN"
+    );
     assert!(
-        b.sink.completions().is_empty(),
+        b.sink.completions().is_empty() && a.sink.completions().is_empty(),
         "nothing completes inside a transport call"
     );
     net.run_until_idle(1000);
+    assert_eq!(a.sink.completions_of(attempt), vec![Completed::Connected]);
     assert_eq!(
         b.sink.completions_of(acc),
         vec![Completed::Accepted(addr(A, 49152))]
     );
     assert!(b.sink.events_for(h(1)).contains(&(FdEvents::ACCEPT, None)));
-    assert!(a.sink.events_for(h(1)).contains(&(FdEvents::CONNECT, None)));
+    assert!(
+        a.sink.events_for(h(1)).is_empty(),
+        "FD_CONNECT is the core's to record, not the transport's"
+    );
     assert_eq!(b.t.peer_addr(h(2)).unwrap(), addr(A, 49152));
     assert_eq!(b.t.local_addr(h(2)).unwrap(), addr(B, 80));
     assert_eq!(a.t.peer_addr(h(1)).unwrap(), addr(B, 80));
-    // Backlog 1: one queued connection fills it.
+    // Backlog 1: one queued connection fills it; the next is refused.
     a.t.open(h(2), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
     a.t.open(h(3), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(2), addr(B, 80)).unwrap();
+    connect(&net, &a, h(2), addr(B, 80)).unwrap();
     assert_eq!(
-        a.t.connect(h(3), addr(B, 80)),
+        connect(&net, &a, h(3), addr(B, 80)),
         Err(WsaError::ConnectionRefused)
     );
     assert_eq!(
-        a.t.local_addr(h(3)),
-        Err(WsaError::InvalidArgument),
-        "a refused connect binds nothing"
+        a.t.peer_addr(h(3)),
+        Err(WsaError::NotConnected),
+        "a refused connect leaves the socket unconnected (and bound)"
     );
     assert_eq!(
-        a.t.connect(h(3), addr(B, 81)),
-        Err(WsaError::ConnectionRefused)
+        connect(&net, &a, h(3), addr(B, 81)),
+        Err(WsaError::ConnectionRefused),
+        "and it may try again"
     );
+}
+
+/// A connect to an address no node has ends with `WSAETIMEDOUT` after
+/// the connect timeout, in virtual time; one given up (cancelled) before
+/// its answer leaves the socket able to connect again.
+#[test]
+fn connect_to_nobody_times_out_and_a_cancelled_one_can_start_again() {
+    let net = Network::new(14);
+    let a = host(&net, A);
+    let b = host(&net, B);
+    b.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
+    b.t.bind(h(1), addr(B, 80)).unwrap();
+    b.t.listen(h(1), 5).unwrap();
+    a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
+        .unwrap();
+    let start = net.now();
+    assert_eq!(
+        connect(&net, &a, h(1), addr([10, 9, 9, 9], 80)),
+        Err(WsaError::TimedOut)
+    );
+    assert_eq!(net.now() - start, net.config().connect_timeout);
+    let given_up = op(h(1), 7);
+    assert_eq!(
+        a.t.connect(h(1), addr(B, 80), given_up).unwrap(),
+        Io::Pending
+    );
+    assert_eq!(
+        a.t.connect(h(1), addr(B, 80), op(h(1), 8)),
+        Err(WsaError::Already)
+    );
+    a.t.cancel(given_up);
+    net.run_until_idle(1000);
+    assert!(
+        a.sink.completions_of(given_up).is_empty(),
+        "cancelled: untold"
+    );
+    connect(&net, &a, h(1), addr(B, 80)).unwrap();
+    assert_eq!(a.t.peer_addr(h(1)).unwrap(), addr(B, 80));
 }
 
 #[test]

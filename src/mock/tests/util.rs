@@ -8,6 +8,7 @@ use crate::core::transport::{
 };
 use crate::mock::{MockTransport, Network};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One call the network made on a sink.
@@ -80,6 +81,9 @@ impl CompletionSink for TestSink {
 pub(super) struct Host {
     pub(super) t: MockTransport,
     pub(super) sink: Arc<TestSink>,
+    /// The sequence numbers [`connect`] registers its attempts under, one
+    /// each (an attempt's completion must not be taken for a later one's).
+    next_seq: AtomicU64,
 }
 
 pub(super) fn host(net: &Network, ip: [u8; 4]) -> Host {
@@ -87,7 +91,11 @@ pub(super) fn host(net: &Network, ip: [u8; 4]) -> Host {
     let t = net.transport(node);
     let sink = Arc::new(TestSink::default());
     t.attach(sink.clone());
-    Host { t, sink }
+    Host {
+        t,
+        sink,
+        next_seq: AtomicU64::new(1_000_000),
+    }
 }
 
 pub(super) fn h(raw: u64) -> SocketHandle {
@@ -100,6 +108,31 @@ pub(super) fn op(socket: SocketHandle, seq: u64) -> OpId {
 
 pub(super) fn addr(ip: [u8; 4], port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::from(ip), port))
+}
+
+/// Connects `s` to `to` as a blocking caller would: starts the attempt
+/// and runs the network until it has ended; the connect's result.
+pub(super) fn connect(
+    net: &Network,
+    x: &Host,
+    s: SocketHandle,
+    to: SocketAddr,
+) -> Result<(), WsaError> {
+    let attempt = op(s, x.next_seq.fetch_add(1, Ordering::Relaxed));
+    if x.t.connect(s, to, attempt)? == Io::Done(()) {
+        return Ok(());
+    }
+    for _ in 0..100_000 {
+        match x.sink.completions_of(attempt).first() {
+            Some(Completed::Connected) => return Ok(()),
+            Some(Completed::Failed(e)) => return Err(*e),
+            Some(other) => panic!("a connect completed as {other:?}"),
+            None => {
+                net.step();
+            }
+        }
+    }
+    panic!("the connect to {to} never ended")
 }
 
 /// `len` bytes of a recognisable pattern, starting at `offset` of it.
@@ -121,7 +154,7 @@ pub(super) fn connected_pair(net: &Network) -> (Host, Host) {
     b.t.listen(h(1), 5).unwrap();
     a.t.open(h(1), AddressFamily::Inet, SocketKind::Stream)
         .unwrap();
-    a.t.connect(h(1), addr(B, 80)).unwrap();
+    connect(net, &a, h(1), addr(B, 80)).unwrap();
     assert_eq!(
         b.t.accept(h(1), h(2), Wait::No).unwrap(),
         Io::Done(addr(A, 49152))

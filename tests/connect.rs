@@ -1,0 +1,269 @@
+//! Connects that pend (spec §15 SO_ERROR, WSPConnect): a non-blocking
+//! connect answers `WSAEWOULDBLOCK` and reports its end as `FD_CONNECT`
+//! with the error, kept for `SO_ERROR`; `WSAEALREADY` while one is under
+//! way, `WSAEISCONN` after; a blocking connect waits outside the socket's
+//! lock and is interrupted with `WSAEINTR` by a close in another thread, by
+//! a cancel and by the final cleanup (S6b, S7); a connect in the background
+//! ends with its socket, untold and uncounted (S6c, S7).
+
+mod common;
+
+use common::{APP, FrozenClock, World, finish, in_thread, wait_pending};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use winsock_provider::mock::{MockTransport, Network, RecordingNotifier};
+use winsock_provider::{
+    AddressFamily, CleanupOutcome, EventKey, FdEvents, Provider, ProviderConfig, SocketFlags,
+    SocketHandle, SocketKind, ThreadKey, Version, WsaError,
+};
+
+const REFUSED: i32 = 10061;
+
+/// An event-selected (so non-blocking) stream socket on `a`, selecting
+/// `FD_CONNECT | FD_WRITE`.
+fn selected(w: &World) -> SocketHandle {
+    let s = w.a.stream();
+    w.a.p
+        .event_select(s, EventKey(5), FdEvents::CONNECT | FdEvents::WRITE)
+        .unwrap();
+    s
+}
+
+/// The case the issue names: an event-selected socket connecting to a port
+/// where nobody listens gets `WSAEWOULDBLOCK` from the call, then
+/// `FD_CONNECT` with `WSAECONNREFUSED`, and `SO_ERROR` reads 10061, twice
+/// (a read does not clear it), and still after a further attempt starts;
+/// a connect that succeeds records `FD_CONNECT` with no error and
+/// `FD_WRITE`, and resets `SO_ERROR` to 0.
+#[test]
+fn a_refused_nonblocking_connect_is_reported_by_fd_connect_and_so_error() {
+    let w = World::new(8101);
+    let s = selected(&w);
+    let nobody = SocketAddr::from((w.b.ip, 4444));
+    assert_eq!(w.a.p.connect(s, nobody), Err(WsaError::WouldBlock));
+    assert_eq!(w.a.p.socket_error(s), Ok(0), "nothing known yet");
+    w.settle();
+    let ev = w.a.p.enum_network_events(s).unwrap();
+    assert_eq!(ev.events, FdEvents::CONNECT, "FD_CONNECT only: no FD_WRITE");
+    let bit = FdEvents::CONNECT.bit_index().unwrap();
+    assert_eq!(ev.errors[bit], Some(WsaError::ConnectionRefused));
+    assert_eq!(w.a.p.socket_error(s), Ok(REFUSED));
+    assert_eq!(
+        w.a.p.socket_error(s),
+        Ok(REFUSED),
+        "a read does not clear it"
+    );
+    assert_eq!(w.a.p.peer_addr(s), Err(WsaError::NotConnected));
+
+    // Try again, where something listens.
+    let listener = w.b.stream();
+    let at = w.b.p.bind(listener, SocketAddr::from((w.b.ip, 0))).unwrap();
+    w.b.p.listen(listener, 1).unwrap();
+    assert_eq!(w.a.p.connect(s, at), Err(WsaError::WouldBlock));
+    assert_eq!(
+        w.a.p.socket_error(s),
+        Ok(REFUSED),
+        "kept while it is under way"
+    );
+    w.settle();
+    let ev = w.a.p.enum_network_events(s).unwrap();
+    assert_eq!(ev.events, FdEvents::CONNECT | FdEvents::WRITE);
+    assert_eq!(ev.errors[bit], None);
+    assert_eq!(w.a.p.socket_error(s), Ok(0), "a success resets it");
+    assert_eq!(w.a.p.peer_addr(s), Ok(at));
+}
+
+/// `WSAEALREADY` while a connect is under way; `WSAEISCONN` once it has
+/// succeeded; the event of the first attempt comes once.
+#[test]
+fn a_second_connect_is_wsaealready_while_one_is_under_way_and_wsaeisconn_after() {
+    let w = World::new(8102);
+    let s = selected(&w);
+    let listener = w.b.stream();
+    let at = w.b.p.bind(listener, SocketAddr::from((w.b.ip, 0))).unwrap();
+    w.b.p.listen(listener, 1).unwrap();
+    assert_eq!(w.a.p.connect(s, at), Err(WsaError::WouldBlock));
+    assert_eq!(w.a.p.connect(s, at), Err(WsaError::Already));
+    w.settle();
+    assert_eq!(w.a.p.connect(s, at), Err(WsaError::IsConnected));
+    let connects =
+        w.a.notes
+            .network_events()
+            .iter()
+            .filter(|e| e.socket == s && e.events.contains(FdEvents::CONNECT))
+            .count();
+    assert_eq!(connects, 1);
+}
+
+/// A blocking connect's error is the call's answer, not kept for
+/// `SO_ERROR` (spec §15: after a failed blocking connect it reads 0).
+#[test]
+fn a_refused_blocking_connect_answers_the_call_and_leaves_so_error_alone() {
+    let w = World::new(8103);
+    let s = w.a.stream();
+    let nobody = SocketAddr::from((w.b.ip, 4444));
+    assert_eq!(w.a.p.connect(s, nobody), Err(WsaError::ConnectionRefused));
+    assert_eq!(w.a.p.socket_error(s), Ok(0));
+    assert_eq!(w.a.p.pending_operations(s), Ok(0));
+}
+
+/// A connect to an address nobody has times out (`WSAETIMEDOUT`, after
+/// the network's connect timeout in virtual time).
+#[test]
+fn a_connect_to_nobody_times_out() {
+    let w = World::new(8104);
+    let s = w.a.stream();
+    let start = w.net.now();
+    assert_eq!(
+        w.a.p.connect(s, "10.9.9.9:80".parse().unwrap()),
+        Err(WsaError::TimedOut)
+    );
+    assert_eq!(w.net.now() - start, w.net.config().connect_timeout);
+}
+
+type Frozen = Provider<MockTransport, FrozenClock>;
+
+/// A started provider whose waits never move the network, and an address
+/// whose connects are answered only when the test runs the network.
+fn frozen(seed: u64) -> (Network, Frozen, RecordingNotifier, SocketAddr) {
+    let net = Network::new(seed);
+    let node = net.add_node("10.0.0.1".parse().unwrap());
+    let echo: SocketAddr = "10.0.0.9:7".parse().unwrap();
+    net.add_echo_service(echo);
+    let p = Provider::new(
+        ProviderConfig::default(),
+        net.transport(node),
+        FrozenClock(winsock_provider::mock::MockWaiter::new(&net)),
+    );
+    let notes = RecordingNotifier::new();
+    p.startup(Version::new(2, 2), Arc::new(notes.clone()))
+        .unwrap();
+    (net, p, notes, echo)
+}
+
+fn blocking_stream(p: &Frozen) -> SocketHandle {
+    p.socket(
+        AddressFamily::Inet,
+        SocketKind::Stream,
+        SocketFlags::empty(),
+    )
+    .unwrap()
+}
+
+/// Starts a blocking connect of `s` to `to` on thread `key`, and waits
+/// until it waits inside the provider.
+fn connecting_in_thread(
+    p: &Frozen,
+    key: ThreadKey,
+    s: SocketHandle,
+    to: SocketAddr,
+) -> std::sync::mpsc::Receiver<Result<(), WsaError>> {
+    let rx = {
+        let p = p.clone();
+        in_thread(key, move || p.connect(s, to))
+    };
+    let deadline = std::time::Instant::now() + common::THREAD_TIMEOUT;
+    while p.pending_operations(s) != Ok(1) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the connect never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    rx
+}
+
+/// S7: a blocking connect waits outside the socket's lock (other calls on
+/// the socket go on) and a close in another thread interrupts it with
+/// `WSAEINTR`; the transport's attempt is given up: the peer never sees
+/// the connection.
+#[test]
+fn s7_a_blocking_connect_is_interrupted_by_a_close_in_another_thread() {
+    let (net, p, _notes, echo) = frozen(8105);
+    let s = blocking_stream(&p);
+    let rx = connecting_in_thread(&p, ThreadKey(81), s, echo);
+    assert_eq!(
+        p.socket_kind(s),
+        Ok(SocketKind::Stream),
+        "the socket's lock is free while the connect waits"
+    );
+    assert_eq!(p.connect(s, echo), Err(WsaError::Already));
+    p.close_socket(s).unwrap();
+    assert_eq!(finish(&rx, "blocking connect"), Err(WsaError::Interrupted));
+    net.run_until_idle(1000);
+    assert_eq!(net.stats().connections_established, 0, "never connected");
+}
+
+/// `WSPCancelBlockingCall` on the connecting thread interrupts it; the
+/// socket stays open and connects afterwards.
+#[test]
+fn a_cancelled_blocking_connect_leaves_the_socket_able_to_connect() {
+    let (net, p, _notes, echo) = frozen(8106);
+    const T1: ThreadKey = ThreadKey(82);
+    let s = blocking_stream(&p);
+    let rx = connecting_in_thread(&p, T1, s, echo);
+    winsock_provider::mock::MockWaiter::set_current_thread(T1);
+    let cancelled = p.cancel_blocking_call();
+    winsock_provider::mock::MockWaiter::set_current_thread(APP);
+    assert_eq!(cancelled, Ok(()));
+    assert_eq!(finish(&rx, "blocking connect"), Err(WsaError::Interrupted));
+    p.set_nonblocking(s, true).unwrap();
+    assert_eq!(p.connect(s, echo), Err(WsaError::WouldBlock));
+    net.run_until_idle(1000);
+    assert_eq!(p.peer_addr(s), Ok(echo));
+}
+
+/// S6b: the final cleanup interrupts a blocking connect with `WSAEINTR`
+/// and counts it among the blocked calls; S6c: a non-blocking connect
+/// under way ends with its socket, nobody told and nothing counted as an
+/// overlapped operation.
+#[test]
+fn s6b_the_final_cleanup_interrupts_a_blocking_connect_and_ends_a_background_one_untold() {
+    let (net, p, notes, echo) = frozen(8107);
+    let blocking = blocking_stream(&p);
+    let background = blocking_stream(&p);
+    p.event_select(background, EventKey(3), FdEvents::CONNECT)
+        .unwrap();
+    assert_eq!(p.connect(background, echo), Err(WsaError::WouldBlock));
+    let rx = connecting_in_thread(&p, ThreadKey(83), blocking, echo);
+    let report = match p.cleanup() {
+        Ok(CleanupOutcome::Final(r)) => r,
+        other => panic!("not a final cleanup: {other:?}"),
+    };
+    assert_eq!(finish(&rx, "blocking connect"), Err(WsaError::Interrupted));
+    assert_eq!(report.blocked_calls_interrupted, 1);
+    assert_eq!(
+        report.operations_aborted, 0,
+        "a background connect is no operation"
+    );
+    assert_eq!(report.sockets_reset, 2);
+    net.run_until_idle(1000);
+    assert!(
+        notes.network_events().is_empty(),
+        "no FD_CONNECT after the cleanup"
+    );
+    assert!(notes.delivered().is_empty() && notes.suppressed().is_empty());
+    assert_eq!(net.stats().connections_established, 0);
+}
+
+/// S7: closing a socket whose non-blocking connect is under way gives the
+/// attempt up; no `FD_CONNECT` comes for it later.
+#[test]
+fn s7_a_close_gives_up_a_background_connect_without_an_event() {
+    let w = World::new(8108);
+    let s = selected(&w);
+    let listener = w.b.stream();
+    let at = w.b.p.bind(listener, SocketAddr::from((w.b.ip, 0))).unwrap();
+    w.b.p.listen(listener, 1).unwrap();
+    assert_eq!(w.a.p.connect(s, at), Err(WsaError::WouldBlock));
+    w.a.p.close_socket(s).unwrap();
+    w.settle();
+    assert!(w.a.notes.network_events().iter().all(|e| e.socket != s));
+    wait_pending(&w.b.p, &[listener], 0, "no accept pending");
+    assert_eq!(
+        w.b.p.set_nonblocking(listener, true),
+        Ok(()),
+        "the listener is still there"
+    );
+    assert_eq!(w.b.p.accept(listener).err(), Some(WsaError::WouldBlock));
+}
