@@ -19,6 +19,7 @@ pub use crate::core::notifier::{
 };
 pub use crate::core::op::{OpState, Overlapped};
 pub use crate::core::protocol::{ProtocolChain, ProtocolInfo};
+pub use crate::core::sockopt::{OptionName, OptionValue, names as option_names};
 pub use crate::core::transport::{
     AddressFamily, CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received, ShutdownHow,
     SocketKind, Transport, Wait,

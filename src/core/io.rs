@@ -19,8 +19,9 @@ use super::op::{OpState, Overlapped};
 use super::provider::{Pending, Provider};
 use super::socket_state::{OpKind, PendingOp, Socket, check_family};
 use super::transport::{Io, Received, SocketKind, Transport, Wait};
-use super::waiter::Waiter;
+use super::waiter::{WaitResult, Waiter};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// An overlapped call's record and how to tell the application it finished.
 #[derive(Clone, Debug)]
@@ -102,7 +103,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             Ok(())
         };
-        let r = self.submit(s, OpKind::Transfer, overlapped, check, |sock_kind, wait| {
+        let timeout = |sock: &Socket| sock.send_timeout;
+        let r = self.submit(s, timeout, overlapped, check, |sock_kind, wait| {
             let to = if sock_kind == SocketKind::Stream {
                 None
             } else {
@@ -139,7 +141,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             Ok(())
         };
-        let r = self.submit(s, OpKind::Transfer, overlapped, check, |_, wait| {
+        let timeout = |sock: &Socket| sock.recv_timeout;
+        let r = self.submit(s, timeout, overlapped, check, |_, wait| {
             Ok(transport.recv(s, max, flags, wait)?.map(Transfer::received))
         })?;
         Ok(r.received)
@@ -227,7 +230,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     fn submit(
         &self,
         s: SocketHandle,
-        kind: OpKind,
+        timeout_of: impl FnOnce(&Socket) -> Option<Duration>,
         overlapped: Option<OverlappedRequest>,
         check: impl FnOnce(&Socket) -> WsaResult<()>,
         start: impl FnOnce(SocketKind, Wait) -> WsaResult<Io<Transfer>>,
@@ -236,11 +239,15 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let inner = &self.inner;
         let thread = inner.waiter.current_thread();
         let is_overlapped = overlapped.is_some();
+        let mut timeout = None;
         let (started, pending) = inner.table.with(s, |sock| -> WsaResult<_> {
             if sock.closing {
                 return Err(WsaError::NotSocket);
             }
             check(sock)?;
+            // SO_SNDTIMEO / SO_RCVTIMEO bound a blocking call's wait; an
+            // overlapped one ignores them (spec §15).
+            timeout = timeout_of(sock).filter(|_| !is_overlapped);
             if is_overlapped && !sock.flags.contains(SocketFlags::OVERLAPPED) {
                 return Err(WsaError::InvalidArgument);
             }
@@ -261,7 +268,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             record.begin(id, mode)?;
             sock.pending.push(PendingOp {
                 id,
-                kind,
+                kind: OpKind::Transfer,
                 record: record.clone(),
                 mode,
                 thread,
@@ -308,7 +315,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             Started::Now(t) => Ok(t),
             Started::Waiting(_) if is_overlapped => Err(WsaError::IoPending),
             Started::Waiting(record) => {
-                inner.wait_op(&record, None, &mut || false);
+                let deadline = timeout.map(|t| inner.waiter.now() + t);
+                if inner.wait_op(&record, deadline, &mut || false) == WaitResult::TimedOut {
+                    inner.time_out(s, &record);
+                }
                 let outcome = record.outcome().ok_or(WsaError::Interrupted)?;
                 if let Some(e) = outcome.error {
                     return Err(e);

@@ -26,6 +26,7 @@ mod options;
 mod os_error;
 mod provider;
 mod socket_state;
+pub(crate) mod sockopt;
 mod table;
 
 pub use cleanup::{CleanupError, CleanupOutcome, FinalCleanupReport};

@@ -1,15 +1,208 @@
 //! Socket options and the questions a socket answers: linger (S7),
-//! non-blocking mode, buffer sizes, bytes waiting, its kind and addresses.
+//! non-blocking mode, buffer sizes, timeouts, bytes waiting, its kind and
+//! addresses; the byte-level `WSPGetSockOpt`, `WSPSetSockOpt` and
+//! `WSPIoctl` that the shim calls (the rules are in `sockopt`).
 
 use super::error::{WsaError, WsaResult};
 use super::handle::SocketHandle;
+use super::protocol::ProtocolInfo;
 use super::provider::Provider;
 use super::socket_state::Linger;
+use super::sockopt::{self, CoreOption, GetValue, Keeper, OptionValue, SetValue};
 use super::transport::{AddressFamily, SocketKind, Transport};
 use super::waiter::Waiter;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
+    /// `WSPSetSockOpt`: sets option `name` of `level` from `value` (its
+    /// `optlen` bytes), as Windows does (spec §15): the core keeps
+    /// `SO_LINGER`, `SO_DONTLINGER`, `SO_SNDTIMEO`, `SO_RCVTIMEO` and
+    /// `SO_ERROR`, hands `SO_SNDBUF`/`SO_RCVBUF` to
+    /// [`Transport::set_buffers`] and every other option to
+    /// [`Transport::set_option`].
+    ///
+    /// Errors: `WSAEINVAL` for an unknown level (or `IPPROTO_IPV6` on an
+    /// IPv4 socket) and a negative buffer size; `WSAENOPROTOOPT` for an
+    /// option of another protocol, a read-only one (`SO_TYPE`,
+    /// `SO_ACCEPTCONN`) or one the transport does not have; `WSAEFAULT` for
+    /// a value shorter than the option's (a one-byte boolean takes 1 byte,
+    /// `SO_DONTLINGER` and its kind 0 to 4, `int`s and `linger` 4).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use winsock_provider::mock::{MockWaiter, Network, RecordingNotifier};
+    /// # use winsock_provider::*;
+    /// # let net = Network::new(1);
+    /// # let node = net.add_node("10.0.0.1".parse().unwrap());
+    /// # let p = Provider::new(ProviderConfig::default(), net.transport(node), MockWaiter::new(&net));
+    /// # p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new())).unwrap();
+    /// use winsock_provider::option_names::{IPPROTO_TCP, SOL_SOCKET, SO_LINGER, TCP_NODELAY};
+    /// let s = p.socket(AddressFamily::Inet, SocketKind::Datagram, SocketFlags::empty()).unwrap();
+    /// let linger_on = [1u8, 0, 5, 0]; // struct linger { 1, 5 }
+    /// assert_eq!(p.set_option(s, SOL_SOCKET, SO_LINGER, &linger_on), Err(WsaError::ProtocolOption));
+    /// assert_eq!(p.set_option(s, IPPROTO_TCP, TCP_NODELAY, &[1]), Err(WsaError::ProtocolOption));
+    /// assert_eq!(p.set_option(s, 0x8000, 1, &[1]), Err(WsaError::InvalidArgument));
+    /// ```
+    pub fn set_option(
+        &self,
+        s: SocketHandle,
+        level: i32,
+        name: i32,
+        value: &[u8],
+    ) -> WsaResult<()> {
+        let transport = &self.inner.transport;
+        self.with_open(s, |sock| {
+            let r = sockopt::resolve(level, name, sock.family, sock.kind)?;
+            if !r.settable {
+                return Err(WsaError::ProtocolOption);
+            }
+            let ms = |v: i32| (v != 0).then(|| Duration::from_millis(u64::from(v as u32)));
+            match (r.keeper, sockopt::decode(r.shape, value)?) {
+                (_, SetValue::Bool(None)) => {}
+                (Keeper::Core(CoreOption::Linger), SetValue::Linger(on, seconds)) => {
+                    sock.linger = Linger {
+                        on: on != 0,
+                        seconds,
+                    };
+                }
+                (Keeper::Core(CoreOption::DontLinger), SetValue::Bool(Some(off))) => {
+                    // The timeout stays: only the switch moves (spec §10.3).
+                    sock.linger.on = !off;
+                }
+                (Keeper::Core(CoreOption::SendBuffer), SetValue::Int(v)) => {
+                    transport.set_buffers(s, Some(buffer_size(v)?), None)?;
+                }
+                (Keeper::Core(CoreOption::ReceiveBuffer), SetValue::Int(v)) => {
+                    transport.set_buffers(s, None, Some(buffer_size(v)?))?;
+                }
+                (Keeper::Core(CoreOption::SendTimeout), SetValue::Int(v)) => {
+                    sock.send_timeout = ms(v);
+                }
+                (Keeper::Core(CoreOption::ReceiveTimeout), SetValue::Int(v)) => {
+                    sock.recv_timeout = ms(v);
+                }
+                (Keeper::Core(CoreOption::Error), SetValue::Int(v)) => sock.so_error = v,
+                (Keeper::Transport(n), SetValue::Bool(Some(b))) => {
+                    transport.set_option(s, n, &OptionValue::Bool(b))?;
+                }
+                (Keeper::Transport(n), SetValue::Raw(bytes)) => {
+                    transport.set_option(s, n, &OptionValue::Bytes(bytes))?;
+                }
+                (keeper, value) => unreachable!("{keeper:?} resolved with {value:?}"),
+            }
+            Ok(())
+        })
+    }
+
+    /// `WSPGetSockOpt`: the bytes of option `name` of `level`, at most
+    /// `capacity` (the caller's `*optlen`); their length is the new
+    /// `*optlen` (spec §15: a one-byte boolean is one byte, `SO_DONTLINGER`
+    /// and its kind one byte in a buffer shorter than an `int`). Errors as
+    /// [`set_option`](Self::set_option), and `WSAEFAULT` for a capacity of
+    /// 0 or one shorter than the value. `SO_ERROR` does not clear
+    /// (spec §15).
+    pub fn option(
+        &self,
+        s: SocketHandle,
+        level: i32,
+        name: i32,
+        capacity: usize,
+    ) -> WsaResult<Vec<u8>> {
+        let transport = &self.inner.transport;
+        self.with_open(s, |sock| {
+            let r = sockopt::resolve(level, name, sock.family, sock.kind)?;
+            let ms = |t: Option<Duration>| {
+                t.map_or(0, |t| {
+                    u32::try_from(t.as_millis()).unwrap_or(u32::MAX) as i32
+                })
+            };
+            let clamp = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+            let value = match r.keeper {
+                Keeper::Core(c) => match c {
+                    CoreOption::Linger => {
+                        GetValue::Linger(u16::from(sock.linger.on), sock.linger.seconds)
+                    }
+                    CoreOption::DontLinger => GetValue::Bool(!sock.linger.on),
+                    CoreOption::AcceptConn => GetValue::Bool(sock.listening),
+                    CoreOption::SendBuffer => GetValue::Int(clamp(transport.buffers(s)?.0)),
+                    CoreOption::ReceiveBuffer => GetValue::Int(clamp(transport.buffers(s)?.1)),
+                    CoreOption::SendTimeout => GetValue::Int(ms(sock.send_timeout)),
+                    CoreOption::ReceiveTimeout => GetValue::Int(ms(sock.recv_timeout)),
+                    CoreOption::Error => GetValue::Int(sock.so_error),
+                    CoreOption::Type => GetValue::Int(match sock.kind {
+                        SocketKind::Stream => 1,
+                        SocketKind::Datagram => 2,
+                    }),
+                    // The largest UDP payload: 65535 less the IPv4 and UDP
+                    // headers, or the UDP header alone over IPv6 (spec §15:
+                    // Windows reads 65507 or 65527).
+                    CoreOption::MaxMessageSize => GetValue::Int(match sock.family {
+                        AddressFamily::Inet => 65_507,
+                        AddressFamily::Inet6 => 65_527,
+                    }),
+                },
+                Keeper::Transport(n) => match transport.option(s, n)? {
+                    OptionValue::Bool(b) => GetValue::Bool(b),
+                    OptionValue::Bytes(v) => GetValue::Raw(v),
+                },
+            };
+            sockopt::encode(r.shape, value, capacity)
+        })
+    }
+
+    /// `WSPIoctl` without an overlapped record: `FIONBIO` (a 4-byte
+    /// `u_long`, nonzero: non-blocking) and `FIONREAD` (4 bytes back: the
+    /// bytes a receive could take now) here; any other code is the
+    /// transport's ([`Transport::ioctl`], default `WSAEINVAL`). The bytes
+    /// to write back, at most `output_capacity`; `WSAEFAULT` when `input`
+    /// or the capacity is too short.
+    pub fn ioctl(
+        &self,
+        s: SocketHandle,
+        code: u32,
+        input: &[u8],
+        output_capacity: usize,
+    ) -> WsaResult<Vec<u8>> {
+        const FIONBIO: u32 = 0x8004_667E;
+        const FIONREAD: u32 = 0x4004_667F;
+        match code {
+            FIONBIO => {
+                let v: [u8; 4] = input
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(WsaError::Fault)?;
+                self.set_nonblocking(s, u32::from_ne_bytes(v) != 0)?;
+                Ok(Vec::new())
+            }
+            FIONREAD => {
+                if output_capacity < 4 {
+                    return Err(WsaError::Fault);
+                }
+                let n = self.available(s)?;
+                Ok(u32::try_from(n).unwrap_or(u32::MAX).to_ne_bytes().to_vec())
+            }
+            _ => self.with_open(s, |_| {
+                self.inner.transport.ioctl(s, code, input, output_capacity)
+            }),
+        }
+    }
+
+    /// `SO_PROTOCOL_INFOW`: the protocol entry the provider was started
+    /// for, with the socket's own family, type and protocol.
+    pub fn socket_protocol_info(&self, s: SocketHandle) -> WsaResult<ProtocolInfo> {
+        let started = self.protocol_info();
+        self.with_open(s, |sock| {
+            let mut info = ProtocolInfo::base(started.catalog_entry_id, sock.family, sock.kind);
+            info.provider_id = started.provider_id;
+            info.chain = started.chain.clone();
+            info.provider_flags = started.provider_flags;
+            info.version = started.version;
+            info.name = started.name.clone();
+            Ok(info)
+        })
+    }
+
     /// `SO_LINGER` / `SO_DONTLINGER` (S7).
     pub fn set_linger(&self, s: SocketHandle, linger: Linger) -> WsaResult<()> {
         self.with_open(s, |sock| {
@@ -104,4 +297,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     pub fn peer_addr(&self, s: SocketHandle) -> WsaResult<SocketAddr> {
         self.with_open(s, |_| self.inner.transport.peer_addr(s))
     }
+}
+
+/// `SO_SNDBUF`/`SO_RCVBUF` from an `int`: negative is `WSAEINVAL`.
+fn buffer_size(v: i32) -> WsaResult<usize> {
+    usize::try_from(v).map_err(|_| WsaError::InvalidArgument)
 }

@@ -477,6 +477,27 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         WaitResult::Ready
     }
 
+    /// A blocking call's wait ran out (`SO_SNDTIMEO`, `SO_RCVTIMEO`): its
+    /// operation is taken back from the transport and fails with
+    /// `WSAETIMEDOUT`; the socket stays usable (spec §15). A completion
+    /// that won the race stands.
+    pub(crate) fn time_out(&self, s: SocketHandle, record: &Overlapped) {
+        let Some(id) = record.op() else { return };
+        let mine = self.table.with(s, |sock| sock.take_op(id));
+        if let Ok(Some(op)) = mine {
+            self.transport.cancel(op.id);
+            op.record.finish(
+                OpState::Delivered,
+                Outcome::failed(WsaError::TimedOut),
+                Vec::new(),
+                None,
+            );
+        } else {
+            self.waiter
+                .wait_until(None, &mut || record.state().is_terminal());
+        }
+    }
+
     /// A completion from the transport. Ignored when the operation is no
     /// longer pending (aborted, or its socket gone): one outcome only (S10).
     fn on_complete(&self, id: OpId, result: Completed) {

@@ -92,6 +92,10 @@ pub(crate) struct Socket {
     pub(crate) flags: SocketFlags,
     pub(crate) nonblocking: bool,
     pub(crate) linger: Linger,
+    /// `SO_SNDTIMEO` and `SO_RCVTIMEO`: how long a blocking send or
+    /// receive waits before `WSAETIMEDOUT` (`None`: for ever).
+    pub(crate) send_timeout: Option<std::time::Duration>,
+    pub(crate) recv_timeout: Option<std::time::Duration>,
     pub(crate) shut_send: bool,
     pub(crate) shut_recv: bool,
     pub(crate) connected: bool,
@@ -117,6 +121,8 @@ impl Socket {
             flags,
             nonblocking: false,
             linger: Linger::default(),
+            send_timeout: None,
+            recv_timeout: None,
             shut_send: false,
             shut_recv: false,
             connected: false,

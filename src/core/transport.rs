@@ -15,6 +15,7 @@ use super::error::WsaError;
 use super::flags::{FdEvents, MsgFlags};
 use super::handle::{OpId, SocketHandle};
 use super::protocol::ProtocolInfo;
+use super::sockopt::{OptionName, OptionValue};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -383,6 +384,43 @@ pub trait Transport: Send + Sync {
     fn buffers(&self, socket: SocketHandle) -> Result<(usize, usize), WsaError> {
         let _ = socket;
         Err(WsaError::ProtocolOption)
+    }
+
+    /// Sets an option the core passes down (spec §15): the booleans
+    /// applications set all the time, by name, and any other option of a
+    /// level the core knows as [`OptionName::Other`] with its bytes. The
+    /// core has checked that the option belongs to the socket's protocol.
+    /// Default: `WSAENOPROTOOPT`.
+    fn set_option(
+        &self,
+        socket: SocketHandle,
+        name: OptionName,
+        value: &OptionValue,
+    ) -> Result<(), WsaError> {
+        let _ = (socket, value);
+        Err(name.unsupported())
+    }
+
+    /// The value of an option the core passes down (see
+    /// [`set_option`](Transport::set_option)). Default: `WSAENOPROTOOPT`.
+    fn option(&self, socket: SocketHandle, name: OptionName) -> Result<OptionValue, WsaError> {
+        let _ = socket;
+        Err(name.unsupported())
+    }
+
+    /// An ioctl the core does not handle itself (it handles `FIONBIO` and
+    /// `FIONREAD`): `input` as the application gave it, at most
+    /// `output_capacity` bytes back. Default: `WSAEINVAL`, as `WSPIoctl`
+    /// answers an unknown code.
+    fn ioctl(
+        &self,
+        socket: SocketHandle,
+        code: u32,
+        input: &[u8],
+        output_capacity: usize,
+    ) -> Result<Vec<u8>, WsaError> {
+        let _ = (socket, code, input, output_capacity);
+        Err(WsaError::InvalidArgument)
     }
 
     /// Bytes a receive could take now without waiting (`FIONREAD`): all the

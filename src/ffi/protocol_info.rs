@@ -43,6 +43,49 @@ pub(super) fn decode(info: &WSAPROTOCOL_INFOW) -> ProtocolInfo {
     }
 }
 
+/// `info` as a `WSAPROTOCOL_INFOW` (`SO_PROTOCOL_INFOW`): the fields
+/// [`decode`] reads, the rest zero; `szProtocol` cut to 255 units.
+pub(super) fn encode(info: &ProtocolInfo) -> WSAPROTOCOL_INFOW {
+    // SAFETY: a plain C struct; all zeroes is a valid value.
+    let mut out: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
+    out.dwCatalogEntryId = info.catalog_entry_id;
+    let id = &info.provider_id;
+    out.ProviderId.data1 = u32::from_ne_bytes([id[0], id[1], id[2], id[3]]);
+    out.ProviderId.data2 = u16::from_ne_bytes([id[4], id[5]]);
+    out.ProviderId.data3 = u16::from_ne_bytes([id[6], id[7]]);
+    out.ProviderId.data4.copy_from_slice(&id[8..]);
+    out.iAddressFamily = info.address_family;
+    out.iSocketType = info.socket_type;
+    out.iProtocol = info.protocol;
+    out.ProtocolChain.ChainLen = info.chain.len;
+    for (slot, e) in out
+        .ProtocolChain
+        .ChainEntries
+        .iter_mut()
+        .zip(&info.chain.entries)
+    {
+        *slot = *e;
+    }
+    out.dwServiceFlags1 = info.service_flags.bits();
+    out.dwProviderFlags = info.provider_flags.bits();
+    out.dwMessageSize = info.message_size;
+    out.iVersion = info.version;
+    // The maximum address length of the family, as Windows fills it.
+    let (min, max) = match info.address_family {
+        23 => (28, 28),
+        _ => (16, 16),
+    };
+    out.iMinSockAddr = min;
+    out.iMaxSockAddr = max;
+    for (slot, unit) in out.szProtocol[..255]
+        .iter_mut()
+        .zip(info.name.encode_utf16())
+    {
+        *slot = unit;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

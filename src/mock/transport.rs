@@ -6,6 +6,7 @@ use super::network::Network;
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
+use crate::core::sockopt::{OptionName, OptionValue};
 use crate::core::transport::{
     AddressFamily, CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow,
     SocketKind, Transport, Wait,
@@ -191,6 +192,20 @@ impl Transport for MockTransport {
 
     fn buffers(&self, socket: SocketHandle) -> Result<(usize, usize), WsaError> {
         self.net().lock().buffers(self.id(), socket)
+    }
+
+    fn set_option(
+        &self,
+        socket: SocketHandle,
+        name: OptionName,
+        value: &OptionValue,
+    ) -> Result<(), WsaError> {
+        self.net()
+            .mutate(|st| st.set_option(self.id(), socket, name, value))
+    }
+
+    fn option(&self, socket: SocketHandle, name: OptionName) -> Result<OptionValue, WsaError> {
+        self.net().lock().option(self.id(), socket, name)
     }
 
     fn available(&self, socket: SocketHandle) -> Result<usize, WsaError> {

@@ -1,57 +1,39 @@
-//! `WSPGetSockOpt`, `WSPSetSockOpt` and `WSPIoctl`: the `SOL_SOCKET`
-//! options `SO_LINGER`, `SO_DONTLINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_TYPE`,
-//! `SO_ERROR`, and the ioctls `FIONBIO` and `FIONREAD`. Anything else:
-//! `WSAENOPROTOOPT` (options) or `WSAEINVAL` (ioctls).
+//! `WSPGetSockOpt`, `WSPSetSockOpt` and `WSPIoctl`: the caller's bytes in
+//! and out, checked once; what they mean is the core's
+//! ([`Provider::option`](crate::Provider::option),
+//! [`Provider::set_option`](crate::Provider::set_option),
+//! [`Provider::ioctl`](crate::Provider::ioctl)), except
+//! `SO_PROTOCOL_INFOW`, whose layout is the ABI's.
 
 use super::super::abi::{
-    FIONBIO, FIONREAD, LINGER, LPWSAOVERLAPPED_COMPLETION_ROUTINE, SO_DONTLINGER, SO_ERROR,
-    SO_LINGER, SO_RCVBUF, SO_SNDBUF, SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOCKET, SOCKET_ERROR,
-    SOL_SOCKET, WSAOVERLAPPED, WSATHREADID,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE, SOCKET, SOCKET_ERROR, WSAOVERLAPPED, WSAPROTOCOL_INFOW,
+    WSATHREADID,
 };
 use super::super::dll::Exported;
 use super::super::guard::{self, checked_mut};
+use super::super::protocol_info;
 use super::run;
-use crate::{Linger, SocketKind, WsaError, WsaResult};
+use crate::core::sockopt;
+use crate::option_names::{SO_PROTOCOL_INFOW, SOL_SOCKET};
+use crate::{WsaError, WsaResult};
 
-/// Reads an option value of `T`: `WSAEFAULT` when shorter than `T` or not
-/// a valid pointer (the one pointer check, S13).
+/// Copies `bytes` to the caller's `(optval, *optlen)` and sets `*optlen`.
 ///
 /// # Safety
-/// `optval`, when it passes the check, readable for `optlen` bytes.
-unsafe fn read_value<T: Copy>(optval: *const u8, optlen: i32) -> WsaResult<T> {
-    if optlen < 0 || (optlen as usize) < size_of::<T>() {
-        return Err(WsaError::Fault);
-    }
-    let optval = guard::bytes(optval, size_of::<T>())?;
-    // SAFETY: at least `size_of::<T>()` readable bytes; unaligned is fine.
-    Ok(unsafe { (optval as *const T).read_unaligned() })
-}
-
-/// Writes an option value and its length: `WSAEFAULT` when either pointer
-/// is not valid or `*optlen` is shorter than `T` (then nothing is written).
-///
-/// # Safety
-/// `optlen` writable when valid; `optval` writable for `*optlen` bytes
-/// when valid.
-unsafe fn write_value<T: Copy>(value: T, optval: *mut u8, optlen: *mut i32) -> WsaResult<()> {
-    // SAFETY: the caller's promise.
-    let len = unsafe { checked_mut(optlen) }?;
-    if *len < 0 || (*len as usize) < size_of::<T>() {
-        return Err(WsaError::Fault);
-    }
-    let optval = guard::bytes_mut(optval, size_of::<T>())?;
-    // SAFETY: `*len` writable bytes, at least `T`'s size.
-    unsafe { (optval as *mut T).write_unaligned(value) };
-    *len = size_of::<T>() as i32;
+/// `optval` writable for `bytes.len()` bytes when it passes the check.
+unsafe fn write_out(bytes: &[u8], optval: *mut u8, optlen: &mut i32) -> WsaResult<()> {
+    let out = guard::bytes_mut(optval, bytes.len())?;
+    // SAFETY: `bytes.len()` writable bytes, checked above; no overlap with
+    // a buffer of our own.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len()) };
+    *optlen = bytes.len() as i32;
     Ok(())
 }
 
-fn buffer_size(v: i32) -> WsaResult<usize> {
-    usize::try_from(v).map_err(|_| WsaError::InvalidArgument)
-}
-
-/// `WSPGetSockOpt`. `SO_ERROR` is the error of the last non-blocking
-/// connect (spec §15: a read does not clear it).
+/// `WSPGetSockOpt`: `*optlen` is the room in `optval` and becomes the
+/// length written (spec §15's rules, in the core). `SO_PROTOCOL_INFOW`
+/// needs 628 bytes; a shorter buffer is `WSAEFAULT` with `*optlen` set to
+/// the size needed.
 ///
 /// # Safety
 /// As the SPI documents the arguments.
@@ -67,43 +49,29 @@ pub(crate) unsafe extern "system" fn get_sock_opt<D: Exported>(
     unsafe {
         run::<D, _>("WSPGetSockOpt", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
-            if level != SOL_SOCKET {
-                return Err(WsaError::ProtocolOption);
+            let optlen = checked_mut(optlen)?;
+            let capacity = usize::try_from(*optlen).map_err(|_| WsaError::Fault)?;
+            if level == SOL_SOCKET && optname == SO_PROTOCOL_INFOW {
+                let info = protocol_info::encode(&dll.provider.socket_protocol_info(h)?);
+                let need = size_of::<WSAPROTOCOL_INFOW>();
+                if capacity < need {
+                    *optlen = need as i32;
+                    return Err(WsaError::Fault);
+                }
+                let bytes = std::slice::from_raw_parts((&raw const info).cast::<u8>(), need);
+                write_out(bytes, optval, optlen)?;
+                return Ok(0);
             }
-            let p = &dll.provider;
-            match optname {
-                SO_LINGER => {
-                    let l = p.linger(h)?;
-                    let value = LINGER {
-                        l_onoff: u16::from(l.on),
-                        l_linger: l.seconds,
-                    };
-                    write_value(value, optval, optlen)?
-                }
-                SO_DONTLINGER => write_value(i32::from(!p.linger(h)?.on), optval, optlen)?,
-                SO_SNDBUF | SO_RCVBUF => {
-                    let (send, recv) = p.buffers(h)?;
-                    let v = if optname == SO_SNDBUF { send } else { recv };
-                    write_value(i32::try_from(v).unwrap_or(i32::MAX), optval, optlen)?
-                }
-                SO_TYPE => {
-                    let ty = match p.socket_kind(h)? {
-                        SocketKind::Stream => SOCK_STREAM,
-                        SocketKind::Datagram => SOCK_DGRAM,
-                    };
-                    write_value(ty, optval, optlen)?
-                }
-                SO_ERROR => write_value(p.socket_error(h)?, optval, optlen)?,
-                _ => return Err(WsaError::ProtocolOption),
-            }
+            let bytes = dll.provider.option(h, level, optname, capacity)?;
+            write_out(&bytes, optval, optlen)?;
             Ok(0)
         })
     }
 }
 
-/// `WSPSetSockOpt`. `SO_DONTLINGER` nonzero turns lingering off and keeps
-/// the timeout; zero turns it on with the timeout it had (the SPI page has
-/// the mapping backwards, spec §10.3).
+/// `WSPSetSockOpt`: `optlen` bytes of `optval` to the core. A negative
+/// `optlen` is `WSAENOBUFS` for one-byte options and options outside
+/// `SOL_SOCKET`, and reads an `int` otherwise (spec §15).
 ///
 /// # Safety
 /// As the SPI documents the arguments.
@@ -119,50 +87,30 @@ pub(crate) unsafe extern "system" fn set_sock_opt<D: Exported>(
     unsafe {
         run::<D, _>("WSPSetSockOpt", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
-            if level != SOL_SOCKET {
-                return Err(WsaError::ProtocolOption);
-            }
             let p = &dll.provider;
-            match optname {
-                SO_LINGER => {
-                    let l: LINGER = read_value(optval, optlen)?;
-                    p.set_linger(
-                        h,
-                        Linger {
-                            on: l.l_onoff != 0,
-                            seconds: l.l_linger,
-                        },
-                    )?
-                }
-                SO_DONTLINGER => {
-                    let off: i32 = read_value(optval, optlen)?;
-                    let seconds = p.linger(h)?.seconds;
-                    p.set_linger(
-                        h,
-                        Linger {
-                            on: off == 0,
-                            seconds,
-                        },
-                    )?
-                }
-                SO_SNDBUF => {
-                    let v = buffer_size(read_value(optval, optlen)?)?;
-                    p.set_buffers(h, Some(v), None)?
-                }
-                SO_RCVBUF => {
-                    let v = buffer_size(read_value(optval, optlen)?)?;
-                    p.set_buffers(h, None, Some(v))?
-                }
-                SO_ERROR => p.set_socket_error(h, read_value(optval, optlen)?)?,
-                _ => return Err(WsaError::ProtocolOption),
-            }
+            let len = match usize::try_from(optlen) {
+                Ok(n) => n,
+                Err(_) => sockopt::negative_length(
+                    level,
+                    optname,
+                    p.address_family(h)?,
+                    p.socket_kind(h)?,
+                )?,
+            };
+            let value: &[u8] = if len == 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(guard::bytes(optval, len)?, len)
+            };
+            p.set_option(h, level, optname, value)?;
             Ok(0)
         })
     }
 }
 
-/// `WSPIoctl`: `FIONBIO` and `FIONREAD`, which finish at once. An
-/// overlapped ioctl is not offered: `WSAEOPNOTSUPP`.
+/// `WSPIoctl`, finishing at once: `FIONBIO` and `FIONREAD` (the core's),
+/// any other code the transport's (default `WSAEINVAL`). An overlapped
+/// ioctl is not offered: `WSAEOPNOTSUPP`.
 ///
 /// # Safety
 /// As the SPI documents the arguments.
@@ -188,23 +136,18 @@ pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
                 return Err(WsaError::OperationNotSupported);
             }
             let returned = checked_mut(returned)?;
-            match code as i32 {
-                FIONBIO => {
-                    let on: u32 = read_value(input.cast(), input_len as i32)?;
-                    dll.provider.set_nonblocking(h, on != 0)?;
-                    *returned = 0;
-                }
-                FIONREAD => {
-                    if output_len < 4 {
-                        return Err(WsaError::Fault);
-                    }
-                    let output = guard::bytes_mut(output.cast(), 4)?;
-                    let n = dll.provider.available(h)?;
-                    (output as *mut u32).write_unaligned(u32::try_from(n).unwrap_or(u32::MAX));
-                    *returned = 4;
-                }
-                _ => return Err(WsaError::InvalidArgument),
+            let input_len = input_len as usize;
+            let input: &[u8] = if input_len == 0 || input.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts(guard::bytes(input.cast(), input_len)?, input_len)
+            };
+            let out = dll.provider.ioctl(h, code, input, output_len as usize)?;
+            if !out.is_empty() {
+                let dst = guard::bytes_mut(output.cast(), out.len())?;
+                std::ptr::copy_nonoverlapping(out.as_ptr(), dst, out.len());
             }
+            *returned = out.len() as u32;
             Ok(0)
         })
     }

@@ -71,6 +71,11 @@ impl NetState {
         if AddressFamily::of(&dest) != ep.family {
             return Err(WsaError::AddressFamilyNotSupported);
         }
+        if dest.ip() == std::net::IpAddr::V4(std::net::Ipv4Addr::BROADCAST) && !ep.options.broadcast
+        {
+            // A broadcast needs SO_BROADCAST (WSPSendTo: WSAEACCES).
+            return Err(WsaError::AccessDenied);
+        }
         if data.len() > MAX_DATAGRAM {
             return Err(WsaError::MessageSize);
         }

@@ -178,6 +178,8 @@ pub(crate) struct Endpoint {
     pub(crate) family: AddressFamily,
     pub(crate) proto: Proto,
     pub(crate) local: Option<SocketAddr>,
+    /// The boolean options the application set.
+    pub(crate) options: super::options::Options,
     /// `SO_SNDBUF` (0 behaves as one segment, see `NetState::eff`).
     pub(crate) send_cap: usize,
     /// `SO_RCVBUF` (0 behaves as one segment).
@@ -204,6 +206,7 @@ impl Endpoint {
             family,
             proto,
             local: None,
+            options: super::options::Options::default(),
             send_cap,
             recv_cap,
             closed: false,

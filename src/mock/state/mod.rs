@@ -8,6 +8,7 @@ mod completions;
 mod datagram;
 pub(crate) mod endpoint;
 mod faults;
+pub(crate) mod options;
 mod rng;
 mod scheduler;
 pub(crate) mod services;
