@@ -229,6 +229,20 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         }
     }
 
+    /// `WSPConnect` with an `AF_UNSPEC` address: a datagram socket forgets
+    /// its default peer and the call returns 0 (spec: the association is
+    /// dissolved); a stream socket answers `WSAEAFNOSUPPORT`.
+    pub fn connect_unspecified(&self, s: SocketHandle) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            if sock.kind != SocketKind::Datagram {
+                return Err(WsaError::AddressFamilyNotSupported);
+            }
+            self.inner.transport.dissolve(s)?;
+            sock.connected = false;
+            Ok(())
+        })
+    }
+
     /// `WSPAccept`: the next connection on listening socket `s` and its peer.
     /// A datagram socket is `WSAEOPNOTSUPP`; a stream socket that is not
     /// listening, `WSAEINVAL`. A blocking socket waits (interrupted with `WSAEINTR` by a close of `s`,

@@ -291,6 +291,14 @@ pub trait Transport: Send + Sync {
     fn connect(&self, socket: SocketHandle, addr: SocketAddr, op: OpId)
     -> Result<Io<()>, WsaError>;
 
+    /// A datagram socket's connect to an `AF_UNSPEC` address: forget its
+    /// default peer (WSPConnect: the association is dissolved). Default:
+    /// `WSAEOPNOTSUPP`.
+    fn dissolve(&self, socket: SocketHandle) -> Result<(), WsaError> {
+        let _ = socket;
+        Err(WsaError::OperationNotSupported)
+    }
+
     /// Accepts a connection on `listener` as the new socket `socket`. The
     /// core does not call [`open`](Transport::open) for `socket`: accepting
     /// creates its state. If a [`Wait::Later`] accept is cancelled, the core

@@ -124,6 +124,10 @@ impl Transport for MockTransport {
             .mutate(|st| st.connect(self.id(), socket, addr, op))
     }
 
+    fn dissolve(&self, socket: SocketHandle) -> Result<(), WsaError> {
+        self.net().mutate(|st| st.dissolve(self.id(), socket))
+    }
+
     fn accept(
         &self,
         listener: SocketHandle,

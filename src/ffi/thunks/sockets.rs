@@ -224,7 +224,7 @@ pub(crate) unsafe extern "system" fn connect<D: Exported>(
     unsafe {
         run::<D, _>("WSPConnect", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
-            let addr = sockaddr::read(name, namelen, dll.provider.address_family(h)?)?;
+            let addr = sockaddr::read_name(name, namelen, dll.provider.address_family(h)?)?;
             if let Some(data) = guard::optional(caller_data.cast_mut())?
                 && (*data).len > 0
             {
@@ -234,7 +234,10 @@ pub(crate) unsafe extern "system" fn connect<D: Exported>(
                 return Err(WsaError::OperationNotSupported);
             }
             let callee = guard::optional(callee_data)?;
-            dll.provider.connect(h, addr)?;
+            match addr {
+                sockaddr::Name::Addr(addr) => dll.provider.connect(h, addr)?,
+                sockaddr::Name::Unspecified => dll.provider.connect_unspecified(h)?,
+            }
             if let Some(c) = callee {
                 (*c).len = 0;
             }

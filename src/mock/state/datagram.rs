@@ -11,6 +11,7 @@ use super::endpoint::{Body, Message, PendingRecv};
 use super::{Binding, DatagramInFlight, NetState};
 use crate::core::error::WsaError;
 use crate::core::flags::{FdEvents, MsgFlags};
+use crate::core::handle::SocketHandle;
 use crate::core::transport::{AddressFamily, Io, Received, Wait};
 use crate::mock::config::MAX_DATAGRAM;
 use crate::mock::ids::{EpId, InstanceId};
@@ -25,6 +26,19 @@ impl NetState {
                 let ip = self.instance_ip(inst, self.ep(id).family)?;
                 self.bind_ep(id, SocketAddr::new(ip, 0))
             }
+        }
+    }
+
+    /// Forgets the default peer (a connect to `AF_UNSPEC`).
+    pub(crate) fn dissolve(&mut self, inst: InstanceId, h: SocketHandle) -> Result<(), WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        match &mut self.ep_mut(id).body {
+            Body::Datagram(d) => {
+                d.peer = None;
+                Ok(())
+            }
+            _ => Err(WsaError::OperationNotSupported),
         }
     }
 

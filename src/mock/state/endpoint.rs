@@ -178,6 +178,10 @@ pub(crate) struct Endpoint {
     pub(crate) family: AddressFamily,
     pub(crate) proto: Proto,
     pub(crate) local: Option<SocketAddr>,
+    /// Bound to the wildcard address (`local` holds the node's address the
+    /// model routes by): `getsockname` shows the wildcard until the socket
+    /// has a peer, as Windows does.
+    pub(crate) bound_wildcard: bool,
     /// The boolean options the application set.
     pub(crate) options: super::options::Options,
     /// `SO_SNDBUF` (0 behaves as one segment, see `NetState::eff`).
@@ -206,6 +210,7 @@ impl Endpoint {
             family,
             proto,
             local: None,
+            bound_wildcard: false,
             options: super::options::Options::default(),
             send_cap,
             recv_cap,

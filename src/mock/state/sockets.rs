@@ -55,14 +55,21 @@ impl NetState {
         if AddressFamily::of(&addr) != self.ep(id).family {
             return Err(WsaError::AddressFamilyNotSupported);
         }
-        let ip = if addr.ip().is_unspecified() {
+        let wildcard = addr.ip().is_unspecified();
+        let ip = if wildcard {
             self.instance_ip(inst, self.ep(id).family)?
         } else if self.is_instance_ip(inst, addr.ip()) {
             addr.ip()
         } else {
             return Err(WsaError::AddressNotAvailable);
         };
-        self.bind_ep(id, SocketAddr::new(ip, addr.port()))
+        let bound = self.bind_ep(id, SocketAddr::new(ip, addr.port()))?;
+        self.ep_mut(id).bound_wildcard = wildcard;
+        Ok(if wildcard {
+            SocketAddr::new(addr.ip(), bound.port())
+        } else {
+            bound
+        })
     }
 
     pub(crate) fn connect(
@@ -323,8 +330,18 @@ impl NetState {
         h: SocketHandle,
     ) -> Result<SocketAddr, WsaError> {
         self.check(inst)?;
-        let id = self.ep_of(inst, h)?;
-        self.ep(id).local.ok_or(WsaError::InvalidArgument)
+        let ep = self.ep(self.ep_of(inst, h)?);
+        let local = ep.local.ok_or(WsaError::InvalidArgument)?;
+        let has_peer = match &ep.body {
+            Body::Connected(_) | Body::Connecting(_) => true,
+            Body::Datagram(d) => d.peer.is_some(),
+            Body::Idle | Body::Listening(_) => false,
+        };
+        Ok(if ep.bound_wildcard && !has_peer {
+            ep.family.unspecified(local.port())
+        } else {
+            local
+        })
     }
 
     pub(crate) fn peer_addr(

@@ -452,8 +452,10 @@ fn bind_rules() {
     assert_eq!(a.t.peer_addr(h(1)), Err(WsaError::NotConnected));
     assert_eq!(
         a.t.bind(h(1), addr([0, 0, 0, 0], 0)).unwrap(),
-        addr(A, 49152)
+        addr([0, 0, 0, 0], 49152),
+        "the wildcard stays what getsockname shows"
     );
+    assert_eq!(a.t.local_addr(h(1)), Ok(addr([0, 0, 0, 0], 49152)));
     assert_eq!(a.t.bind(h(2), addr(A, 0)).unwrap(), addr(A, 49153));
     assert_eq!(a.t.bind(h(3), addr(A, 49152)), Err(WsaError::AddressInUse));
     assert_eq!(

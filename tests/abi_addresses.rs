@@ -1,6 +1,7 @@
-//! IPv6 through the ABI (spec §15): `AF_INET6` sockets, `sockaddr_in6` in
-//! and out, and addresses of the wrong family or length refused (S13).
-//! Same harness as tests/abi.rs.
+//! Addresses through the ABI: IPv6 (spec §15: `AF_INET6` sockets,
+//! `sockaddr_in6` in and out), addresses of the wrong family or length
+//! refused (S13), and `AF_UNSPEC` dissolving a datagram socket's
+//! association. Same harness as tests/abi.rs.
 
 mod abi_host;
 
@@ -131,5 +132,42 @@ fn s13_an_address_of_the_wrong_family_or_length_is_refused_at_the_abi() {
     let s =
         unsafe { t.lpWSPSocket.unwrap()(10, SOCK_STREAM, IPPROTO_TCP, &info, 0, 0, &mut errno) };
     assert_eq!((s, errno), (INVALID_SOCKET, WSAEAFNOSUPPORT));
+    reset(&t);
+}
+
+/// WSPConnect: a datagram socket's connect to an `AF_UNSPEC` address
+/// dissolves its association and returns 0; a stream socket's is
+/// `WSAEAFNOSUPPORT`.
+#[test]
+fn af_unspec_dissolves_a_datagram_association() {
+    let _g = serial();
+    let t = started();
+    let info = protocol();
+    let mut errno = 0;
+    // SAFETY: live locals.
+    let d = unsafe {
+        t.lpWSPSocket.unwrap()(
+            2,
+            winsock_provider::ffi::abi::SOCK_DGRAM,
+            17,
+            &info,
+            0,
+            0,
+            &mut errno,
+        )
+    };
+    let echo = sockaddr(ECHO);
+    assert_eq!(connect_raw(&t, d, name_of(&echo), 16), (0, 0));
+    let (r, errno, _, _) = names(&t, d, true);
+    assert_eq!((r, errno), (0, 0), "has a peer");
+    let unspec = SOCKADDR_IN::default();
+    assert_eq!(connect_raw(&t, d, name_of(&unspec), 16), (0, 0));
+    let (r, errno, _, _) = names(&t, d, true);
+    assert_eq!((r, errno), (-1, WSAENOTCONN), "the association is gone");
+    let s = new_socket(&t);
+    assert_eq!(
+        connect_raw(&t, s, name_of(&unspec), 16),
+        (-1, WSAEAFNOSUPPORT)
+    );
     reset(&t);
 }
