@@ -9,6 +9,8 @@ pub mod ffi;
 pub mod manual;
 pub mod mock;
 pub mod sim;
+#[cfg(all(unix, feature = "system"))]
+pub mod system;
 
 pub use crate::core::error::{WsaError, WsaResult};
 pub use crate::core::flags::{FdEvents, MsgFlags, ProviderFlags, ServiceFlags, SocketFlags};
