@@ -11,6 +11,8 @@ pub mod mock;
 pub mod sim;
 #[cfg(all(unix, feature = "system"))]
 pub mod system;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use crate::core::error::{WsaError, WsaResult};
 pub use crate::core::flags::{FdEvents, MsgFlags, ProviderFlags, ServiceFlags, SocketFlags};

@@ -1,0 +1,149 @@
+//! The conformance kit (`testkit`) against the transports that come with
+//! the crate: the mock network and, on Unix, the host's sockets.
+
+use winsock_provider::testkit::{self, MockHarness};
+
+#[test]
+fn the_mock_transport_passes_the_kit() {
+    let report = testkit::run(&MockHarness::new());
+    println!("{report}");
+    report.assert_passed();
+}
+
+#[cfg(all(unix, feature = "system"))]
+#[test]
+fn the_host_socket_transport_passes_the_kit() {
+    let report = testkit::run(&testkit::SystemHarness);
+    println!("{report}");
+    report.assert_passed();
+}
+
+mod broken {
+    //! A transport that closes every socket abortively, even when asked
+    //! for a graceful close: the kit must name the rules it breaks.
+    use std::net::{IpAddr, SocketAddr};
+    use std::sync::Arc;
+    use winsock_provider::mock::{MockTransport, MockWaiter};
+    use winsock_provider::testkit::{Harness, MockHarness};
+    use winsock_provider::{
+        AddressFamily, CloseKind, CompletionSink, FdEvents, HandOffRefused, Io, MsgFlags, OpId,
+        OptionName, OptionValue, Received, ShutdownHow, SocketHandle, SocketKind, Transport, Wait,
+        WsaError,
+    };
+
+    pub struct Abortive(MockTransport);
+
+    impl Transport for Abortive {
+        fn attach(&self, sink: Arc<dyn CompletionSink>) {
+            self.0.attach(sink)
+        }
+        fn open(&self, s: SocketHandle, f: AddressFamily, k: SocketKind) -> Result<(), WsaError> {
+            self.0.open(s, f, k)
+        }
+        fn bind(&self, s: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
+            self.0.bind(s, a)
+        }
+        fn listen(&self, s: SocketHandle, b: u32) -> Result<(), WsaError> {
+            self.0.listen(s, b)
+        }
+        fn connect(&self, s: SocketHandle, a: SocketAddr, op: OpId) -> Result<Io<()>, WsaError> {
+            self.0.connect(s, a, op)
+        }
+        fn accept(
+            &self,
+            l: SocketHandle,
+            s: SocketHandle,
+            w: Wait,
+        ) -> Result<Io<SocketAddr>, WsaError> {
+            self.0.accept(l, s, w)
+        }
+        fn send(
+            &self,
+            s: SocketHandle,
+            d: Vec<u8>,
+            to: Option<SocketAddr>,
+            w: Wait,
+        ) -> Result<Io<usize>, WsaError> {
+            self.0.send(s, d, to, w)
+        }
+        fn recv(
+            &self,
+            s: SocketHandle,
+            m: usize,
+            f: MsgFlags,
+            w: Wait,
+        ) -> Result<Io<Received>, WsaError> {
+            self.0.recv(s, m, f, w)
+        }
+        fn cancel(&self, op: OpId) {
+            self.0.cancel(op)
+        }
+        fn shutdown(&self, s: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
+            self.0.shutdown(s, how)
+        }
+        fn close(&self, s: SocketHandle, _: CloseKind) {
+            self.0.close(s, CloseKind::Abortive)
+        }
+        fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
+            self.0.local_addr(s)
+        }
+        fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
+            self.0.peer_addr(s)
+        }
+        fn readiness(&self, s: SocketHandle) -> FdEvents {
+            self.0.readiness(s)
+        }
+        fn unsent(&self, s: SocketHandle) -> usize {
+            self.0.unsent(s)
+        }
+        fn hand_off(&self, s: SocketHandle) -> Result<(), HandOffRefused> {
+            self.0.hand_off(s)
+        }
+        fn available(&self, s: SocketHandle) -> Result<usize, WsaError> {
+            self.0.available(s)
+        }
+        fn set_option(
+            &self,
+            s: SocketHandle,
+            n: OptionName,
+            v: &OptionValue,
+        ) -> Result<(), WsaError> {
+            self.0.set_option(s, n, v)
+        }
+        fn option(&self, s: SocketHandle, n: OptionName) -> Result<OptionValue, WsaError> {
+            self.0.option(s, n)
+        }
+    }
+
+    pub struct AbortiveHarness(pub MockHarness);
+
+    impl Harness for AbortiveHarness {
+        type Transport = Abortive;
+        type Waiter = MockWaiter;
+        fn name(&self) -> String {
+            "mock, closing abortively".into()
+        }
+        fn make(&self) -> (Abortive, MockWaiter) {
+            let (t, w) = self.0.make();
+            (Abortive(t), w)
+        }
+        fn local(&self, family: AddressFamily) -> Option<IpAddr> {
+            self.0.local(family)
+        }
+        fn settle(&self) {
+            self.0.settle()
+        }
+    }
+}
+
+/// The kit catches a transport that breaks a rule, and names the rules:
+/// one that closes every socket abortively fails the graceful close (S7)
+/// and the drain across the final cleanup (S6e/S6g), and nothing else.
+#[test]
+fn a_transport_that_loses_data_at_close_fails_the_rules_it_breaks() {
+    let report = testkit::run(&broken::AbortiveHarness(MockHarness::new()));
+    println!("{report}");
+    let failed: Vec<&str> = report.failures().iter().map(|r| r.rule).collect();
+    assert_eq!(failed, ["S7", "S6e/S6g"], "{report}");
+    assert!(report.failures()[0].name.contains("graceful"));
+}
