@@ -1,71 +1,91 @@
-//! The provider DLL driven through the real ABI by a C host.
+//! The provider DLLs driven through the real ABI by a C host.
 //!
-//! `tests/c/host.c` plays `ws2_32.dll`: it loads the example provider
-//! (`examples/loopback_provider.rs`, a `cdylib`) with `dlopen`, passes a
-//! recording `WSPUPCALLTABLE` to `WSPStartup` and checks the contract of
-//! `tests/c/README.md` (rules S1..S13 of `manual::rules`) through the returned
-//! `WSPPROC_TABLE`. This test builds the example and the host, runs the host
-//! and passes when every check of the host does.
+//! `tests/c/host.c` plays `ws2_32.dll`: it loads an example provider (a
+//! `cdylib`) with `dlopen`, passes a recording `WSPUPCALLTABLE` to
+//! `WSPStartup` and checks the contract of `tests/c/README.md` (rules
+//! S1..S13 of `manual::rules`) through the returned `WSPPROC_TABLE`:
+//! - `examples/loopback_provider.rs` (the mock network) with every check;
+//! - `examples/system_provider.rs` (the host's sockets) with `--system`:
+//!   real bytes over 127.0.0.1 and ::1, with peers the host starts
+//!   (`tests/c/peers.c`).
 //!
-//! The example is built with its own `CARGO_TARGET_DIR` (`target/c-host`),
-//! so the inner `cargo build` never waits for the build lock the running
-//! `cargo test` holds on `target/`.
+//! These tests build the example and the host, run the host and pass when
+//! every check of the host does. The examples are built with their own
+//! `CARGO_TARGET_DIR` (`target/c-host`), so the inner `cargo build` never
+//! waits for the build lock the running `cargo test` holds on `target/`.
 //!
 //! Unix only: on Windows the same host is built with MinGW and run by
 //! `tests/c/wine-host.sh` (or natively); there is no `cc`/`dlopen` pair to
 //! rely on here.
+#![cfg(unix)]
 
-#[cfg(unix)]
-#[test]
-fn c_host_drives_the_provider_dll_through_the_ws2spi_abi() {
-    use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
-    use std::fs::{self, File};
-    use std::path::PathBuf;
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = repo.join("target").join("c-host");
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn out() -> PathBuf {
+    let out = repo().join("target").join("c-host");
     fs::create_dir_all(&out).expect("create target/c-host");
+    out
+}
 
-    // 1. The provider DLL.
+/// Builds an example provider DLL; its path.
+fn example(name: &str) -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--example", "loopback_provider"])
-        .env("CARGO_TARGET_DIR", &out)
-        .current_dir(&repo)
+        .args(["build", "--example", name])
+        .env("CARGO_TARGET_DIR", out())
+        .current_dir(repo())
         .status()
-        .expect("run cargo build --example loopback_provider");
-    assert!(
-        status.success(),
-        "cargo build --example loopback_provider failed"
-    );
-    let dll = out
+        .unwrap_or_else(|e| panic!("run cargo build --example {name}: {e}"));
+    assert!(status.success(), "cargo build --example {name} failed");
+    let dll = out()
         .join("debug")
         .join("examples")
-        .join(format!("{DLL_PREFIX}loopback_provider{DLL_SUFFIX}"));
+        .join(format!("{DLL_PREFIX}{name}{DLL_SUFFIX}"));
     assert!(dll.is_file(), "no provider DLL at {}", dll.display());
+    dll
+}
 
-    // 2. The C host.
-    let host = out.join("host");
-    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&host)
-        .arg(repo.join("tests").join("c").join("host.c"))
-        .args(["-ldl", "-lpthread"])
-        .status()
-        .expect("run the C compiler (cc)");
-    assert!(status.success(), "compiling tests/c/host.c failed");
+/// The C host, compiled once for the test binary.
+fn host() -> PathBuf {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let host = out().join("host");
+        let c = repo().join("tests").join("c");
+        let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+        let status = Command::new(&cc)
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&host)
+            .arg(c.join("host.c"))
+            .arg(c.join("peers.c"))
+            .args(["-ldl", "-lpthread"])
+            .status()
+            .expect("run the C compiler (cc)");
+        assert!(status.success(), "compiling tests/c/host.c failed");
+        host
+    })
+    .clone()
+}
 
-    // 3. Run it, output to files (no pipe to fill up), with a deadline: a
-    // provider that blocks forever must fail the test, not hang it.
-    let stdout_path = out.join("host.stdout");
-    let stderr_path = out.join("host.stderr");
-    let mut child = Command::new(&host)
-        .arg(&dll)
+/// Runs the host on `dll` with `args`, output to files (no pipe to fill
+/// up), with a deadline: a provider that blocks forever must fail the
+/// test, not hang it. Passes when every check passed.
+fn run_host(dll: &PathBuf, args: &[&str], tag: &str) {
+    let stdout_path = out().join(format!("{tag}.stdout"));
+    let stderr_path = out().join(format!("{tag}.stderr"));
+    let mut child = Command::new(host())
+        .arg(dll)
+        .args(args)
         .stdin(Stdio::null())
-        .stdout(File::create(&stdout_path).expect("create host.stdout"))
-        .stderr(File::create(&stderr_path).expect("create host.stderr"))
+        .stdout(File::create(&stdout_path).expect("create the host's stdout"))
+        .stderr(File::create(&stderr_path).expect("create the host's stderr"))
         .spawn()
         .expect("start the C host");
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -86,7 +106,6 @@ fn c_host_drives_the_provider_dll_through_the_ws2spi_abi() {
     if !stderr.is_empty() {
         eprint!("{stderr}");
     }
-
     let status = status.expect("the C host did not finish within 300 s (killed)");
     let last = stdout.lines().last().unwrap_or("");
     assert!(
@@ -95,5 +114,14 @@ fn c_host_drives_the_provider_dll_through_the_ws2spi_abi() {
     );
 }
 
-// On other OSes: nothing to do here. Windows builds of the host (MinGW) are
-// run by tests/c/wine-host.sh.
+#[test]
+fn c_host_drives_the_provider_dll_through_the_ws2spi_abi() {
+    run_host(&example("loopback_provider"), &[], "host");
+}
+
+/// The system provider with real peers over 127.0.0.1 and ::1.
+#[cfg(feature = "system")]
+#[test]
+fn c_host_drives_the_system_provider_with_real_bytes() {
+    run_host(&example("system_provider"), &["--system"], "host-system");
+}

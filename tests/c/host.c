@@ -4,10 +4,13 @@
  * beside this file through the real ABI: WSPStartup, the WSPPROC_TABLE,
  * a recording WSPUPCALLTABLE, and the DLL's WSPSetCompletionUpcall.
  *
- * Linux:   cc -std=c11 -Wall -Wextra -Werror -o host host.c -ldl -lpthread
+ * Linux:   cc -std=c11 -Wall -Wextra -Werror -o host host.c peers.c -ldl -lpthread
  * Windows: x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -o host.exe host.c
  *          (no ws2_32 import: this program IS ws2_32 for the provider)
  * Run:     host <path of the provider DLL>
+ *          host <path of the system provider DLL> --system
+ *            (Linux: examples/system_provider.rs over the host's sockets,
+ *            checked with real peers this program starts, peers.c)
  *
  * Each check is a function named after the rule it proves (the crate's manual::rules,
  * S1..S14), runs its own startup/cleanup, prints `ok <name>` or one
@@ -2012,6 +2015,223 @@ static void run_check(const char *name, void (*check)(void))
 
 #define RUN(check) run_check(#check, check)
 
+#ifndef _WIN32
+/* ===================================================================== */
+/* A provider over the host's sockets (--system), with real peers         */
+/* ===================================================================== */
+#include "peers.h"
+
+#include <time.h>
+
+static struct sockaddr_in6 sin6_loopback(int port)
+{
+    struct sockaddr_in6 s;
+    memset(&s, 0, sizeof s);
+    s.sin6_family = AF_INET6;
+    uint8_t pb[2] = {(uint8_t)(port >> 8), (uint8_t)(port & 0xff)};
+    memcpy(&s.sin6_port, pb, 2);
+    s.sin6_addr.s6_addr[15] = 1; /* ::1 */
+    return s;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&d, NULL);
+}
+
+/* Waits (up to 10 s of real time) for the I/O thread to complete `ov`. */
+static int wait_done(WSAOVERLAPPED *ov)
+{
+    for (int i = 0; i < 10000; i++) {
+        host_lock();
+        int pending = ov->Internal == WSS_OPERATION_IN_PROGRESS;
+        host_unlock();
+        if (!pending)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
+/* Real bytes both ways with an echo server on 127.0.0.1. */
+static void sys_real_bytes_both_ways_over_127_0_0_1(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char got[16] = {0};
+    int port = peer_echo(0);
+    REQUIRE(NE(port, 0));
+    REQUIRE(start());
+    s = new_socket(0, 0);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    REQUIRE(EQ(connect_to(s, sin4(127, 0, 0, 1, port)), 0));
+    EQ(send_bytes(s, "hello v4", 8), 8);
+    EQ(recv_bytes(s, got, 8), 8);
+    EQ(memcmp(got, "hello v4", 8), 0);
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+/* Real bytes both ways over ::1, with a sockaddr_in6 (spec §15). A host
+ * without an IPv6 loopback skips it. */
+static void sys_real_bytes_both_ways_over_ipv6_loopback(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char got[16] = {0};
+    int port = peer_echo(1);
+    if (port == 0) {
+        printf("skip: no ::1 on this host\n");
+        return;
+    }
+    REQUIRE(start());
+    err = 0;
+    s = T.lpWSPSocket(AF_INET6, SOCK_STREAM, IPPROTO_TCP, &g_tcp_info, 0, 0, &err);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    struct sockaddr_in6 to = sin6_loopback(port);
+    err = 0;
+    REQUIRE(EQ(T.lpWSPConnect(s, (struct sockaddr *)&to, sizeof to, NULL, NULL, NULL, NULL, &err), 0));
+    EQ(send_bytes(s, "hello v6", 8), 8);
+    EQ(recv_bytes(s, got, 8), 8);
+    EQ(memcmp(got, "hello v6", 8), 0);
+    struct sockaddr_in6 local;
+    int len = sizeof local;
+    err = 0;
+    EQ(T.lpWSPGetSockName(s, (struct sockaddr *)&local, &len, &err), 0);
+    EQ(len, 28);
+    EQ(local.sin6_family, AF_INET6);
+    EQ(local.sin6_addr.s6_addr[15], 1);
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+/* The provider listens; a real client connects, sends and closes. */
+static void sys_accept_takes_a_real_client(void)
+{
+    SOCKET l = INVALID_SOCKET, a = INVALID_SOCKET;
+    struct sockaddr_in at, peer;
+    int peer_len = sizeof peer;
+    char got[16] = {0};
+    REQUIRE(start());
+    l = new_socket(0, 0);
+    REQUIRE(NE(l, INVALID_SOCKET));
+    REQUIRE(EQ(bind_to(l, sin4(127, 0, 0, 1, 0)), 0));
+    REQUIRE(EQ(sock_name(l, &at), 0));
+    err = 0;
+    REQUIRE(EQ(T.lpWSPListen(l, 4, &err), 0));
+    REQUIRE(TRUE_(peer_send_to(port_of(&at), "from C", 6)));
+    err = 0;
+    a = T.lpWSPAccept(l, (struct sockaddr *)&peer, &peer_len, NULL, 0, &err);
+    REQUIRE(NE(a, INVALID_SOCKET));
+    EQ(ip_of(&peer), 0x7f000001);
+    EQ(recv_bytes(a, got, 6), 6);
+    EQ(memcmp(got, "from C", 6), 0);
+    EQ(recv_bytes(a, got, 1), 0); /* the client closed: end of stream */
+done:
+    CLOSE_IF_OPEN(a);
+    CLOSE_IF_OPEN(l);
+    EQ(cleanup(), 0);
+}
+
+/* A connect where nothing listens: WSAECONNREFUSED from the real stack. */
+static void sys_connect_where_nobody_listens_is_refused(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    int port = peer_closed_port();
+    REQUIRE(NE(port, 0));
+    REQUIRE(start());
+    s = new_socket(0, 0);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    EQ(connect_to(s, sin4(127, 0, 0, 1, port)), SOCKET_ERROR);
+    EQ(err, WSAECONNREFUSED);
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+/* S9, S10: an overlapped receive pends, and the I/O thread completes it
+ * once, with the echoed bytes in the buffers. */
+static void sys_s9_s10_overlapped_recv_completes_once_from_the_io_thread(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char buf[16];
+    WSABUF b = {sizeof buf, buf};
+    WSAOVERLAPPED ov;
+    DWORD received = 0;
+    int port = peer_echo(0);
+    REQUIRE(NE(port, 0));
+    REQUIRE(start());
+    s = new_socket(0, WSA_FLAG_OVERLAPPED);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    REQUIRE(EQ(connect_to(s, sin4(127, 0, 0, 1, port)), 0));
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(20);
+    EQ(recv_overlapped(s, &b, 1, &received, &ov, NULL), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    EQ(send_bytes(s, "overlapped", 10), 10);
+    REQUIRE(TRUE_(wait_done(&ov)));
+    sleep_ms(20); /* a second completion, if any, would come now */
+    host_lock();
+    EQ(R.completions, 1);
+    EQ(ov.InternalHigh, 10);
+    host_unlock();
+    EQ(memcmp(buf, "overlapped", 10), 0);
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+/* S6e, S6g: a closed socket's data reaches a slow real reader after the
+ * final cleanup returned: the operating system sends what it holds. */
+static void sys_s6e_s6g_closed_socket_data_outlives_final_cleanup(void)
+{
+    static char data[65536];
+    SOCKET s = INVALID_SOCKET;
+    int reset = -1;
+    int port = peer_sink(200);
+    REQUIRE(NE(port, 0));
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i % 251);
+    REQUIRE(start());
+    s = new_socket(0, 0);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    REQUIRE(EQ(connect_to(s, sin4(127, 0, 0, 1, port)), 0));
+    EQ(send_bytes(s, data, sizeof data), (int)sizeof data);
+    EQ(close_socket(s), 0);
+    s = INVALID_SOCKET;
+    EQ(cleanup(), 0);
+    EQ(peer_sink_wait(&reset), (long long)sizeof data);
+    EQ(reset, 0);
+    return;
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+/* S6d: the final cleanup resets a socket left open; the real peer sees
+ * the reset. */
+static void sys_s6d_final_cleanup_resets_an_open_socket(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    int reset = -1;
+    int port = peer_sink(200);
+    REQUIRE(NE(port, 0));
+    REQUIRE(start());
+    s = new_socket(0, 0);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    REQUIRE(EQ(connect_to(s, sin4(127, 0, 0, 1, port)), 0));
+    EQ(cleanup(), 0);
+    EQ(peer_sink_wait(&reset), 0);
+    EQ(reset, 1);
+    return;
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+#endif
+
+static int g_system;       /* --system: a provider over the host's sockets */
 static lib_t g_lib;        /* the provider, as loaded */
 static const char *g_path; /* where it was loaded from */
 
@@ -2035,11 +2255,14 @@ static int load(const char *path)
     } while (0)
     LOAD(p_WSPStartup, "WSPStartup");
     LOAD(p_WSPSetCompletionUpcall, "WSPSetCompletionUpcall");
-    LOAD(loopback_run, "loopback_run");
-    LOAD(loopback_service_bytes, "loopback_service_bytes");
-    LOAD(loopback_service_resets, "loopback_service_resets");
-    LOAD(loopback_service_graceful, "loopback_service_graceful");
-    LOAD(loopback_set_read_rate, "loopback_set_read_rate");
+    if (!g_system) {
+        /* The loopback example's hooks; the system provider has none. */
+        LOAD(loopback_run, "loopback_run");
+        LOAD(loopback_service_bytes, "loopback_service_bytes");
+        LOAD(loopback_service_resets, "loopback_service_resets");
+        LOAD(loopback_service_graceful, "loopback_service_graceful");
+        LOAD(loopback_set_read_rate, "loopback_set_read_rate");
+    }
 #undef LOAD
     return 1;
 }
@@ -2094,8 +2317,9 @@ int main(int argc, char **argv)
      * memory (its trampoline must outlive any FreeLibrary), so the unload
      * check must come before any routine. */
     int unload_only = argc == 3 && strcmp(argv[2], "--unload") == 0;
-    if (argc != 2 && !unload_only) {
-        printf("usage: %s <provider DLL> [--unload]\n", argv[0]);
+    g_system = argc == 3 && strcmp(argv[2], "--system") == 0;
+    if (argc != 2 && !unload_only && !g_system) {
+        printf("usage: %s <provider DLL> [--unload | --system]\n", argv[0]);
         return 2;
     }
     if (!load(argv[1]))
@@ -2114,6 +2338,21 @@ int main(int argc, char **argv)
         RUN(s11_unload_without_cleanup_returns_at_once_and_reload_works);
 #else
         printf("--unload: DllMain is a Windows notion\n");
+#endif
+        printf("%d checks, %d failed\n", g_checks, g_failed);
+        return g_failed == 0 ? 0 : 1;
+    }
+    if (g_system) {
+#ifndef _WIN32
+        RUN(sys_real_bytes_both_ways_over_127_0_0_1);
+        RUN(sys_real_bytes_both_ways_over_ipv6_loopback);
+        RUN(sys_accept_takes_a_real_client);
+        RUN(sys_connect_where_nobody_listens_is_refused);
+        RUN(sys_s9_s10_overlapped_recv_completes_once_from_the_io_thread);
+        RUN(sys_s6e_s6g_closed_socket_data_outlives_final_cleanup);
+        RUN(sys_s6d_final_cleanup_resets_an_open_socket);
+#else
+        printf("--system: a provider over the host's sockets is a Unix example\n");
 #endif
         printf("%d checks, %d failed\n", g_checks, g_failed);
         return g_failed == 0 ? 0 : 1;

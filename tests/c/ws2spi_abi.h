@@ -28,6 +28,7 @@
 #endif
 #include <winsock2.h> /* before ws2spi.h, which needs its types */
 #include <ws2spi.h>
+#include <ws2ipdef.h> /* sockaddr_in6 */
 
 #else /* !_WIN32: the Windows layouts with fixed-width types */
 
@@ -110,6 +111,19 @@ struct sockaddr_in {
     char sin_zero[8];
 };
 typedef struct sockaddr_in SOCKADDR_IN;
+
+struct in6_addr {
+    uint8_t s6_addr[16];
+};
+
+struct sockaddr_in6 {
+    int16_t sin6_family; /* AF_INET6: 23 on Windows */
+    u_short sin6_port;   /* network byte order */
+    uint32_t sin6_flowinfo;
+    struct in6_addr sin6_addr;
+    uint32_t sin6_scope_id;
+};
+typedef struct sockaddr_in6 SOCKADDR_IN6;
 
 struct linger {
     u_short l_onoff;
@@ -492,6 +506,7 @@ typedef int(WSPAPI *LPWSPSTARTUP)(WORD wVersionRequested, LPWSPDATA lpWSPData,
 /* Addresses, types, protocols. */
 #define AF_UNSPEC 0
 #define AF_INET 2
+#define AF_INET6 23
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define IPPROTO_TCP 6
@@ -601,6 +616,9 @@ _Static_assert(sizeof(struct sockaddr) == 16, "sockaddr 16 bytes");
 _Static_assert(sizeof(struct sockaddr_in) == 16, "sockaddr_in 16 bytes");
 _Static_assert(offsetof(struct sockaddr_in, sin_port) == 2, "sin_port @2");
 _Static_assert(offsetof(struct sockaddr_in, sin_addr) == 4, "sin_addr @4");
+_Static_assert(sizeof(struct sockaddr_in6) == 28, "sockaddr_in6 28 bytes (spec §15)");
+_Static_assert(offsetof(struct sockaddr_in6, sin6_addr) == 8, "sin6_addr @8");
+_Static_assert(offsetof(struct sockaddr_in6, sin6_scope_id) == 24, "sin6_scope_id @24");
 _Static_assert(sizeof(WSPPROC_TABLE) == 30 * WS2SPI_P, "WSPPROC_TABLE: 30 pointers");
 _Static_assert(offsetof(WSPPROC_TABLE, lpWSPCleanup) == 5 * WS2SPI_P, "lpWSPCleanup #5");
 _Static_assert(offsetof(WSPPROC_TABLE, lpWSPGetSockOpt) == 14 * WS2SPI_P,
