@@ -241,6 +241,8 @@ rules! {
     "S9", "an overlapped receive pends, then completes once with the data" => s9_pending_receive;
     "S9", "an overlapped receive that finishes at once is still notified once" => s9_immediate_receive;
     "S7", "a close aborts a pending receive, notified once" => s7_close_aborts;
+    "S10", "a peer's reset fails a pending receive once: WSAECONNRESET" => s10_reset_fails_pending_receive;
+    "flow", "a full send buffer: WSAEWOULDBLOCK, then FD_WRITE when room comes" => flow_control_and_fd_write;
     "S7", "a close interrupts a blocking receive in another thread: WSAEINTR" => s7_close_interrupts;
     "S7", "a graceful close: the peer gets every byte, then the end" => s7_graceful_close;
     "S7", "an abortive close (SO_LINGER {1, 0}): the peer sees a reset" => s7_abortive_close;
@@ -732,4 +734,87 @@ impl OrFailCleanup for Result<crate::CleanupOutcome, crate::CleanupError> {
             ))),
         }
     }
+}
+
+fn s10_reset_fails_pending_receive<H: Harness>(kit: &Kit<'_, H>) -> Checked {
+    let (a, notes) = kit.provider()?;
+    let (b, _) = kit.provider()?;
+    let (s, t) = kit.pair(&a, &b, AddressFamily::Inet)?;
+    let req = event_mode(8);
+    let rec = req.overlapped.clone();
+    same!(
+        a.recv(s, 100, MsgFlags::empty(), Some(req)).err(),
+        Some(WsaError::IoPending),
+        "overlapped receive"
+    );
+    let op = rec
+        .op()
+        .ok_or_else(|| Broken::Failed("no operation".into()))?;
+    b.set_linger(
+        t,
+        Linger {
+            on: true,
+            seconds: 0,
+        },
+    )
+    .or_fail("the peer's SO_LINGER")?;
+    b.close_socket(t).or_fail("the peer's abortive close")?;
+    kit.eventually("the receive's end", || notes.delivered_for(op) > 0)?;
+    same!(
+        rec.outcome().and_then(|o| o.error),
+        Some(WsaError::ConnectionReset),
+        "the receive's error"
+    );
+    same!(notes.delivered_for(op), 1, "notifications");
+    Ok(())
+}
+
+fn flow_control_and_fd_write<H: Harness>(kit: &Kit<'_, H>) -> Checked {
+    let (a, _) = kit.provider()?;
+    let (b, _) = kit.provider()?;
+    let (s, t) = kit.pair(&a, &b, AddressFamily::Inet)?;
+    a.event_select(s, EventKey(9), FdEvents::WRITE)
+        .or_fail("WSPEventSelect")?;
+    // Room at first: FD_WRITE is recorded at once (event re-enabling).
+    kit.events(&a, s, FdEvents::WRITE)?;
+    // Fill until the transport takes nothing more.
+    let mut sent = 0usize;
+    kit.eventually("a full send buffer", || {
+        let chunk = [7u8; 16 * 1024];
+        loop {
+            match a.send(s, &chunk, MsgFlags::empty(), None) {
+                Ok(n) => sent += n,
+                Err(WsaError::WouldBlock) => return true,
+                Err(_) => return false,
+            }
+            if sent > 64 * 1024 * 1024 {
+                return false;
+            }
+        }
+    })?;
+    same!(
+        a.send(s, b"more", MsgFlags::empty(), None),
+        Err(WsaError::WouldBlock),
+        "a send into a full buffer"
+    );
+    let _ = a.enum_network_events(s);
+    // The peer reads everything: room comes back, and FD_WRITE with it.
+    let mut got = 0usize;
+    let mut seen = FdEvents::empty();
+    kit.eventually("FD_WRITE once the peer has read", || {
+        b.set_nonblocking(t, true).ok();
+        while let Ok(r) = b.recv(t, 65_536, MsgFlags::empty(), None) {
+            if r.data.is_empty() {
+                break;
+            }
+            got += r.data.len();
+        }
+        seen |= a
+            .enum_network_events(s)
+            .map(|e| e.events)
+            .unwrap_or_default();
+        got == sent && seen.contains(FdEvents::WRITE)
+    })?;
+    same!(got, sent, "bytes the peer read");
+    Ok(())
 }
