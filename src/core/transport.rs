@@ -6,10 +6,12 @@
 //! Operations that cannot finish at once are registered under an [`OpId`] and
 //! finished later through the [`CompletionSink`] the transport was attached to.
 //!
-//! Locking rule (the one thing an implementation must get right): the core may
-//! call into the transport while it holds a socket's lock, so the transport must
-//! **never** call the sink while it holds a lock of its own that such a call
-//! could need. Collect completions under your lock; call the sink after it.
+//! Locking rule (the one thing an implementation must get right): the core
+//! calls into the transport while it holds a socket's lock, and a sink call
+//! takes that lock. So the transport must **never** call the sink from inside
+//! one of its own methods, nor while it holds a lock of its own that one of
+//! its methods could need. Collect completions under your lock; deliver them
+//! after it, from a thread of your own (an I/O thread, the network's steps).
 
 use super::error::WsaError;
 use super::flags::{FdEvents, MsgFlags};
@@ -219,10 +221,13 @@ pub trait CompletionSink: Send + Sync {
 /// transport was attached to.
 ///
 /// **The locking rule** (the one thing an implementation must get right):
-/// the core may call into the transport while it holds a socket's lock, so
-/// the transport must **never** call the sink while it holds a lock of its
-/// own that such a call could need. Collect completions under your lock;
-/// call the sink after it.
+/// the core calls into the transport while it holds a socket's lock, and a
+/// sink call takes that lock. So the transport must **never** call the sink
+/// from inside one of its own methods (that call would wait for the lock
+/// its caller holds), nor while it holds a lock of its own that one of its
+/// methods could need. Collect completions under your lock; deliver them
+/// after it, from a thread of your own (an I/O thread, the network's
+/// steps).
 ///
 /// **The lifecycle**: [`start`](Transport::start) at the first startup,
 /// [`stop`](Transport::stop) at the final cleanup, after every call has
