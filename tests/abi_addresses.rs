@@ -10,7 +10,7 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use std::ptr::{null, null_mut};
 use winsock_provider::ffi::abi::{
     AF_INET, AF_INET6, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM, SOCKADDR, SOCKADDR_IN,
-    SOCKADDR_IN6, SOCKET, WSABUF, WSPPROC_TABLE,
+    SOCKADDR_IN6, SOCKET, WSPPROC_TABLE,
 };
 
 winsock_provider::export_provider!(TestDll);
@@ -51,28 +51,7 @@ fn an_ipv6_socket_connects_talks_and_names_itself_with_sockaddr_in6() {
     let to = sockaddr6(ECHO6);
     assert_eq!(connect_raw(&t, s, name_of(&to), 28), (0, 0));
     send(&t, s, b"over v6");
-    let mut buf = [0u8; 16];
-    let wsabuf = WSABUF {
-        len: 16,
-        buf: buf.as_mut_ptr(),
-    };
-    let (mut n, mut flags) = (0u32, 0u32);
-    // SAFETY: live locals; a blocking receive (no record).
-    let (r, errno) = errno_of(|e| unsafe {
-        t.lpWSPRecv.unwrap()(
-            s,
-            &wsabuf,
-            1,
-            &mut n,
-            &mut flags,
-            null_mut(),
-            None,
-            null(),
-            e,
-        )
-    });
-    assert_eq!((r, errno), (0, 0));
-    assert_eq!(&buf[..n as usize], b"over v6");
+    assert_eq!(recv_blocking(&t, s), b"over v6");
 
     let (r, errno, local, len) = names(&t, s, false);
     assert_eq!((r, errno, len), (0, 0, 28));

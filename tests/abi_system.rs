@@ -14,7 +14,7 @@ use std::ptr::{null, null_mut};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use winsock_provider::ThreadWaiter;
-use winsock_provider::ffi::abi::{AF_INET, AF_INET6, SOCKADDR, SOCKET, WSABUF, WSAOVERLAPPED};
+use winsock_provider::ffi::abi::{AF_INET, AF_INET6, SOCKADDR, SOCKET, WSAOVERLAPPED};
 use winsock_provider::ffi::{DllConfig, Exported, ProviderDll};
 use winsock_provider::system::SystemTransport;
 
@@ -75,32 +75,6 @@ fn connect_to(
     errno_of(|e| unsafe {
         t.lpWSPConnect.unwrap()(s, name, len, null(), null_mut(), null(), null(), e)
     })
-}
-
-/// A blocking receive of up to 64 bytes.
-fn recv_blocking(t: &winsock_provider::ffi::abi::WSPPROC_TABLE, s: SOCKET) -> Vec<u8> {
-    let mut buf = [0u8; 64];
-    let wsabuf = WSABUF {
-        len: 64,
-        buf: buf.as_mut_ptr(),
-    };
-    let (mut n, mut flags) = (0u32, 0u32);
-    // SAFETY: live locals; no record: a blocking call.
-    let (r, errno) = errno_of(|e| unsafe {
-        t.lpWSPRecv.unwrap()(
-            s,
-            &wsabuf,
-            1,
-            &mut n,
-            &mut flags,
-            null_mut(),
-            None,
-            null(),
-            e,
-        )
-    });
-    assert_eq!((r, errno), (0, 0));
-    buf[..n as usize].to_vec()
 }
 
 #[test]

@@ -21,111 +21,30 @@ fn the_host_socket_transport_passes_the_kit() {
 mod broken {
     //! A transport that closes every socket abortively, even when asked
     //! for a graceful close: the kit must name the rules it breaks.
-    use std::net::{IpAddr, SocketAddr};
-    use std::sync::Arc;
+    use std::net::IpAddr;
     use winsock_provider::mock::{MockTransport, MockWaiter};
-    use winsock_provider::testkit::{Harness, MockHarness};
-    use winsock_provider::{
-        AddressFamily, CloseKind, CompletionSink, FdEvents, HandOffRefused, Io, MsgFlags, OpId,
-        OptionName, OptionValue, Received, ShutdownHow, SocketHandle, SocketKind, Transport, Wait,
-        WsaError,
-    };
+    use winsock_provider::testkit::{Harness, Intercept, Intercepted, MockHarness};
+    use winsock_provider::{AddressFamily, CloseKind, SocketHandle, Transport};
 
-    pub struct Abortive(MockTransport);
+    pub struct Abortive;
 
-    impl Transport for Abortive {
-        fn attach(&self, sink: Arc<dyn CompletionSink>) {
-            self.0.attach(sink)
-        }
-        fn open(&self, s: SocketHandle, f: AddressFamily, k: SocketKind) -> Result<(), WsaError> {
-            self.0.open(s, f, k)
-        }
-        fn bind(&self, s: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
-            self.0.bind(s, a)
-        }
-        fn listen(&self, s: SocketHandle, b: u32) -> Result<(), WsaError> {
-            self.0.listen(s, b)
-        }
-        fn connect(&self, s: SocketHandle, a: SocketAddr, op: OpId) -> Result<Io<()>, WsaError> {
-            self.0.connect(s, a, op)
-        }
-        fn accept(
-            &self,
-            l: SocketHandle,
-            s: SocketHandle,
-            w: Wait,
-        ) -> Result<Io<SocketAddr>, WsaError> {
-            self.0.accept(l, s, w)
-        }
-        fn send(
-            &self,
-            s: SocketHandle,
-            d: Vec<u8>,
-            to: Option<SocketAddr>,
-            w: Wait,
-        ) -> Result<Io<usize>, WsaError> {
-            self.0.send(s, d, to, w)
-        }
-        fn recv(
-            &self,
-            s: SocketHandle,
-            m: usize,
-            f: MsgFlags,
-            w: Wait,
-        ) -> Result<Io<Received>, WsaError> {
-            self.0.recv(s, m, f, w)
-        }
-        fn cancel(&self, op: OpId) {
-            self.0.cancel(op)
-        }
-        fn shutdown(&self, s: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
-            self.0.shutdown(s, how)
-        }
-        fn close(&self, s: SocketHandle, _: CloseKind) {
-            self.0.close(s, CloseKind::Abortive)
-        }
-        fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-            self.0.local_addr(s)
-        }
-        fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-            self.0.peer_addr(s)
-        }
-        fn readiness(&self, s: SocketHandle) -> FdEvents {
-            self.0.readiness(s)
-        }
-        fn unsent(&self, s: SocketHandle) -> usize {
-            self.0.unsent(s)
-        }
-        fn hand_off(&self, s: SocketHandle) -> Result<(), HandOffRefused> {
-            self.0.hand_off(s)
-        }
-        fn available(&self, s: SocketHandle) -> Result<usize, WsaError> {
-            self.0.available(s)
-        }
-        fn set_option(
-            &self,
-            s: SocketHandle,
-            n: OptionName,
-            v: &OptionValue,
-        ) -> Result<(), WsaError> {
-            self.0.set_option(s, n, v)
-        }
-        fn option(&self, s: SocketHandle, n: OptionName) -> Result<OptionValue, WsaError> {
-            self.0.option(s, n)
+    impl Intercept<MockTransport> for Abortive {
+        fn close(&self, inner: &MockTransport, s: SocketHandle, _: CloseKind) {
+            inner.close(s, CloseKind::Abortive)
         }
     }
 
     pub struct AbortiveHarness(pub MockHarness);
 
     impl Harness for AbortiveHarness {
-        type Transport = Abortive;
+        type Transport = Intercepted<MockTransport, Abortive>;
         type Waiter = MockWaiter;
         fn name(&self) -> String {
             "mock, closing abortively".into()
         }
-        fn make(&self) -> (Abortive, MockWaiter) {
+        fn make(&self) -> (Self::Transport, MockWaiter) {
             let (t, w) = self.0.make();
-            (Abortive(t), w)
+            (Intercepted::new(t, Abortive), w)
         }
         fn local(&self, family: AddressFamily) -> Option<IpAddr> {
             self.0.local(family)

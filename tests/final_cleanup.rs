@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::Duration;
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier, ServiceId};
+use winsock_provider::testkit::{Intercept, Intercepted};
 use winsock_provider::{
-    AddressFamily, CleanupOutcome, CloseKind, CompletionMode, CompletionSink, EventKey, FdEvents,
-    HandOffRefused, Io, MsgFlags, Notification, Notifier, OpId, OpState, PortKey, Provider,
-    ProviderConfig, Received, ShutdownHow, SocketFlags, SocketHandle, SocketKind, Suppressed,
-    ThreadKey, Transport, Version, Wait, WindowKey, WsaError,
+    AddressFamily, CleanupOutcome, CompletionMode, EventKey, FdEvents, Io, MsgFlags, Notification,
+    Notifier, OpState, PortKey, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind,
+    Suppressed, ThreadKey, Transport, Version, Wait, WindowKey, WsaError,
 };
 
 fn final_report<W: winsock_provider::Waiter>(
@@ -469,10 +469,9 @@ fn s6i_non_final_cleanup_never_fails() {
     assert_eq!((e.error, e.report), (WsaError::NotInitialised, None));
 }
 
-/// A transport that parks `send` until released, to hold a call inside the
-/// provider while the final cleanup runs.
+/// Parks `send` until released, to hold a call inside the provider while
+/// the final cleanup runs; every other call passes through.
 struct Parking {
-    inner: MockTransport,
     entered: mpsc::Sender<()>,
     release: Mutex<mpsc::Receiver<()>>,
     /// Counts events in order; `send` takes a number as its last act inside
@@ -481,32 +480,10 @@ struct Parking {
     send_done_at: Arc<AtomicUsize>,
 }
 
-impl Transport for Parking {
-    fn attach(&self, sink: Arc<dyn CompletionSink>) {
-        self.inner.attach(sink)
-    }
-    fn open(&self, s: SocketHandle, f: AddressFamily, k: SocketKind) -> Result<(), WsaError> {
-        self.inner.open(s, f, k)
-    }
-    fn bind(&self, s: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
-        self.inner.bind(s, a)
-    }
-    fn listen(&self, s: SocketHandle, b: u32) -> Result<(), WsaError> {
-        self.inner.listen(s, b)
-    }
-    fn connect(&self, s: SocketHandle, a: SocketAddr, op: OpId) -> Result<Io<()>, WsaError> {
-        self.inner.connect(s, a, op)
-    }
-    fn accept(
-        &self,
-        l: SocketHandle,
-        s: SocketHandle,
-        w: Wait,
-    ) -> Result<Io<SocketAddr>, WsaError> {
-        self.inner.accept(l, s, w)
-    }
+impl Intercept<MockTransport> for Parking {
     fn send(
         &self,
+        inner: &MockTransport,
         s: SocketHandle,
         d: Vec<u8>,
         to: Option<SocketAddr>,
@@ -514,57 +491,10 @@ impl Transport for Parking {
     ) -> Result<Io<usize>, WsaError> {
         self.entered.send(()).unwrap();
         self.release.lock().unwrap().recv().unwrap();
-        let r = self.inner.send(s, d, to, w);
+        let r = inner.send(s, d, to, w);
         self.send_done_at
             .store(self.order.fetch_add(1, Ordering::SeqCst), Ordering::SeqCst);
         r
-    }
-    fn recv(
-        &self,
-        s: SocketHandle,
-        m: usize,
-        f: MsgFlags,
-        w: Wait,
-    ) -> Result<Io<Received>, WsaError> {
-        self.inner.recv(s, m, f, w)
-    }
-    fn cancel(&self, op: OpId) {
-        self.inner.cancel(op)
-    }
-    fn shutdown(&self, s: SocketHandle, h: ShutdownHow) -> Result<(), WsaError> {
-        self.inner.shutdown(s, h)
-    }
-    fn readiness(&self, s: SocketHandle) -> FdEvents {
-        self.inner.readiness(s)
-    }
-    fn unsent(&self, s: SocketHandle) -> usize {
-        self.inner.unsent(s)
-    }
-    fn close(&self, s: SocketHandle, h: CloseKind) {
-        self.inner.close(s, h)
-    }
-    fn hand_off(&self, s: SocketHandle) -> Result<(), HandOffRefused> {
-        self.inner.hand_off(s)
-    }
-    fn set_buffers(
-        &self,
-        s: SocketHandle,
-        a: Option<usize>,
-        b: Option<usize>,
-    ) -> Result<(), WsaError> {
-        self.inner.set_buffers(s, a, b)
-    }
-    fn buffers(&self, s: SocketHandle) -> Result<(usize, usize), WsaError> {
-        self.inner.buffers(s)
-    }
-    fn available(&self, s: SocketHandle) -> Result<usize, WsaError> {
-        self.inner.available(s)
-    }
-    fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-        self.inner.local_addr(s)
-    }
-    fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-        self.inner.peer_addr(s)
     }
 }
 
@@ -580,13 +510,15 @@ fn s6f_cleanup_waits_for_calls_inside_the_provider() {
     let (release, release_rx) = mpsc::channel();
     let order = Arc::new(AtomicUsize::new(0));
     let send_done_at = Arc::new(AtomicUsize::new(usize::MAX));
-    let t = Parking {
-        inner: net.transport(node),
-        entered: entered_tx,
-        release: Mutex::new(release_rx),
-        order: order.clone(),
-        send_done_at: send_done_at.clone(),
-    };
+    let t = Intercepted::new(
+        net.transport(node),
+        Parking {
+            entered: entered_tx,
+            release: Mutex::new(release_rx),
+            order: order.clone(),
+            send_done_at: send_done_at.clone(),
+        },
+    );
     let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
     p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))
         .unwrap();

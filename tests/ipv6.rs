@@ -37,16 +37,14 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
+fn sock(p: &P, family: AddressFamily, kind: SocketKind) -> winsock_provider::SocketHandle {
+    p.socket(family, kind, SocketFlags::empty()).unwrap()
+}
+
 #[test]
 fn ipv6_stream_socket_talks_to_an_ipv6_peer() {
     let (_net, p) = started(true);
-    let s = p
-        .socket(
-            AddressFamily::Inet6,
-            SocketKind::Stream,
-            SocketFlags::empty(),
-        )
-        .unwrap();
+    let s = sock(&p, AddressFamily::Inet6, SocketKind::Stream);
     assert_eq!(p.address_family(s), Ok(AddressFamily::Inet6));
     p.connect(s, addr("[fd00::9]:7")).unwrap();
     assert_eq!(p.peer_addr(s), Ok(addr("[fd00::9]:7")));
@@ -64,20 +62,8 @@ fn ipv6_stream_socket_talks_to_an_ipv6_peer() {
 #[test]
 fn ipv6_datagrams_carry_their_sender() {
     let (_net, p) = started(true);
-    let a = p
-        .socket(
-            AddressFamily::Inet6,
-            SocketKind::Datagram,
-            SocketFlags::empty(),
-        )
-        .unwrap();
-    let b = p
-        .socket(
-            AddressFamily::Inet6,
-            SocketKind::Datagram,
-            SocketFlags::empty(),
-        )
-        .unwrap();
+    let a = sock(&p, AddressFamily::Inet6, SocketKind::Datagram);
+    let b = sock(&p, AddressFamily::Inet6, SocketKind::Datagram);
     let at_a = p.bind(a, addr("[::]:0")).unwrap();
     let at_b = p.bind(b, addr("[fd00::1]:5000")).unwrap();
     assert_eq!(at_b, addr("[fd00::1]:5000"));
@@ -96,20 +82,8 @@ fn ipv6_datagrams_carry_their_sender() {
 #[test]
 fn s13_an_address_of_the_other_family_is_refused_and_changes_nothing() {
     let (_net, p) = started(true);
-    let v4 = p
-        .socket(
-            AddressFamily::Inet,
-            SocketKind::Stream,
-            SocketFlags::empty(),
-        )
-        .unwrap();
-    let v6 = p
-        .socket(
-            AddressFamily::Inet6,
-            SocketKind::Stream,
-            SocketFlags::empty(),
-        )
-        .unwrap();
+    let v4 = sock(&p, AddressFamily::Inet, SocketKind::Stream);
+    let v6 = sock(&p, AddressFamily::Inet6, SocketKind::Stream);
     let afno = Err(WsaError::AddressFamilyNotSupported);
     assert_eq!(p.bind(v4, addr("[::]:0")).map(|_| ()), afno);
     assert_eq!(p.connect(v4, addr("[fd00::9]:7")), afno);
@@ -119,13 +93,7 @@ fn s13_an_address_of_the_other_family_is_refused_and_changes_nothing() {
     p.connect(v4, addr("10.0.0.9:7")).unwrap();
     p.connect(v6, addr("[fd00::9]:7")).unwrap();
 
-    let d6 = p
-        .socket(
-            AddressFamily::Inet6,
-            SocketKind::Datagram,
-            SocketFlags::empty(),
-        )
-        .unwrap();
+    let d6 = sock(&p, AddressFamily::Inet6, SocketKind::Datagram);
     let sent = p.send_to(d6, b"x", addr("10.0.0.9:7"), MsgFlags::empty(), None);
     assert_eq!(sent.map(|_| ()), afno);
     assert_eq!(
@@ -139,13 +107,7 @@ fn s13_an_address_of_the_other_family_is_refused_and_changes_nothing() {
 #[test]
 fn a_node_without_an_ipv6_address_cannot_bind_one() {
     let (_net, p) = started(false);
-    let s = p
-        .socket(
-            AddressFamily::Inet6,
-            SocketKind::Stream,
-            SocketFlags::empty(),
-        )
-        .unwrap();
+    let s = sock(&p, AddressFamily::Inet6, SocketKind::Stream);
     assert_eq!(
         p.bind(s, addr("[::]:0")).map(|_| ()),
         Err(WsaError::AddressNotAvailable)

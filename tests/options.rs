@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier};
 use winsock_provider::option_names::*;
+use winsock_provider::testkit::{Intercept, Intercepted};
 use winsock_provider::{
-    AddressFamily, CloseKind, CompletionMode, CompletionSink, EventKey, Io, MsgFlags, OpId,
-    OptionName, OptionValue, Provider, ProviderConfig, Received, ShutdownHow, SocketFlags,
-    SocketHandle, SocketKind, Transport, Version, Wait, WsaError,
+    AddressFamily, CompletionMode, EventKey, MsgFlags, OptionName, OptionValue, Provider,
+    ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version, WsaError,
 };
 
 fn int(v: i32) -> [u8; 4] {
@@ -229,73 +229,15 @@ fn so_sndtimeo_times_a_blocking_send_out() {
 
 /// A transport that knows one option and one ioctl of its own, over the
 /// mock: the core passes both down untouched.
-struct Extra(MockTransport);
+struct Extra;
 
 const MY_LEVEL_OPTION: i32 = 0x7777;
 const MY_IOCTL: u32 = 0x9800_0042;
 
-impl Transport for Extra {
-    fn attach(&self, sink: Arc<dyn CompletionSink>) {
-        self.0.attach(sink)
-    }
-    fn open(&self, s: SocketHandle, f: AddressFamily, k: SocketKind) -> Result<(), WsaError> {
-        self.0.open(s, f, k)
-    }
-    fn bind(&self, s: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
-        self.0.bind(s, a)
-    }
-    fn listen(&self, s: SocketHandle, b: u32) -> Result<(), WsaError> {
-        self.0.listen(s, b)
-    }
-    fn connect(&self, s: SocketHandle, a: SocketAddr, op: OpId) -> Result<Io<()>, WsaError> {
-        self.0.connect(s, a, op)
-    }
-    fn accept(
-        &self,
-        l: SocketHandle,
-        s: SocketHandle,
-        w: Wait,
-    ) -> Result<Io<SocketAddr>, WsaError> {
-        self.0.accept(l, s, w)
-    }
-    fn send(
-        &self,
-        s: SocketHandle,
-        d: Vec<u8>,
-        to: Option<SocketAddr>,
-        w: Wait,
-    ) -> Result<Io<usize>, WsaError> {
-        self.0.send(s, d, to, w)
-    }
-    fn recv(
-        &self,
-        s: SocketHandle,
-        m: usize,
-        f: MsgFlags,
-        w: Wait,
-    ) -> Result<Io<Received>, WsaError> {
-        self.0.recv(s, m, f, w)
-    }
-    fn cancel(&self, op: OpId) {
-        self.0.cancel(op)
-    }
-    fn shutdown(&self, s: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
-        self.0.shutdown(s, how)
-    }
-    fn close(&self, s: SocketHandle, how: CloseKind) {
-        self.0.close(s, how)
-    }
-    fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-        self.0.local_addr(s)
-    }
-    fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-        self.0.peer_addr(s)
-    }
-    fn available(&self, s: SocketHandle) -> Result<usize, WsaError> {
-        self.0.available(s)
-    }
+impl Intercept<MockTransport> for Extra {
     fn set_option(
         &self,
+        _: &MockTransport,
         _: SocketHandle,
         name: OptionName,
         value: &OptionValue,
@@ -311,7 +253,12 @@ impl Transport for Extra {
             _ => Err(name.unsupported()),
         }
     }
-    fn option(&self, _: SocketHandle, name: OptionName) -> Result<OptionValue, WsaError> {
+    fn option(
+        &self,
+        _: &MockTransport,
+        _: SocketHandle,
+        name: OptionName,
+    ) -> Result<OptionValue, WsaError> {
         match name {
             OptionName::Other {
                 level: SOL_SOCKET,
@@ -322,6 +269,7 @@ impl Transport for Extra {
     }
     fn ioctl(
         &self,
+        _: &MockTransport,
         _: SocketHandle,
         code: u32,
         input: &[u8],
@@ -343,7 +291,7 @@ fn unknown_options_and_ioctls_are_passed_down() {
     let node = net.add_node("10.0.0.1".parse().unwrap());
     let p = Provider::new(
         ProviderConfig::default(),
-        Extra(net.transport(node)),
+        Intercepted::new(net.transport(node), Extra),
         MockWaiter::new(&net),
     );
     p.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))

@@ -5,22 +5,20 @@
 //! nothing (S1); a restart starts again (S6h); process exit and unload call
 //! neither (S11).
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use winsock_provider::mock::{MockTransport, MockWaiter, Network, RecordingNotifier};
+use winsock_provider::testkit::{Intercept, Intercepted};
 use winsock_provider::{
-    AddressFamily, CloseKind, CompletionSink, Detach, Io, MsgFlags, OpId, ProtocolInfo, Provider,
-    ProviderConfig, Received, ShutdownHow, SocketFlags, SocketHandle, SocketKind, Transport,
-    Version, Wait, WsaError,
+    AddressFamily, CloseKind, Detach, HandOffRefused, MsgFlags, ProtocolInfo, Provider,
+    ProviderConfig, SocketFlags, SocketHandle, SocketKind, Transport, Version, WsaError,
 };
 
 /// What the transport heard, in order.
 type Log = Arc<Mutex<Vec<String>>>;
 
 /// The mock, with its lifecycle hooks recorded (and `start` failing on
-/// demand).
+/// demand), and the closes and hand-offs around them.
 struct Hooked {
-    inner: MockTransport,
     log: Log,
     fail_start: Arc<Mutex<Option<WsaError>>>,
 }
@@ -31,11 +29,8 @@ impl Hooked {
     }
 }
 
-impl Transport for Hooked {
-    fn attach(&self, sink: Arc<dyn CompletionSink>) {
-        self.inner.attach(sink)
-    }
-    fn start(&self, protocol: &ProtocolInfo) -> Result<(), WsaError> {
+impl Intercept<MockTransport> for Hooked {
+    fn start(&self, _: &MockTransport, protocol: &ProtocolInfo) -> Result<(), WsaError> {
         if let Some(e) = *self.fail_start.lock().unwrap() {
             self.note(format!("start {} refused", protocol.catalog_entry_id));
             return Err(e);
@@ -43,74 +38,23 @@ impl Transport for Hooked {
         self.note(format!("start {}", protocol.catalog_entry_id));
         Ok(())
     }
-    fn stop(&self) {
+    fn stop(&self, _: &MockTransport) {
         self.note("stop".into());
     }
-    fn open(&self, s: SocketHandle, f: AddressFamily, k: SocketKind) -> Result<(), WsaError> {
-        self.inner.open(s, f, k)
-    }
-    fn bind(&self, s: SocketHandle, a: SocketAddr) -> Result<SocketAddr, WsaError> {
-        self.inner.bind(s, a)
-    }
-    fn listen(&self, s: SocketHandle, backlog: u32) -> Result<(), WsaError> {
-        self.inner.listen(s, backlog)
-    }
-    fn connect(&self, s: SocketHandle, a: SocketAddr, op: OpId) -> Result<Io<()>, WsaError> {
-        self.inner.connect(s, a, op)
-    }
-    fn accept(
-        &self,
-        l: SocketHandle,
-        s: SocketHandle,
-        w: Wait,
-    ) -> Result<Io<SocketAddr>, WsaError> {
-        self.inner.accept(l, s, w)
-    }
-    fn send(
-        &self,
-        s: SocketHandle,
-        d: Vec<u8>,
-        to: Option<SocketAddr>,
-        w: Wait,
-    ) -> Result<Io<usize>, WsaError> {
-        self.inner.send(s, d, to, w)
-    }
-    fn recv(
-        &self,
-        s: SocketHandle,
-        max: usize,
-        f: MsgFlags,
-        w: Wait,
-    ) -> Result<Io<Received>, WsaError> {
-        self.inner.recv(s, max, f, w)
-    }
-    fn cancel(&self, op: OpId) {
-        self.inner.cancel(op)
-    }
-    fn shutdown(&self, s: SocketHandle, how: ShutdownHow) -> Result<(), WsaError> {
-        self.inner.shutdown(s, how)
-    }
-    fn close(&self, s: SocketHandle, how: CloseKind) {
+    fn close(&self, inner: &MockTransport, s: SocketHandle, how: CloseKind) {
         self.note(format!("close {how:?}"));
-        self.inner.close(s, how)
+        inner.close(s, how)
     }
-    fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-        self.inner.local_addr(s)
-    }
-    fn peer_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
-        self.inner.peer_addr(s)
-    }
-    fn unsent(&self, s: SocketHandle) -> usize {
-        self.inner.unsent(s)
-    }
-    fn hand_off(&self, s: SocketHandle) -> Result<(), winsock_provider::HandOffRefused> {
+    fn hand_off(&self, inner: &MockTransport, s: SocketHandle) -> Result<(), HandOffRefused> {
         self.note("hand off".into());
-        self.inner.hand_off(s)
+        inner.hand_off(s)
     }
 }
 
+type Hooks = Intercepted<MockTransport, Hooked>;
+
 struct Rig {
-    p: Provider<Hooked, MockWaiter>,
+    p: Provider<Hooks, MockWaiter>,
     log: Log,
     fail_start: Arc<Mutex<Option<WsaError>>>,
     net: Network,
@@ -123,11 +67,13 @@ fn rig() -> Rig {
     net.add_discard_service("10.0.0.9:9".parse().unwrap(), Some(0));
     let log = Log::default();
     let fail_start = Arc::new(Mutex::new(None));
-    let t = Hooked {
-        inner: net.transport(node),
-        log: log.clone(),
-        fail_start: fail_start.clone(),
-    };
+    let t = Intercepted::new(
+        net.transport(node),
+        Hooked {
+            log: log.clone(),
+            fail_start: fail_start.clone(),
+        },
+    );
     let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
     Rig {
         p,

@@ -27,6 +27,7 @@
 //! host's sockets over loopback). `cargo test` runs the kit against both.
 
 mod harnesses;
+mod intercept;
 mod rules;
 
 use crate::{AddressFamily, Transport, Waiter};
@@ -37,6 +38,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub use harnesses::MockHarness;
 #[cfg(all(unix, feature = "system"))]
 pub use harnesses::SystemHarness;
+pub use intercept::{Intercept, Intercepted};
 pub use rules::RULES;
 
 /// What the kit needs from a transport's author.

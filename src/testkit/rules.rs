@@ -5,7 +5,7 @@ use super::{Harness, Rule};
 use crate::mock::RecordingNotifier;
 use crate::option_names::{SO_RCVTIMEO, SOL_SOCKET};
 use crate::{
-    AddressFamily, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OpState,
+    AddressFamily, CompletionMode, EventKey, FdEvents, Linger, MsgFlags, OpId, OpState, Overlapped,
     OverlappedRequest, Provider, ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version,
     WsaError,
 };
@@ -137,6 +137,27 @@ impl<'a, H: Harness> Kit<'a, H> {
             .or_fail("WSPBind")?;
         p.close_socket(s).or_fail("WSPCloseSocket")?;
         Ok(at)
+    }
+
+    /// Posts an overlapped receive on `s` (event mode) that must pend: its
+    /// record and operation.
+    fn pending_receive(
+        &self,
+        p: &P<H>,
+        s: SocketHandle,
+        key: u64,
+    ) -> Result<(Overlapped, OpId), Broken> {
+        let req = event_mode(key);
+        let rec = req.overlapped.clone();
+        same!(
+            p.recv(s, 100, MsgFlags::empty(), Some(req)).err(),
+            Some(WsaError::IoPending),
+            "overlapped receive"
+        );
+        let op = rec
+            .op()
+            .ok_or_else(|| Broken::Failed("no operation".into()))?;
+        Ok((rec, op))
     }
 
     /// Lets the network move until `cond` holds (bounded).
@@ -367,16 +388,7 @@ fn s9_pending_receive<H: Harness>(kit: &Kit<'_, H>) -> Checked {
     let (a, notes) = kit.provider()?;
     let (b, _) = kit.provider()?;
     let (s, t) = kit.pair(&a, &b, AddressFamily::Inet)?;
-    let req = event_mode(1);
-    let rec = req.overlapped.clone();
-    same!(
-        a.recv(s, 100, MsgFlags::empty(), Some(req)).err(),
-        Some(WsaError::IoPending),
-        "overlapped receive"
-    );
-    let op = rec
-        .op()
-        .ok_or_else(|| Broken::Failed("no operation".into()))?;
+    let (rec, op) = kit.pending_receive(&a, s, 1)?;
     b.send(t, b"data", MsgFlags::empty(), None)
         .or_fail("the peer's send")?;
     kit.eventually("the completion", || notes.delivered_for(op) > 0)?;
@@ -414,16 +426,7 @@ fn s7_close_aborts<H: Harness>(kit: &Kit<'_, H>) -> Checked {
     let (a, notes) = kit.provider()?;
     let (b, _) = kit.provider()?;
     let (s, _t) = kit.pair(&a, &b, AddressFamily::Inet)?;
-    let req = event_mode(3);
-    let rec = req.overlapped.clone();
-    same!(
-        a.recv(s, 100, MsgFlags::empty(), Some(req)).err(),
-        Some(WsaError::IoPending),
-        "overlapped receive"
-    );
-    let op = rec
-        .op()
-        .ok_or_else(|| Broken::Failed("no operation".into()))?;
+    let (rec, op) = kit.pending_receive(&a, s, 3)?;
     a.close_socket(s).or_fail("WSPCloseSocket")?;
     same!(rec.state(), OpState::AbortedNotified, "the record");
     same!(
@@ -526,13 +529,7 @@ fn s6c_final_cleanup_aborts<H: Harness>(kit: &Kit<'_, H>) -> Checked {
     let (a, notes) = kit.provider()?;
     let (b, _) = kit.provider()?;
     let (s, _t) = kit.pair(&a, &b, AddressFamily::Inet)?;
-    let req = event_mode(4);
-    let rec = req.overlapped.clone();
-    same!(
-        a.recv(s, 100, MsgFlags::empty(), Some(req)).err(),
-        Some(WsaError::IoPending),
-        "overlapped receive"
-    );
+    let (rec, _) = kit.pending_receive(&a, s, 4)?;
     a.cleanup().or_fail_cleanup()?;
     same!(rec.state(), OpState::AbortedSilent, "the record");
     same!(
@@ -740,16 +737,7 @@ fn s10_reset_fails_pending_receive<H: Harness>(kit: &Kit<'_, H>) -> Checked {
     let (a, notes) = kit.provider()?;
     let (b, _) = kit.provider()?;
     let (s, t) = kit.pair(&a, &b, AddressFamily::Inet)?;
-    let req = event_mode(8);
-    let rec = req.overlapped.clone();
-    same!(
-        a.recv(s, 100, MsgFlags::empty(), Some(req)).err(),
-        Some(WsaError::IoPending),
-        "overlapped receive"
-    );
-    let op = rec
-        .op()
-        .ok_or_else(|| Broken::Failed("no operation".into()))?;
+    let (rec, op) = kit.pending_receive(&a, s, 8)?;
     b.set_linger(
         t,
         Linger {

@@ -471,3 +471,30 @@ pub fn offset_high(ov: &WSAOVERLAPPED) -> u32 {
     // SAFETY: the union's words are plain integers.
     unsafe { ov.Anonymous.Anonymous.OffsetHigh }
 }
+
+/// A blocking `WSPRecv` (no record) of up to 64 bytes, which must succeed:
+/// the bytes.
+pub fn recv_blocking(t: &WSPPROC_TABLE, s: SOCKET) -> Vec<u8> {
+    let mut buf = [0u8; 64];
+    let wsabuf = WSABUF {
+        len: 64,
+        buf: buf.as_mut_ptr(),
+    };
+    let (mut n, mut flags) = (0u32, 0u32);
+    // SAFETY: live locals; no record: a blocking call.
+    let (r, errno) = errno_of(|e| unsafe {
+        t.lpWSPRecv.unwrap()(
+            s,
+            &wsabuf,
+            1,
+            &mut n,
+            &mut flags,
+            std::ptr::null_mut(),
+            None,
+            std::ptr::null(),
+            e,
+        )
+    });
+    assert_eq!((r, errno), (0, 0));
+    buf[..n as usize].to_vec()
+}
