@@ -261,6 +261,7 @@ rules! {
     "connect", "non-blocking, refused: FD_CONNECT with the error, kept in SO_ERROR" => connect_nonblocking_refused;
     "S9", "an overlapped receive pends, then completes once with the data" => s9_pending_receive;
     "S9", "an overlapped receive that finishes at once is still notified once" => s9_immediate_receive;
+    "S9/S10", "every completion mode (event, routine, port, polling) tells once" => s9_every_completion_mode;
     "S7", "a close aborts a pending receive, notified once" => s7_close_aborts;
     "S10", "a peer's reset fails a pending receive once: WSAECONNRESET" => s10_reset_fails_pending_receive;
     "flow", "a full send buffer: WSAEWOULDBLOCK, then FD_WRITE when room comes" => flow_control_and_fd_write;
@@ -804,5 +805,59 @@ fn flow_control_and_fd_write<H: Harness>(kit: &Kit<'_, H>) -> Checked {
         got == sent && seen.contains(FdEvents::WRITE)
     })?;
     same!(got, sent, "bytes the peer read");
+    Ok(())
+}
+
+fn s9_every_completion_mode<H: Harness>(kit: &Kit<'_, H>) -> Checked {
+    use crate::{PortKey, ThreadKey};
+    let (a, notes) = kit.provider()?;
+    let (b, _) = kit.provider()?;
+    let (s, t) = kit.pair(&a, &b, AddressFamily::Inet)?;
+    let thread = ThreadKey(77);
+    let port = PortKey(5);
+    let modes = [
+        CompletionMode::Event(EventKey(10)),
+        CompletionMode::Routine {
+            thread,
+            routine: 0xc0de,
+        },
+        CompletionMode::Port { port, key: 11 },
+        CompletionMode::Polling,
+    ];
+    for (i, mode) in modes.into_iter().enumerate() {
+        let req = OverlappedRequest::new(mode);
+        let rec = req.overlapped.clone();
+        same!(
+            a.recv(s, 100, MsgFlags::empty(), Some(req)).err(),
+            Some(WsaError::IoPending),
+            format!("overlapped receive, {mode}")
+        );
+        let op = rec
+            .op()
+            .ok_or_else(|| Broken::Failed("no operation".into()))?;
+        let data = [i as u8; 3];
+        b.send(t, &data, MsgFlags::empty(), None)
+            .or_fail("the peer's send")?;
+        kit.eventually(&format!("the completion, {mode}"), || {
+            notes.delivered_for(op) > 0
+        })?;
+        same!(notes.delivered_for(op), 1, format!("notifications, {mode}"));
+        same!(rec.data(), data.to_vec(), format!("the data, {mode}"));
+        match mode {
+            CompletionMode::Routine { .. } => {
+                let queued: Vec<OpId> = notes.take_routines(thread).iter().map(|r| r.op).collect();
+                same!(queued, vec![op], "the routine queued to the thread");
+            }
+            CompletionMode::Port { .. } => {
+                let posted: Vec<OpId> = notes.take_port(port).iter().map(|r| r.op).collect();
+                same!(posted, vec![op], "the packet posted to the port");
+            }
+            _ => {}
+        }
+        let polled = a
+            .get_overlapped_result(s, &rec, false)
+            .or_fail("WSPGetOverlappedResult")?;
+        same!(polled.bytes, 3, format!("the result read back, {mode}"));
+    }
     Ok(())
 }
