@@ -140,6 +140,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         // The transport stops what it started; the cleanup returns only
         // when it has, so the provider can be unloaded (S6).
         inner.transport.stop();
+        // Sink calls deferred during the cleanup concern operations and
+        // sockets that are gone: nothing is left to tell.
+        inner.forget_deferred();
         // h. The caller sets the count to zero; generations in the table
         // survive, so every old handle stays stale.
         report

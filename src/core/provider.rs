@@ -117,6 +117,13 @@ pub(crate) struct Inner<T, W> {
     pub(crate) draining: Mutex<Vec<SocketHandle>>,
     next_seq: AtomicU64,
     abandoned: AtomicBool,
+    /// Sink calls a transport made from inside one of its own methods
+    /// (while the core held a socket's lock): run when the call it was
+    /// inside leaves the provider.
+    deferred: Mutex<Vec<SinkCall>>,
+    /// Set after a call is deferred, so that the common case (nothing
+    /// deferred) costs one load, not a lock, at the end of every call.
+    any_deferred: AtomicBool,
     /// Operations a waiting caller ended itself because a final cleanup
     /// closed the gate under it (see [`Inner::wait_op`]): blocking calls
     /// and overlapped operations. The final cleanup counts them in its
@@ -163,6 +170,9 @@ pub(crate) struct Call<'a, T: Transport + 'static, W: Waiter + 'static> {
 
 impl<T: Transport + 'static, W: Waiter + 'static> Drop for Call<'_, T, W> {
     fn drop(&mut self) {
+        // What the transport reported from inside one of its methods, now
+        // that no socket lock is held.
+        self.inner.run_deferred();
         if self.inner.gate.leave(self.stripe) {
             self.inner.waiter.wake_all();
         }
@@ -185,6 +195,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             next_seq: AtomicU64::new(1),
             abandoned: AtomicBool::new(false),
             ended_by_waiters: Default::default(),
+            deferred: Mutex::new(Vec::new()),
+            any_deferred: AtomicBool::new(false),
         });
         let sink: Arc<dyn CompletionSink> = Arc::new(Sink {
             inner: Arc::downgrade(&inner),
@@ -621,8 +633,56 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     }
 }
 
+/// A sink call deferred until no socket lock is held.
+enum SinkCall {
+    Complete(OpId, Completed),
+    Event(SocketHandle, FdEvents, Option<WsaError>),
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
+    /// Drops the deferred sink calls (the final cleanup: their operations
+    /// and sockets are gone).
+    pub(crate) fn forget_deferred(&self) {
+        self.any_deferred.store(false, Ordering::Release);
+        lock!(self.deferred).clear();
+    }
+
+    /// Keeps a sink call for [`Inner::run_deferred`].
+    fn defer(&self, call: SinkCall) {
+        lock!(self.deferred).push(call);
+        // After the push: whoever sees the flag finds the call. The thread
+        // deferring runs the list itself when its own call ends.
+        self.any_deferred.store(true, Ordering::Release);
+    }
+
+    /// Runs the sink calls deferred by [`Sink`] (none, usually), unless
+    /// this thread still holds a socket's lock.
+    fn run_deferred(&self) {
+        if !self.any_deferred.load(Ordering::Acquire) || crate::core::table::holding_a_socket_lock()
+        {
+            return;
+        }
+        loop {
+            self.any_deferred.store(false, Ordering::Release);
+            let calls = std::mem::take(&mut *lock!(self.deferred));
+            if calls.is_empty() {
+                return;
+            }
+            for call in calls {
+                match call {
+                    SinkCall::Complete(op, result) => self.on_complete(op, result),
+                    SinkCall::Event(s, events, error) => self.on_network_event(s, events, error),
+                }
+            }
+        }
+    }
+}
+
 /// The sink the transport reports to. It holds the provider weakly, so a
-/// transport that outlives the provider (S6g) keeps nothing alive.
+/// transport that outlives the provider (S6g) keeps nothing alive. A call
+/// made from inside a transport method, while the core holds a socket's
+/// lock, is deferred until the provider call it is inside returns (taking
+/// the lock again now would wait for ever).
 struct Sink<T: Transport + 'static, W: Waiter + 'static> {
     inner: Weak<Inner<T, W>>,
 }
@@ -630,13 +690,23 @@ struct Sink<T: Transport + 'static, W: Waiter + 'static> {
 impl<T: Transport + 'static, W: Waiter + 'static> CompletionSink for Sink<T, W> {
     fn complete(&self, op: OpId, result: Completed) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.on_complete(op, result);
+            if crate::core::table::holding_a_socket_lock() {
+                inner.defer(SinkCall::Complete(op, result));
+            } else {
+                inner.on_complete(op, result);
+                inner.run_deferred();
+            }
         }
     }
 
     fn network_event(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.on_network_event(socket, events, error);
+            if crate::core::table::holding_a_socket_lock() {
+                inner.defer(SinkCall::Event(socket, events, error));
+            } else {
+                inner.on_network_event(socket, events, error);
+                inner.run_deferred();
+            }
         }
     }
 

@@ -16,6 +16,42 @@ use std::sync::OnceLock;
 /// Slots a page. Under loom, pages of two keep the models small.
 const PAGE_SIZE: usize = if cfg!(loom) { 2 } else { 256 };
 
+#[cfg(not(loom))]
+std::thread_local! {
+    /// How many socket locks this thread holds while running a
+    /// [`Table::with`] closure (the core calls the transport there).
+    static HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+#[cfg(loom)]
+loom::thread_local! {
+    /// Loom's threads share one OS thread: the count is loom's per thread.
+    static HELD: std::cell::Cell<usize> = std::cell::Cell::new(0);
+}
+
+/// Counts one socket lock held by this thread, until dropped (a panic
+/// included).
+struct Held;
+
+impl Held {
+    fn enter() -> Self {
+        HELD.with(|h| h.set(h.get() + 1));
+        Held
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.with(|h| h.set(h.get() - 1));
+    }
+}
+
+/// Whether this thread runs inside a [`Table::with`] closure, holding a
+/// socket's lock: a sink call made now (by a transport, from inside one of
+/// its methods) must not take a socket's lock, so the core defers it.
+pub(crate) fn holding_a_socket_lock() -> bool {
+    HELD.with(|h| h.get() > 0)
+}
+
 enum Entry<S> {
     Free,
     /// Allocated but not yet a socket (the transport is still opening it, or an
@@ -142,7 +178,10 @@ impl<S> Table<S> {
             return Err(WsaError::NotSocket);
         }
         match &mut inner.entry {
-            Entry::Live(s) => Ok(f(s)),
+            Entry::Live(s) => {
+                let _held = Held::enter();
+                Ok(f(s))
+            }
             _ => Err(WsaError::NotSocket),
         }
     }

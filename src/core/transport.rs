@@ -8,10 +8,12 @@
 //!
 //! Locking rule (the one thing an implementation must get right): the core
 //! calls into the transport while it holds a socket's lock, and a sink call
-//! takes that lock. So the transport must **never** call the sink from inside
-//! one of its own methods, nor while it holds a lock of its own that one of
-//! its methods could need. Collect completions under your lock; deliver them
-//! after it, from a thread of your own (an I/O thread, the network's steps).
+//! takes socket locks. So the transport must **never** call the sink while
+//! it holds a lock of its own that one of its methods could need. Collect
+//! completions under your lock; deliver them after it. A sink call made from
+//! inside one of the transport's own methods is safe: the core sees that
+//! the thread holds a socket's lock and makes the call when the provider
+//! call it is inside returns.
 
 use super::error::WsaError;
 use super::flags::{FdEvents, MsgFlags};
@@ -222,12 +224,15 @@ pub trait CompletionSink: Send + Sync {
 ///
 /// **The locking rule** (the one thing an implementation must get right):
 /// the core calls into the transport while it holds a socket's lock, and a
-/// sink call takes that lock. So the transport must **never** call the sink
-/// from inside one of its own methods (that call would wait for the lock
-/// its caller holds), nor while it holds a lock of its own that one of its
-/// methods could need. Collect completions under your lock; deliver them
-/// after it, from a thread of your own (an I/O thread, the network's
-/// steps).
+/// sink call takes socket locks. So the transport must **never** call the
+/// sink while it holds a lock of its own that one of its methods could need
+/// (the method, called under a socket's lock, would wait for yours while
+/// the sink call waits for the socket's). Collect completions under your
+/// lock; deliver them after it (from an I/O thread of your own, or from the
+/// method itself once your lock is released). A sink call made from inside
+/// one of the transport's own methods does not wait for the lock its
+/// caller holds: the core defers it until the provider call it is inside
+/// returns, then makes it once.
 ///
 /// **The lifecycle**: [`start`](Transport::start) at the first startup,
 /// [`stop`](Transport::stop) at the final cleanup, after every call has
