@@ -38,6 +38,17 @@ impl Intercept<MockTransport> for Hooked {
         self.note(format!("start {}", protocol.catalog_entry_id));
         Ok(())
     }
+    fn nested_startup(&self, _: &MockTransport, protocol: &ProtocolInfo) -> Result<(), WsaError> {
+        if let Some(e) = *self.fail_start.lock().unwrap() {
+            self.note(format!("nested startup {} refused", protocol.catalog_entry_id));
+            return Err(e);
+        }
+        self.note(format!("nested startup {}", protocol.catalog_entry_id));
+        Ok(())
+    }
+    fn nested_cleanup(&self, _: &MockTransport) {
+        self.note("nested cleanup".into());
+    }
     fn stop(&self, _: &MockTransport) {
         self.note("stop".into());
     }
@@ -95,7 +106,9 @@ fn log(r: &Rig) -> Vec<String> {
 }
 
 /// S1, S5, S6: one start at the first startup, with its protocol entry;
-/// none for the nested ones; no stop at a non-final cleanup; one stop at
+/// a nested startup hook for each later one and a nested cleanup hook for
+/// each non-final cleanup (what a layered transport mirrors to the next
+/// provider, spec §11), no stop at a non-final cleanup; one stop at
 /// the final one, after the open socket was reset and the closed one's
 /// data handed off (S6d, S6g), before the cleanup returned.
 #[test]
@@ -103,7 +116,7 @@ fn s6_start_at_the_first_startup_and_stop_last_in_the_final_cleanup() {
     let r = rig();
     start(&r, 1001).unwrap();
     start(&r, 1002).unwrap();
-    assert_eq!(log(&r), ["start 1001"]);
+    assert_eq!(log(&r), ["start 1001", "nested startup 1002"]);
     assert_eq!(r.p.protocol_info().catalog_entry_id, 1001);
 
     let open =
@@ -137,7 +150,9 @@ fn s6_start_at_the_first_startup_and_stop_last_in_the_final_cleanup() {
         log(&r),
         [
             "start 1001",
+            "nested startup 1002",
             "close Graceful",
+            "nested cleanup",
             "close Abortive",
             "hand off",
             "stop"
@@ -190,4 +205,19 @@ fn s11_process_exit_and_unload_call_no_hook() {
     r.p.process_detach(Detach::ProcessExit);
     r.p.process_detach(Detach::Unload);
     assert_eq!(log(&r), ["start 1"]);
+}
+
+/// S1, spec §11: a nested startup the transport refuses (a layered
+/// transport whose next provider's startup failed) fails that startup and
+/// changes nothing: the count stays where it was and no cleanup hook runs.
+#[test]
+fn s1_a_refused_nested_startup_fails_that_startup_and_changes_nothing() {
+    let r = rig();
+    start(&r, 1).unwrap();
+    *r.fail_start.lock().unwrap() = Some(WsaError::ProviderFailedInit);
+    assert_eq!(start(&r, 2), Err(WsaError::ProviderFailedInit));
+    assert_eq!(r.p.startup_count(), 1);
+    *r.fail_start.lock().unwrap() = None;
+    r.p.cleanup().unwrap();
+    assert_eq!(log(&r), ["start 1", "nested startup 2 refused", "stop"]);
 }

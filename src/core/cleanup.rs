@@ -105,6 +105,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             n => {
                 lc.count = n - 1;
+                self.inner.transport.nested_cleanup();
                 tracing::debug!(target: "winsock_provider", remaining = n - 1, "cleanup (S5)");
                 Ok(CleanupOutcome::Decremented { remaining: n - 1 })
             }

@@ -251,6 +251,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         if count == 1 {
             self.inner.transport.start(protocol)?;
             *lock!(self.inner.protocol) = protocol.clone();
+        } else {
+            self.inner.transport.nested_startup(protocol)?;
         }
         self.inner.notifier.store(Arc::new(notifier));
         lc.count = count;

@@ -265,6 +265,20 @@ pub trait Transport: Send + Sync {
         Ok(())
     }
 
+    /// A startup after the first (the count goes up from 1 or more). A
+    /// layered transport mirrors it to the next provider, one for one
+    /// (spec §11). An error fails that startup, which then changes nothing
+    /// (S1). Default: nothing to do.
+    fn nested_startup(&self, protocol: &ProtocolInfo) -> Result<(), WsaError> {
+        let _ = protocol;
+        Ok(())
+    }
+
+    /// A cleanup that is not the final one (S5: the count goes down and
+    /// stays above 0). A layered transport mirrors it to the next provider.
+    /// Default: nothing to do.
+    fn nested_cleanup(&self) {}
+
     /// The final cleanup, after the rundown (S6f) and after every socket
     /// was reset or its data handed off or drained (S6d, S6g): stop what
     /// [`start`](Transport::start) started and return only when the

@@ -41,6 +41,12 @@ pub trait Intercept<T: Transport>: Send + Sync {
     fn start(&self, inner: &T, protocol: &ProtocolInfo) -> Result<(), WsaError> {
         inner.start(protocol)
     }
+    fn nested_startup(&self, inner: &T, protocol: &ProtocolInfo) -> Result<(), WsaError> {
+        inner.nested_startup(protocol)
+    }
+    fn nested_cleanup(&self, inner: &T) {
+        inner.nested_cleanup()
+    }
     fn stop(&self, inner: &T) {
         inner.stop()
     }
@@ -189,6 +195,12 @@ impl<T: Transport, I: Intercept<T>> Transport for Intercepted<T, I> {
     }
     fn start(&self, protocol: &ProtocolInfo) -> Result<(), WsaError> {
         self.intercept.start(&self.inner, protocol)
+    }
+    fn nested_startup(&self, protocol: &ProtocolInfo) -> Result<(), WsaError> {
+        self.intercept.nested_startup(&self.inner, protocol)
+    }
+    fn nested_cleanup(&self) {
+        self.intercept.nested_cleanup(&self.inner)
     }
     fn stop(&self) {
         self.intercept.stop(&self.inner)
