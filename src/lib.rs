@@ -3,6 +3,7 @@
 // Unsafe code lives in the ABI shim only; the compiler keeps it there.
 #![deny(unsafe_code)]
 
+pub mod catalog;
 mod core;
 #[allow(unsafe_code)]
 pub mod ffi;

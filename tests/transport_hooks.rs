@@ -40,7 +40,10 @@ impl Intercept<MockTransport> for Hooked {
     }
     fn nested_startup(&self, _: &MockTransport, protocol: &ProtocolInfo) -> Result<(), WsaError> {
         if let Some(e) = *self.fail_start.lock().unwrap() {
-            self.note(format!("nested startup {} refused", protocol.catalog_entry_id));
+            self.note(format!(
+                "nested startup {} refused",
+                protocol.catalog_entry_id
+            ));
             return Err(e);
         }
         self.note(format!("nested startup {}", protocol.catalog_entry_id));
