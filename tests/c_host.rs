@@ -19,39 +19,14 @@
 //! rely on here.
 #![cfg(unix)]
 
-use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+mod example_dlls;
+
+use example_dlls::{example, out, repo};
 use std::fs::{self, File};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn out() -> PathBuf {
-    let out = repo().join("target").join("c-host");
-    fs::create_dir_all(&out).expect("create target/c-host");
-    out
-}
-
-/// Builds an example provider DLL; its path.
-fn example(name: &str) -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--example", name])
-        .env("CARGO_TARGET_DIR", out())
-        .current_dir(repo())
-        .status()
-        .unwrap_or_else(|e| panic!("run cargo build --example {name}: {e}"));
-    assert!(status.success(), "cargo build --example {name} failed");
-    let dll = out()
-        .join("debug")
-        .join("examples")
-        .join(format!("{DLL_PREFIX}{name}{DLL_SUFFIX}"));
-    assert!(dll.is_file(), "no provider DLL at {}", dll.display());
-    dll
-}
 
 /// The C host, compiled once for the test binary.
 fn host() -> PathBuf {

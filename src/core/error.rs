@@ -128,6 +128,9 @@ wsa_errors! {
     NotInitialised = 10093, "WSANOTINITIALISED", "successful WSPStartup not yet performed";
     /// The peer closed a message-oriented connection gracefully.
     Disconnected = 10101, "WSAEDISCON", "graceful shutdown in progress";
+    /// A provider's `WSPStartup` filled its procedure table with a null
+    /// entry (a layered provider refuses such a next provider, spec §11).
+    InvalidProcTable = 10104, "WSAEINVALIDPROCTABLE", "invalid procedure table from service provider";
     /// The provider failed to initialise; also a panic caught in startup (S12).
     ProviderFailedInit = 10106, "WSAEPROVIDERFAILEDINIT", "service provider failed to initialize";
     /// A system call failed; also a panic caught in any other entry point (S12).

@@ -111,6 +111,29 @@ pub enum OptionName {
 }
 
 impl OptionName {
+    /// The option's `(level, optname)`, as `WSPSetSockOpt` takes them (a
+    /// layered transport passes the option down by them).
+    ///
+    /// ```
+    /// use winsock_provider::{OptionName, option_names::*};
+    /// assert_eq!(OptionName::NoDelay.level_and_name(), (IPPROTO_TCP, TCP_NODELAY));
+    /// ```
+    pub fn level_and_name(self) -> (i32, i32) {
+        match self {
+            OptionName::Debug => (SOL_SOCKET, SO_DEBUG),
+            OptionName::ReuseAddress => (SOL_SOCKET, SO_REUSEADDR),
+            OptionName::ExclusiveAddressUse => (SOL_SOCKET, SO_EXCLUSIVEADDRUSE),
+            OptionName::KeepAlive => (SOL_SOCKET, SO_KEEPALIVE),
+            OptionName::DontRoute => (SOL_SOCKET, SO_DONTROUTE),
+            OptionName::Broadcast => (SOL_SOCKET, SO_BROADCAST),
+            OptionName::OobInline => (SOL_SOCKET, SO_OOBINLINE),
+            OptionName::ConditionalAccept => (SOL_SOCKET, SO_CONDITIONAL_ACCEPT),
+            OptionName::NoDelay => (IPPROTO_TCP, TCP_NODELAY),
+            OptionName::V6Only => (IPPROTO_IPV6, IPV6_V6ONLY),
+            OptionName::Other { level, name } => (level, name),
+        }
+    }
+
     /// What a transport answers for an option it does not have:
     /// `WSAENOPROTOOPT` (spec §15).
     pub fn unsupported(self) -> WsaError {
@@ -365,6 +388,34 @@ pub(crate) fn negative_length(
 
 #[cfg(test)]
 mod tests {
+    /// Every named option's `(level, name)` resolves back to it, so a
+    /// layered transport passes down exactly what the application set.
+    #[test]
+    fn level_and_name_round_trips_through_resolve() {
+        use OptionName::*;
+        let all = [
+            Debug,
+            ReuseAddress,
+            ExclusiveAddressUse,
+            KeepAlive,
+            DontRoute,
+            ConditionalAccept,
+            NoDelay,
+            OobInline,
+        ];
+        for name in all {
+            let (level, optname) = name.level_and_name();
+            let r = resolve(level, optname, AddressFamily::Inet, SocketKind::Stream).unwrap();
+            assert_eq!(r.keeper, Keeper::Transport(name));
+        }
+        let (level, optname) = Broadcast.level_and_name();
+        let r = resolve(level, optname, AddressFamily::Inet, SocketKind::Datagram).unwrap();
+        assert_eq!(r.keeper, Keeper::Transport(Broadcast));
+        let (level, optname) = V6Only.level_and_name();
+        let r = resolve(level, optname, AddressFamily::Inet6, SocketKind::Stream).unwrap();
+        assert_eq!(r.keeper, Keeper::Transport(V6Only));
+    }
+
     use super::*;
     const V4: AddressFamily = AddressFamily::Inet;
     const V6: AddressFamily = AddressFamily::Inet6;

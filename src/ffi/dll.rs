@@ -81,6 +81,19 @@ pub trait ProviderDll: Sized + Send + Sync + 'static {
     /// Runs after every entry point, outside the core's locks (a simulated
     /// network pumps itself here). The default does nothing.
     fn after_call(&self) {}
+
+    /// Runs at the start of every `WSPStartup`, before the core's startup,
+    /// with what ws2_32 passed: the catalog entry being started and its
+    /// upcall table. A layered provider keeps them to start its next
+    /// provider (spec §11). The default does nothing.
+    fn startup_args(
+        &self,
+        transport: &Self::Transport,
+        protocol: &super::abi::WSAPROTOCOL_INFOW,
+        upcalls: &super::abi::WSPUPCALLTABLE,
+    ) {
+        let _ = (transport, protocol, upcalls);
+    }
 }
 
 /// The process's one instance of a [`ProviderDll`], implemented by

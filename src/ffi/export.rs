@@ -74,6 +74,19 @@ macro_rules! export_provider {
             }
         };
 
+        $crate::__export_provider_entries!($dll);
+    };
+}
+
+/// The exports every provider DLL has (`WSPStartup`,
+/// `WSPSetCompletionUpcall`, `DllMain`), for a type that is
+/// [`Exported`](crate::ffi::Exported). Used by
+/// [`export_provider!`](crate::export_provider) and
+/// [`export_layered_provider!`](crate::export_layered_provider).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_provider_entries {
+    ($dll:ty) => {
         /// The provider's entry point (`LPWSPSTARTUP`).
         ///
         /// # Safety

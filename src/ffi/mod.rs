@@ -19,7 +19,8 @@
 //! - `inflight`, `wsabuf`, `sockaddr`: overlapped operations in
 //!   flight, buffer arrays and addresses;
 //! - `dll`, `export`: the author's trait, the per-process instance,
-//!   `WSPStartup`, `WSPSetCompletionUpcall` and `DllMain` (S11).
+//!   `WSPStartup`, `WSPSetCompletionUpcall` and `DllMain` (S11);
+//! - [`layered`]: layered providers, over the next provider in a chain.
 
 pub mod abi;
 mod dll;
@@ -27,6 +28,7 @@ mod export;
 mod guard;
 mod host;
 mod inflight;
+pub mod layered;
 mod protocol_info;
 mod sockaddr;
 mod thunks;

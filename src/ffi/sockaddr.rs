@@ -145,6 +145,55 @@ pub(super) unsafe fn write(
     Ok(())
 }
 
+/// A `sockaddr` the shim owns, for the calls it makes into another
+/// provider (a layered provider's next provider): room for either family,
+/// with its length.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct Storage {
+    sin6: SOCKADDR_IN6,
+    /// The length in bytes: the address's, or the room when empty.
+    pub(super) len: i32,
+}
+
+impl Storage {
+    /// Room for an address to be written (`WSPGetSockName`, `WSPAccept`,
+    /// `WSPRecvFrom`).
+    pub(super) fn empty() -> Self {
+        Storage {
+            sin6: SOCKADDR_IN6::default(),
+            len: LEN_IN6,
+        }
+    }
+
+    /// `addr` as its family's `sockaddr`.
+    pub(super) fn of(addr: SocketAddr) -> Self {
+        let mut s = Storage::empty();
+        // SAFETY: `s` is a live local with room for either family.
+        let written = unsafe { write(addr, s.as_mut_ptr(), &mut s.len) };
+        debug_assert!(written.is_ok(), "a sockaddr_in6 holds every address");
+        s
+    }
+
+    /// The address for a call that reads one.
+    pub(super) fn as_ptr(&self) -> *const SOCKADDR {
+        (&raw const self.sin6).cast()
+    }
+
+    /// The address for a call that writes one (with `&mut self.len`).
+    pub(super) fn as_mut_ptr(&mut self) -> *mut SOCKADDR {
+        (&raw mut self.sin6).cast()
+    }
+
+    /// The address written into it: `WSAEAFNOSUPPORT` for a family other
+    /// than `AF_INET` and `AF_INET6`, `WSAEFAULT` for a short length.
+    pub(super) fn addr(&self) -> Result<SocketAddr, WsaError> {
+        let family = AddressFamily::from_code(i32::from(self.sin6.sin6_family))?;
+        // SAFETY: `self` is readable for `len` bytes, up to its size.
+        unsafe { read(self.as_ptr(), self.len.min(LEN_IN6), family) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +226,20 @@ mod tests {
             Err(WsaError::Fault)
         );
         assert_eq!((short, untouched), (8, [0; 16]));
+    }
+
+    /// An owned sockaddr round-trips both families and refuses a foreign
+    /// one.
+    #[test]
+    fn storage_round_trips_both_families() {
+        for a in ["10.0.0.1:80", "[fe80::1%3]:443"] {
+            let addr: SocketAddr = a.parse().unwrap();
+            assert_eq!(Storage::of(addr).addr(), Ok(addr));
+        }
+        assert_eq!(Storage::of("1.2.3.4:5".parse().unwrap()).len, LEN_IN);
+        let mut foreign = Storage::empty();
+        foreign.sin6.sin6_family = 99;
+        assert_eq!(foreign.addr(), Err(WsaError::AddressFamilyNotSupported));
     }
 
     /// IPv6 addresses (spec §15) round-trip with their scope and flow.

@@ -37,6 +37,8 @@ pub unsafe fn startup<D: Exported>(
             )
         };
         let dll = D::dll();
+        dll.app()
+            .startup_args(dll.provider.transport(), info, &upcalls);
         let negotiated = dll.provider.startup_for(
             Version::from_word(requested),
             &protocol_info::decode(info),

@@ -1,0 +1,415 @@
+//! Layered providers (spec §11) from Rust: the layered transport over the
+//! loopback provider DLL passes the conformance kit, and the counting
+//! layer DLL, started through a protocol chain its host supplies, finds
+//! and starts the next provider, mirrors every startup and cleanup, and
+//! counts exactly.
+//!
+//! The DLLs are the examples (`loopback_provider`, `counting_layer`),
+//! loaded as ws2_32 would load them; this file plays ws2_32 (a handle
+//! table as its upcalls).
+#![cfg(unix)]
+
+mod example_dlls;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use winsock_provider::ffi::abi::{
+    AF_INET, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM, SOCKADDR, SOCKADDR_IN, SOCKET, SOCKET_ERROR,
+    WSABUF, WSAPROTOCOL_INFOW, WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
+};
+use winsock_provider::ffi::layered::{Layer, LayeredTransport, NextProvider, NextSource};
+use winsock_provider::testkit::{self, Harness};
+use winsock_provider::{AddressFamily, ServiceFlags, ThreadWaiter};
+
+/// ws2_32's part: a handle table for the sockets providers make.
+mod host {
+    use super::*;
+
+    static HANDLES: Mutex<Vec<Option<usize>>> = Mutex::new(Vec::new());
+
+    unsafe extern "system" fn create_handle(_: u32, context: usize, _: *mut i32) -> SOCKET {
+        let mut h = HANDLES.lock().unwrap();
+        h.push(Some(context));
+        h.len() * 4
+    }
+
+    unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, errno: *mut i32) -> i32 {
+        let h = HANDLES.lock().unwrap();
+        match (s / 4).checked_sub(1).and_then(|i| h.get(i)) {
+            Some(Some(context)) if s.is_multiple_of(4) => {
+                // SAFETY: the provider passes a live local.
+                unsafe { out.write(*context) };
+                0
+            }
+            _ => {
+                // SAFETY: as above.
+                unsafe { errno.write(10038) };
+                SOCKET_ERROR
+            }
+        }
+    }
+
+    unsafe extern "system" fn close_handle(s: SOCKET, errno: *mut i32) -> i32 {
+        let mut h = HANDLES.lock().unwrap();
+        match (s / 4).checked_sub(1).and_then(|i| h.get_mut(i)) {
+            Some(slot @ Some(_)) => {
+                *slot = None;
+                0
+            }
+            _ => {
+                // SAFETY: as above.
+                unsafe { errno.write(10038) };
+                SOCKET_ERROR
+            }
+        }
+    }
+
+    /// Nothing in these tests waits alertably or has a window: the layers
+    /// under test give their next provider the relay's, and their own
+    /// operations here are blocking or non-blocking.
+    unsafe extern "system" fn queue_apc(
+        _: *const WSATHREADID,
+        _: Option<unsafe extern "system" fn(usize)>,
+        _: usize,
+        errno: *mut i32,
+    ) -> i32 {
+        // SAFETY: as above.
+        unsafe { errno.write(10014) };
+        SOCKET_ERROR
+    }
+
+    unsafe extern "system" fn set_event(_: isize, _: *mut i32) -> i32 {
+        1
+    }
+
+    pub fn upcalls() -> WSPUPCALLTABLE {
+        WSPUPCALLTABLE {
+            lpWPUCreateSocketHandle: Some(create_handle),
+            lpWPUQuerySocketHandleContext: Some(query_context),
+            lpWPUCloseSocketHandle: Some(close_handle),
+            lpWPUQueueApc: Some(queue_apc),
+            lpWPUSetEvent: Some(set_event),
+            lpWPUResetEvent: Some(set_event),
+            ..Default::default()
+        }
+    }
+
+    /// Host handles still open.
+    pub fn open_handles() -> usize {
+        HANDLES.lock().unwrap().iter().flatten().count()
+    }
+}
+
+/// The catalog ids of the tests' catalog.
+const BASE: u32 = 1001;
+const HIDDEN: u32 = 2001;
+const CHAIN: u32 = 2002;
+
+/// A catalog entry for TCP over IPv4.
+fn entry(id: u32, chain: &[u32], provider: [u8; 16]) -> WSAPROTOCOL_INFOW {
+    // SAFETY: a plain C struct; all zeroes is a valid value.
+    let mut info: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
+    info.dwCatalogEntryId = id;
+    info.iAddressFamily = i32::from(AF_INET);
+    info.iSocketType = SOCK_STREAM;
+    info.iProtocol = IPPROTO_TCP;
+    info.dwServiceFlags1 = (ServiceFlags::GUARANTEED_DELIVERY
+        | ServiceFlags::GUARANTEED_ORDER
+        | ServiceFlags::GRACEFUL_CLOSE
+        | ServiceFlags::CONNECTIONLESS)
+        .bits();
+    info.ProtocolChain.ChainLen = chain.len() as i32;
+    info.ProtocolChain.ChainEntries[..chain.len()].copy_from_slice(chain);
+    info.ProviderId.data4 = provider[8..].try_into().unwrap();
+    info.ProviderId.data1 = u32::from_ne_bytes(provider[..4].try_into().unwrap());
+    info.ProviderId.data2 = u16::from_ne_bytes(provider[4..6].try_into().unwrap());
+    info.ProviderId.data3 = u16::from_ne_bytes(provider[6..8].try_into().unwrap());
+    info
+}
+
+/// The tests share the loopback DLL (one per process): one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The loopback provider DLL, loaded once.
+fn loopback() -> &'static Path {
+    static DLL: OnceLock<std::path::PathBuf> = OnceLock::new();
+    DLL.get_or_init(|| example_dlls::example("loopback_provider"))
+}
+
+/// The loopback DLL's `loopback_run`: moves its network until idle.
+fn pump() {
+    static RUN: OnceLock<unsafe extern "C" fn()> = OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        // SAFETY: the example's DLL, which stays loaded (never dropped).
+        let lib = Box::leak(Box::new(
+            unsafe { libloading::Library::new(loopback()) }.unwrap(),
+        ));
+        // SAFETY: the example exports `loopback_run` with this type.
+        *unsafe { lib.get::<unsafe extern "C" fn()>(b"loopback_run\0") }.unwrap()
+    });
+    // SAFETY: as above.
+    unsafe { run() };
+}
+
+/// The conformance kit's harness for a layered transport with no hooks
+/// over the loopback provider: every transport it makes shares the one
+/// next provider (the DLL is loaded once per process), whose startups and
+/// cleanups they mirror.
+struct LayeredHarness {
+    next: Arc<NextProvider>,
+}
+
+impl LayeredHarness {
+    fn new() -> Self {
+        // SAFETY: the loopback example is a Winsock provider DLL.
+        let next = unsafe { NextProvider::load(loopback(), entry(BASE, &[BASE], [9; 16])) }
+            .expect("the loopback provider loads");
+        LayeredHarness {
+            next: Arc::new(next),
+        }
+    }
+}
+
+impl Harness for LayeredHarness {
+    type Transport = LayeredTransport<()>;
+    type Waiter = ThreadWaiter;
+
+    fn name(&self) -> String {
+        "layered over the loopback provider".into()
+    }
+
+    fn make(&self) -> (Self::Transport, Self::Waiter) {
+        let source = NextSource::Given {
+            next: self.next.clone(),
+            upcalls: host::upcalls(),
+        };
+        (LayeredTransport::new((), source), ThreadWaiter::new())
+    }
+
+    fn local(&self, family: AddressFamily) -> Option<IpAddr> {
+        Some(match family {
+            AddressFamily::Inet => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        })
+    }
+
+    fn settle(&self) {
+        pump();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Spec §11, and every data-plane rule of the kit at the layer's level:
+/// the layered transport over the loopback provider passes the kit.
+#[test]
+fn the_layered_transport_over_the_loopback_provider_passes_the_kit() {
+    let _turn = serial();
+    let report = testkit::run(&LayeredHarness::new());
+    println!("{report}");
+    report.assert_passed();
+}
+
+/// A layer that only passes calls down: `()`.
+const _: fn() = || {
+    fn is_layer<L: Layer>() {}
+    is_layer::<()>();
+};
+
+/// The counting layer's DLL and the hooks the tests call in it.
+struct CountingDll {
+    lib: &'static libloading::Library,
+}
+
+type StartupFn = unsafe extern "system" fn(
+    u16,
+    *const WSPDATA,
+    *const WSAPROTOCOL_INFOW,
+    WSPUPCALLTABLE,
+    *mut WSPPROC_TABLE,
+) -> i32;
+
+impl CountingDll {
+    fn load() -> Self {
+        let path = example_dlls::example("counting_layer");
+        // SAFETY: the example is a layered provider DLL; never unloaded.
+        let lib = Box::leak(Box::new(unsafe { libloading::Library::new(path) }.unwrap()));
+        CountingDll { lib }
+    }
+
+    fn sym<T: Copy>(&self, name: &[u8]) -> T {
+        // SAFETY: the tests name the example's exports with their types.
+        *unsafe { self.lib.get::<T>(name) }.unwrap()
+    }
+
+    /// Tells the layer its catalog: the base (the loopback DLL), the
+    /// layer's hidden entry and its chain over the base.
+    fn supply_catalog(&self, layer_path: &Path) {
+        let add: unsafe extern "system" fn(*const WSAPROTOCOL_INFOW, *const u16) -> i32 =
+            self.sym(b"WSPAddCatalogEntry\0");
+        let wide =
+            |p: &Path| -> Vec<u16> { p.to_str().unwrap().encode_utf16().chain([0]).collect() };
+        let layer_id = counting_provider_id();
+        for (info, path) in [
+            (entry(BASE, &[BASE], [9; 16]), loopback()),
+            (entry(HIDDEN, &[], layer_id), layer_path),
+            (entry(CHAIN, &[HIDDEN, BASE], [5; 16]), layer_path),
+        ] {
+            // SAFETY: live locals; the path is NUL-terminated.
+            assert_eq!(unsafe { add(&info, wide(path).as_ptr()) }, 0);
+        }
+    }
+
+    /// The layer's `WSPStartup` for its chain entry: its result and table.
+    fn startup(&self) -> (i32, WSPPROC_TABLE) {
+        let startup: StartupFn = self.sym(b"WSPStartup\0");
+        // SAFETY: plain C structs; zeroes are valid.
+        let (mut data, mut table): (WSPDATA, WSPPROC_TABLE) = unsafe { std::mem::zeroed() };
+        let info = entry(CHAIN, &[HIDDEN, BASE], [5; 16]);
+        // SAFETY: live locals, as WSPStartup takes them.
+        // `lpWSPData` is declared const, yet written, as the SPI says.
+        let data_ptr = (&raw mut data).cast_const();
+        // SAFETY: as above.
+        let r = unsafe { startup(0x0202, data_ptr, &info, host::upcalls(), &mut table) };
+        (r, table)
+    }
+
+    /// `counting_layer_closed(index)`.
+    fn closed(&self, index: u32) -> Option<(u64, u64)> {
+        let f: unsafe extern "C" fn(u32, *mut u64, *mut u64) -> i32 =
+            self.sym(b"counting_layer_closed\0");
+        let (mut sent, mut received) = (0, 0);
+        // SAFETY: live locals.
+        (unsafe { f(index, &mut sent, &mut received) } == 1).then_some((sent, received))
+    }
+}
+
+/// The counting layer's `PROVIDER_ID` (`examples/counting_layer.rs`).
+fn counting_provider_id() -> [u8; 16] {
+    [
+        0xa4, 0xe1, 0xa7, 0xc0, 0x5e, 0x0b, 0x0e, 0x4c, 0x9a, 0x1d, 0xc0, 0xa7, 0xe1, 0xa4, 0x00,
+        0x01,
+    ]
+}
+
+/// The echo service of the loopback provider's network.
+fn echo() -> SOCKADDR_IN {
+    let mut sin = SOCKADDR_IN {
+        sin_family: AF_INET,
+        sin_port: 7u16.to_be(),
+        ..Default::default()
+    };
+    sin.sin_addr.S_un.S_addr = u32::from(Ipv4Addr::new(127, 0, 0, 2)).to_be();
+    sin
+}
+
+/// Spec §11: the counting layer DLL, started for its chain entry, finds
+/// itself in the chain, resolves the next entry through the catalog its
+/// host supplied, loads the loopback DLL and starts it; a socket made
+/// through the layer connects to the echo, sends and receives (blocking
+/// calls: the layer's own overlapped operations below), and its counts
+/// are reported exactly at close; the final cleanup closes every host
+/// handle of both providers.
+#[test]
+fn spec11_the_counting_layer_resolves_its_chain_and_counts_exactly() {
+    let _turn = serial();
+    let dll = CountingDll::load();
+    let layer_path = example_dlls::example("counting_layer");
+    dll.supply_catalog(&layer_path);
+    let (r, t) = dll.startup();
+    assert_eq!(r, 0, "the layer's WSPStartup");
+    // A nested startup, mirrored to the loopback provider.
+    assert_eq!(dll.startup().0, 0);
+
+    let mut errno = 0;
+    // SAFETY (every call below): the layer's table, with live locals.
+    let s = unsafe {
+        t.lpWSPSocket.unwrap()(
+            i32::from(AF_INET),
+            SOCK_STREAM,
+            0,
+            std::ptr::null(),
+            0,
+            1,
+            &mut errno,
+        )
+    };
+    assert_ne!(s, INVALID_SOCKET, "WSPSocket: {errno}");
+    let to = echo();
+    let r = unsafe {
+        t.lpWSPConnect.unwrap()(
+            s,
+            (&raw const to).cast::<SOCKADDR>(),
+            size_of::<SOCKADDR_IN>() as i32,
+            std::ptr::null(),
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+            &mut errno,
+        )
+    };
+    assert_eq!(r, 0, "WSPConnect: {errno}");
+    let payload = b"counted through the layer";
+    let buf = WSABUF {
+        len: payload.len() as u32,
+        buf: payload.as_ptr().cast_mut(),
+    };
+    let mut n = 0u32;
+    let r = unsafe {
+        t.lpWSPSend.unwrap()(
+            s,
+            &buf,
+            1,
+            &mut n,
+            0,
+            std::ptr::null_mut(),
+            None,
+            std::ptr::null(),
+            &mut errno,
+        )
+    };
+    assert_eq!((r, n as usize), (0, payload.len()), "WSPSend: {errno}");
+    let mut echoed = Vec::new();
+    while echoed.len() < payload.len() {
+        let mut room = [0u8; 64];
+        let rbuf = WSABUF {
+            len: room.len() as u32,
+            buf: room.as_mut_ptr(),
+        };
+        let (mut got, mut flags) = (0u32, 0u32);
+        let r = unsafe {
+            t.lpWSPRecv.unwrap()(
+                s,
+                &rbuf,
+                1,
+                &mut got,
+                &mut flags,
+                std::ptr::null_mut(),
+                None,
+                std::ptr::null(),
+                &errno,
+            )
+        };
+        assert_eq!(r, 0, "WSPRecv: {errno}");
+        assert!(got > 0, "the echo closed early");
+        echoed.extend_from_slice(&room[..got as usize]);
+    }
+    assert_eq!(echoed, payload);
+    assert_eq!(unsafe { t.lpWSPCloseSocket.unwrap()(s, &mut errno) }, 0);
+    let len = payload.len() as u64;
+    assert_eq!(
+        dll.closed(0),
+        Some((len, len)),
+        "the counts reported at close are exact"
+    );
+
+    // The nested cleanup, then the final one: both providers' handles go.
+    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, 0);
+    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, 0);
+    assert_eq!(host::open_handles(), 0, "every host handle was given back");
+    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, SOCKET_ERROR);
+    assert_eq!(errno, 10093, "WSANOTINITIALISED after the last cleanup");
+}
