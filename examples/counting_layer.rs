@@ -102,7 +102,11 @@ winsock_provider::export_layered_provider!(Counting);
 /// # Safety
 /// `sent` and `received` null or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn counting_layer_closed(index: u32, sent: *mut u64, received: *mut u64) -> i32 {
+pub unsafe extern "C" fn counting_layer_closed(
+    index: u32,
+    sent: *mut u64,
+    received: *mut u64,
+) -> i32 {
     let mut found = None;
     winsock_provider::ffi::contain("counting_layer_closed", || {
         let hooks = Counting::dll().provider().transport().hooks();

@@ -141,3 +141,18 @@ pub extern "C" fn loopback_set_read_rate(port: u16, rate: i32) {
         }
     });
 }
+
+/// Startups of this provider not matched by a cleanup (a layer above it
+/// mirrors its own one for one).
+#[unsafe(no_mangle)]
+pub extern "C" fn loopback_startup_count() -> u32 {
+    hook(0, |_| Loopback::dll().provider().startup_count())
+}
+
+/// Sockets this provider has open (0 once a final cleanup has run).
+#[unsafe(no_mangle)]
+pub extern "C" fn loopback_socket_count() -> u32 {
+    hook(0, |_| {
+        u32::try_from(Loopback::dll().provider().socket_count()).unwrap_or(u32::MAX)
+    })
+}

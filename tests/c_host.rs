@@ -7,7 +7,13 @@
 //! - `examples/loopback_provider.rs` (the mock network) with every check;
 //! - `examples/system_provider.rs` (the host's sockets) with `--system`:
 //!   real bytes over 127.0.0.1 and ::1, with peers the host starts
-//!   (`tests/c/peers.c`).
+//!   (`tests/c/peers.c`);
+//! - stacks of layered providers (`--layer`, spec §11): the counting layer
+//!   over the loopback provider, a chain of three (counting over
+//!   pass-through over loopback), and the counting layer over the system
+//!   provider. Every check runs through the top layer, plus the layered
+//!   ones (startups and cleanups mirrored, nothing left below after the
+//!   final cleanup, exact counts at close).
 //!
 //! These tests build the example and the host, run the host and pass when
 //! every check of the host does. The examples are built with their own
@@ -99,4 +105,46 @@ fn c_host_drives_the_provider_dll_through_the_ws2spi_abi() {
 #[test]
 fn c_host_drives_the_system_provider_with_real_bytes() {
     run_host(&example("system_provider"), &["--system"], "host-system");
+}
+
+/// Spec §11: the counting layer over the loopback provider, every check
+/// through the layer.
+#[test]
+fn c_host_drives_the_counting_layer_over_the_loopback_provider() {
+    let layer = example("counting_layer");
+    run_host(
+        &example("loopback_provider"),
+        &["--layer", layer.to_str().unwrap()],
+        "host-layered",
+    );
+}
+
+/// Spec §11: a chain of three: counting over pass-through over loopback,
+/// each layer resolving its own next provider.
+#[test]
+fn c_host_drives_a_chain_of_three() {
+    let middle = example("passthrough_layer");
+    let top = example("counting_layer");
+    run_host(
+        &example("loopback_provider"),
+        &[
+            "--layer",
+            middle.to_str().unwrap(),
+            "--layer",
+            top.to_str().unwrap(),
+        ],
+        "host-chain-of-three",
+    );
+}
+
+/// Spec §11: the counting layer over the system provider, real bytes.
+#[cfg(feature = "system")]
+#[test]
+fn c_host_drives_the_counting_layer_over_the_system_provider() {
+    let layer = example("counting_layer");
+    run_host(
+        &example("system_provider"),
+        &["--system", "--layer", layer.to_str().unwrap()],
+        "host-layered-system",
+    );
 }

@@ -48,4 +48,5 @@ pub mod __export {
     };
     pub use super::export::{dll_main, set_completion_upcall};
     pub use super::thunks::lifecycle::startup;
+    pub use windows_sys::core::GUID;
 }

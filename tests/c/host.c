@@ -11,6 +11,11 @@
  *          host <path of the system provider DLL> --system
  *            (Linux: examples/system_provider.rs over the host's sockets,
  *            checked with real peers this program starts, peers.c)
+ *          host <base DLL> [--system] --layer <layer DLL> [--layer <layer DLL>]
+ *            (a stack: each --layer goes on top of what is below it; the
+ *            host writes the catalog each layer resolves its chain in,
+ *            with WSPAddCatalogEntry, and drives the top layer through
+ *            the same checks, plus the layered ones)
  *
  * Each check is a function named after the rule it proves (the crate's manual::rules,
  * S1..S14), runs its own startup/cleanup, prints `ok <name>` or one
@@ -126,6 +131,29 @@ static uint64_t (*loopback_service_bytes)(unsigned short port);
 static unsigned int (*loopback_service_resets)(unsigned short port);
 static unsigned int (*loopback_service_graceful)(unsigned short port);
 static void (*loopback_set_read_rate)(unsigned short port, int rate);
+static unsigned int (*loopback_startup_count)(void);
+static unsigned int (*loopback_socket_count)(void);
+
+/* A stack (--layer): the layers, bottom first, and the top layer's hooks. */
+#define MAX_LAYERS 4
+typedef int(WSAAPI *add_catalog_entry_fn)(const WSAPROTOCOL_INFOW *info, const WCHAR *path);
+typedef int(WSAAPI *layer_provider_id_fn)(GUID *id);
+static int g_layers;
+static const char *g_layer_paths[MAX_LAYERS];
+static int (*counting_layer_closed)(unsigned int index, uint64_t *sent, uint64_t *received);
+static int(WSAAPI *g_layer_flush[MAX_LAYERS])(void);
+
+/* Moves the simulated network until idle and, in a stack, lets each layer
+ * (bottom first) deliver what came up from below: then the application
+ * has been told whatever the network brought. */
+static void run_network(void)
+{
+    loopback_run();
+    for (int k = 0; k < g_layers; k++)
+        g_layer_flush[k]();
+}
+/* What the provider under test says it is (the top layer's, in a stack). */
+static const char *g_description = "winsock-provider loopback example";
 
 /* ===================================================================== */
 /* Checks: bookkeeping and expectations                                   */
@@ -578,6 +606,10 @@ static void CALLBACK on_complete(DWORD error, DWORD bytes, LPWSAOVERLAPPED ov, D
 
 #define CATALOG_TCP 1001
 #define CATALOG_UDP 1002
+/* A stack's catalog: layer k's hidden entry is 3001 + k; its chains over
+ * TCP and UDP are 4001 + 10 k and 4002 + 10 k. */
+#define CATALOG_HIDDEN(k) (3001 + (k))
+#define CATALOG_CHAIN(k, udp) (4001 + 10 * (k) + (udp))
 static WSAPROTOCOL_INFOW g_tcp_info, g_udp_info;
 
 static void init_protocol_info(WSAPROTOCOL_INFOW *p, int udp)
@@ -846,7 +878,7 @@ static void s2_version_negotiation_and_description(void)
         g_cleanup = T.lpWSPCleanup;
         EQ(d.wVersion, MAKEWORD(ok[i].want_major, ok[i].want_minor));
         EQ(d.wHighVersion, MAKEWORD(2, 2));
-        TRUE_(description_is(&d, "winsock-provider loopback example"));
+        TRUE_(description_is(&d, g_description));
         EQ(cleanup(), 0);
     }
 }
@@ -876,9 +908,14 @@ static void s3_second_startup_upcall_table_is_used(void)
     memset(&R, 0, sizeof R);
     SOCKET s = new_socket(0, 0);
     NE(s, INVALID_SOCKET);
-    EQ(R.n[UP_CREATE_SOCKET_HANDLE], 1);
-    EQ(R.via_b, 1); /* WPUCreateSocketHandle of the second table */
-    EQ(R.last_catalog, CATALOG_TCP);
+    /* In a stack, one handle per level, every layer's startup mirrored
+     * with the newest table: all of them through the second table, the
+     * top layer's last, with its chain entry's id. */
+    EQ(R.n[UP_CREATE_SOCKET_HANDLE], 1 + g_layers);
+    /* Every one through the second table (a layer's WSPAsyncSelect on its
+     * lower socket adds lookups, WPUQuerySocketHandleContext). */
+    EQ(R.via_b, R.n[UP_CREATE_SOCKET_HANDLE] + R.n[UP_QUERY_SOCKET_HANDLE_CONTEXT]);
+    EQ(R.last_catalog, g_tcp_info.dwCatalogEntryId);
     EQ(close_socket(s), 0);
     TRUE_(R.via_b >= 3); /* + WPUQuerySocketHandleContext, WPUCloseSocketHandle */
     EQ(R.via_b, R.n[UP_CREATE_SOCKET_HANDLE] + R.n[UP_QUERY_SOCKET_HANDLE_CONTEXT] +
@@ -1240,11 +1277,11 @@ static void s9_s10_overlapped_recv_event_completes_once(void)
     FAILS_WITH(T.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), FALSE,
                WSA_IO_INCOMPLETE);
     EQ(n, 0xbeef);
-    loopback_run();
+    run_network();
     EQ(R.completions, 0);
 
     EQ(send_bytes(s, "hello echo", 10), 10);
-    loopback_run();
+    run_network();
     EQ(R.completions, 1);
     PTR_EQ(R.comp_ov, &ov);
     EQ(R.comp_socket, s);
@@ -1261,7 +1298,7 @@ static void s9_s10_overlapped_recv_event_completes_once(void)
     EQ(T.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), TRUE);
     EQ(n, 10);
     EQ(flags, 0);
-    loopback_run();
+    run_network();
     EQ(R.completions, 1); /* exactly once */
 done:
     CLOSE_IF_OPEN(s);
@@ -1287,7 +1324,7 @@ static void s9_s10_overlapped_recv_routine_runs_once(void)
     REQUIRE(EQ(err, WSA_IO_PENDING));
     EQ(ov.Internal, WSS_OPERATION_IN_PROGRESS);
     EQ(send_bytes(s, "routine!", 8), 8);
-    loopback_run();
+    run_network();
     EQ(R.completions, 0);
     EQ(R.n[UP_QUEUE_APC], 1);
     PTR_EQ(R.last_apc_thread.ThreadHandle, g_thread.ThreadHandle);
@@ -1301,7 +1338,7 @@ static void s9_s10_overlapped_recv_routine_runs_once(void)
     EQ(R.routine_bytes, 8);
     PTR_EQ(R.routine_ov, &ov);
     EQ(memcmp(buf, "routine!", 8), 0);
-    loopback_run();
+    run_network();
     EQ(drain_apcs(), 0);
     EQ(R.routines, 1);
     EQ(T.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), TRUE);
@@ -1325,7 +1362,7 @@ static void s9_immediate_overlapped_completion_is_still_notified(void)
     s = connect_service(7, WSA_FLAG_OVERLAPPED);
     REQUIRE(s != INVALID_SOCKET);
     EQ(send_bytes(s, "abc", 3), 3);
-    loopback_run();
+    run_network();
     memset(&ov1, 0, sizeof ov1);
     ov1.hEvent = EVENT(11);
     EQ(recv_overlapped(s, &b, 1, &received, &ov1, NULL), 0);
@@ -1336,7 +1373,7 @@ static void s9_immediate_overlapped_completion_is_still_notified(void)
     EQ(ev_completions(EVENT(11)), 1);
 
     EQ(send_bytes(s, "defg", 4), 4);
-    loopback_run();
+    run_network();
     memset(&ov2, 0, sizeof ov2);
     received = 0;
     EQ(recv_overlapped(s, &b, 1, &received, &ov2, on_complete), 0);
@@ -1377,7 +1414,7 @@ static void s7_close_aborts_pending_recv_with_one_event_completion(void)
     NE(ov.Internal, WSS_OPERATION_IN_PROGRESS);
     TRUE_(handle_closed(s));
     FAILS_WITH(close_socket(s), SOCKET_ERROR, WSAENOTSOCK);
-    loopback_run();
+    run_network();
     EQ(R.completions, 1);
     EQ(R.n[UP_QUEUE_APC], 0);
     EQ(cleanup(), 0);
@@ -1407,7 +1444,7 @@ static void s7_close_aborts_pending_recv_with_one_routine_call(void)
     EQ(R.routine_error, WSA_OPERATION_ABORTED);
     EQ(R.routine_bytes, 0);
     PTR_EQ(R.routine_ov, &ov);
-    loopback_run();
+    run_network();
     EQ(drain_apcs(), 0);
     EQ(R.routines, 1);
     EQ(cleanup(), 0);
@@ -1456,7 +1493,7 @@ static void s6c_final_cleanup_aborts_pending_without_notification(void)
     /* S6d: both open sockets were given back. */
     TRUE_(handle_closed(s1));
     TRUE_(handle_closed(s2));
-    loopback_run();
+    run_network();
     EQ(drain_apcs(), 0);
     EQ(R.routines, 0);
     EQ(R.completions, 0);
@@ -1474,12 +1511,14 @@ static void s6d_final_cleanup_resets_open_sockets(void)
     s = connect_service(9, 0);
     REQUIRE(s != INVALID_SOCKET);
     EQ(send_bytes(s, data, sizeof data), sizeof data);
-    loopback_run();
+    run_network();
     EQ(loopback_service_resets(9), resets);
     int closes = R.n[UP_CLOSE_SOCKET_HANDLE];
     EQ(cleanup(), 0);
     EQ(loopback_service_resets(9), resets + 1);
-    EQ(R.n[UP_CLOSE_SOCKET_HANDLE], closes + 1);
+    /* In a stack each layer's socket sits on one of the provider below,
+     * with a handle of its own: all of them are given back. */
+    EQ(R.n[UP_CLOSE_SOCKET_HANDLE], closes + 1 + g_layers);
     EQ(R.last_closed, s);
     TRUE_(handle_closed(s));
 done:;
@@ -1516,7 +1555,7 @@ static void s6e_s6g_closed_socket_data_outlives_final_cleanup(void)
     EQ(loopback_service_resets(19), resets);
     EQ(loopback_service_bytes(19), bytes); /* still stalled */
     loopback_set_read_rate(19, -1);
-    loopback_run();
+    run_network();
     EQ((long long)(loopback_service_bytes(19) - bytes), sent_total);
     EQ(loopback_service_graceful(19), graceful + 1);
     EQ(loopback_service_resets(19), resets);
@@ -1648,7 +1687,7 @@ static void s13_bad_pointers_are_wsaefault_and_change_nothing(void)
                WSAEFAULT);
     EQ(ov.Internal, 0x55);
     EQ(send_bytes(o, "late", 4), 4);
-    loopback_run();
+    run_network();
     EQ(R.completions, 0);
     EQ(R.n[UP_QUEUE_APC], 0);
     EQ(ev_resets(EVENT(40)) + ev_sets(EVENT(40)), 0);
@@ -1710,7 +1749,7 @@ static void event_select_signals_and_enum_resets(void)
     REQUIRE(EQ(T.lpWSPEventSelect(s, EVENT(50), FD_READ | FD_CLOSE, &err), 0));
     int sets = ev_sets(EVENT(50));
     EQ(send_bytes(s, "ping", 4), 4);
-    loopback_run();
+    run_network();
     TRUE_(ev_sets(EVENT(50)) > sets);
     int resets = ev_resets(EVENT(50));
     memset(&ne, 0x77, sizeof ne);
@@ -1744,7 +1783,7 @@ static void async_select_posts_fd_read(void)
     REQUIRE(s != INVALID_SOCKET);
     REQUIRE(EQ(T.lpWSPAsyncSelect(s, hwnd, 0x405, FD_READ, &err), 0));
     EQ(send_bytes(s, "pong", 4), 4);
-    loopback_run();
+    run_network();
     TRUE_(R.n[UP_POST_MESSAGE] >= 1);
     PTR_EQ(R.post_hwnd, hwnd);
     EQ(R.post_msg, 0x405);
@@ -2015,6 +2054,105 @@ static void run_check(const char *name, void (*check)(void))
 
 #define RUN(check) run_check(#check, check)
 
+/* ===================================================================== */
+/* A stack (--layer): what only a layered provider promises (spec 11)     */
+/* ===================================================================== */
+
+/* Spec 11: every startup of the layer is mirrored to the next provider,
+ * one for one, and so is every cleanup: the base's count follows the
+ * top layer's through every layer of the stack. */
+static void layered_s1_startups_and_cleanups_are_mirrored_one_for_one(void)
+{
+    WSPPROC_TABLE t2;
+    EQ(loopback_startup_count(), 0);
+    REQUIRE(start());
+    EQ(loopback_startup_count(), 1);
+    EQ(startup_with(MAKEWORD(2, 2), upcall_table(0), &t2), 0);
+    EQ(loopback_startup_count(), 2);
+    /* A refused startup (a version too old) is mirrored by nothing. */
+    EQ(startup_with(MAKEWORD(1, 1), upcall_table(0), &t2), WSAVERNOTSUPPORTED);
+    EQ(loopback_startup_count(), 2);
+    EQ(cleanup(), 0);
+    EQ(loopback_startup_count(), 1);
+    EQ(cleanup(), 0);
+    EQ(loopback_startup_count(), 0);
+done:;
+}
+
+/* Spec 11, S6c, S6d one level down: the layer's final cleanup aborts the
+ * application's pending operations telling nobody, resets its sockets, and
+ * then cleans the next provider up, which aborts its own operations (the
+ * layer's, posted below) and resets its sockets: nothing is left open in
+ * the base, and its count is 0. */
+static void layered_s6c_final_cleanup_leaves_nothing_below(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char buf[16];
+    WSABUF b = {sizeof buf, buf};
+    WSAOVERLAPPED ov;
+    DWORD received = 0;
+    unsigned first_handle = g_handle_count;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    TRUE_(loopback_socket_count() >= 1);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(31);
+    EQ(recv_overlapped(s, &b, 1, &received, &ov, NULL), SOCKET_ERROR);
+    REQUIRE(EQ(err, WSA_IO_PENDING));
+    int sets = R.n[UP_SET_EVENT];
+    EQ(cleanup(), 0); /* the final one */
+    EQ(R.n[UP_SET_EVENT], sets);
+    EQ(R.completions, 0);
+    EQ(ov.OffsetHigh, WSA_OPERATION_ABORTED);
+    EQ(loopback_startup_count(), 0);
+    EQ(loopback_socket_count(), 0);
+    TRUE_(handle_closed(s));
+    /* Every handle either provider made (the layer's and the base's) was
+     * given back. */
+    unsigned open = 0;
+    for (unsigned i = first_handle; i < g_handle_count; i++)
+        open += !g_handles[i].closed;
+    EQ(open, 0);
+    EQ(g_handle_count - first_handle, 1 + g_layers);
+done:;
+}
+
+/* The counting layer reports, at close, exactly the bytes the application
+ * sent and received on a socket connected to the echo at `to`, through
+ * every layer below it. */
+static void counts_reported_at_close_are_exact(struct sockaddr_in to)
+{
+    static const char payload[] = "counted at the top of the stack";
+    char echoed[sizeof payload];
+    unsigned int before = 0;
+    uint64_t sent = 0, received = 0;
+    SOCKET s = INVALID_SOCKET;
+    while (counting_layer_closed(before, &sent, &received) == 1)
+        before++;
+    REQUIRE(start());
+    s = new_socket(0, 0);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    REQUIRE(EQ(connect_to(s, to), 0));
+    EQ(send_bytes(s, payload, (int)sizeof payload), (int)sizeof payload);
+    EQ(recv_bytes(s, echoed, (int)sizeof payload), (int)sizeof payload);
+    EQ(memcmp(echoed, payload, sizeof payload), 0);
+    EQ(close_socket(s), 0);
+    s = INVALID_SOCKET;
+    REQUIRE(EQ(counting_layer_closed(before, &sent, &received), 1));
+    EQ(sent, sizeof payload);
+    EQ(received, sizeof payload);
+    EQ(counting_layer_closed(before + 1, &sent, &received), 0);
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+static void layered_counts_reported_at_close_are_exact(void)
+{
+    counts_reported_at_close_are_exact(sin4(127, 0, 0, 2, 7));
+}
+
 #ifndef _WIN32
 /* ===================================================================== */
 /* A provider over the host's sockets (--system), with real peers         */
@@ -2071,6 +2209,15 @@ static void sys_real_bytes_both_ways_over_127_0_0_1(void)
 done:
     CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
+}
+
+/* The counting layer over the host's sockets: real bytes, counted exactly. */
+static void sys_layered_counts_reported_at_close_are_exact(void)
+{
+    int port = peer_echo(0);
+    REQUIRE(NE(port, 0));
+    counts_reported_at_close_are_exact(sin4(127, 0, 0, 1, port));
+done:;
 }
 
 /* Real bytes both ways over ::1, with a sockaddr_in6 (spec §15). A host
@@ -2262,8 +2409,111 @@ static int load(const char *path)
         LOAD(loopback_service_resets, "loopback_service_resets");
         LOAD(loopback_service_graceful, "loopback_service_graceful");
         LOAD(loopback_set_read_rate, "loopback_set_read_rate");
+        LOAD(loopback_startup_count, "loopback_startup_count");
+        LOAD(loopback_socket_count, "loopback_socket_count");
+    }
+    for (int k = 0; k < g_layers; k++) {
+        const char *layer = g_layer_paths[k];
+        lib = lib_open(layer);
+        if (lib == NULL) {
+            printf("cannot load %s: %s\n", layer, lib_error());
+            return 0;
+        }
+        path = layer;
+        LOAD(g_layer_flush[k], "WSPLayerFlush");
+        if (k == g_layers - 1) {
+            /* The provider under test is the top layer. */
+            g_lib = lib;
+            g_path = layer;
+            LOAD(p_WSPStartup, "WSPStartup");
+            LOAD(p_WSPSetCompletionUpcall, "WSPSetCompletionUpcall");
+            void *closed = lib_sym(lib, "counting_layer_closed");
+            memcpy(&counting_layer_closed, &closed, sizeof closed);
+            g_description = strstr(layer, "counting_layer")
+                                ? "winsock-provider counting layer example"
+                                : "winsock-provider pass-through layer example";
+        }
     }
 #undef LOAD
+    return 1;
+}
+
+/* An ASCII path as the NUL-terminated UTF-16 string the catalog holds. */
+static void widen(const char *path, WCHAR *out, size_t room)
+{
+    size_t i = 0;
+    for (; path[i] != '\0' && i + 1 < room; i++)
+        out[i] = (WCHAR)(unsigned char)path[i];
+    out[i] = 0;
+}
+
+/* A stack's catalog, written into every layer (each DLL keeps its own):
+ * the base entries, each layer's hidden entry (its GUID from
+ * WSPLayerProviderId) and each layer's chains, documentation convention
+ * (every element a hidden entry's id, the base last). The protocol entries
+ * the checks start and make sockets with become the top layer's chains. */
+static int setup_stack(const char *base_path)
+{
+    WSAPROTOCOL_INFOW entries[2 + 3 * MAX_LAYERS];
+    const char *paths[2 + 3 * MAX_LAYERS];
+    int n = 0;
+    entries[n] = g_tcp_info;
+    paths[n++] = base_path;
+    entries[n] = g_udp_info;
+    paths[n++] = base_path;
+    WSAPROTOCOL_INFOW chain[2] = {g_tcp_info, g_udp_info};
+    for (int k = 0; k < g_layers; k++) {
+        lib_t lib = lib_open(g_layer_paths[k]);
+        void *sym = lib ? lib_sym(lib, "WSPLayerProviderId") : NULL;
+        layer_provider_id_fn provider_id;
+        memcpy(&provider_id, &sym, sizeof sym);
+        WSAPROTOCOL_INFOW hidden = g_tcp_info;
+        if (provider_id == NULL || provider_id(&hidden.ProviderId) != 0) {
+            printf("%s: no WSPLayerProviderId\n", g_layer_paths[k]);
+            return 0;
+        }
+        hidden.dwCatalogEntryId = CATALOG_HIDDEN(k);
+        hidden.ProtocolChain.ChainLen = LAYERED_PROTOCOL;
+        hidden.dwProviderFlags |= PFL_HIDDEN;
+        hidden.iSocketType = 0;
+        hidden.iProtocol = 0;
+        entries[n] = hidden;
+        paths[n++] = g_layer_paths[k];
+        for (int udp = 0; udp < 2; udp++) {
+            WSAPROTOCOLCHAIN *c = &chain[udp].ProtocolChain;
+            /* This layer goes on top: shift the chain down one slot. */
+            int len = c->ChainLen == BASE_PROTOCOL ? 1 : c->ChainLen;
+            if (c->ChainLen == BASE_PROTOCOL)
+                c->ChainEntries[0] = chain[udp].dwCatalogEntryId;
+            memmove(&c->ChainEntries[1], &c->ChainEntries[0], (size_t)len * sizeof(DWORD));
+            c->ChainEntries[0] = CATALOG_HIDDEN(k);
+            c->ChainLen = len + 1;
+            chain[udp].dwCatalogEntryId = CATALOG_CHAIN(k, udp);
+            chain[udp].ProviderId.Data4[7] = (unsigned char)(0x40 + 2 * k + udp);
+            entries[n] = chain[udp];
+            paths[n++] = g_layer_paths[k];
+        }
+    }
+    for (int k = 0; k < g_layers; k++) {
+        lib_t lib = lib_open(g_layer_paths[k]);
+        void *sym = lib ? lib_sym(lib, "WSPAddCatalogEntry") : NULL;
+        add_catalog_entry_fn add;
+        memcpy(&add, &sym, sizeof sym);
+        if (add == NULL) {
+            printf("%s: no WSPAddCatalogEntry\n", g_layer_paths[k]);
+            return 0;
+        }
+        for (int i = 0; i < n; i++) {
+            WCHAR wide[1024];
+            widen(paths[i], wide, sizeof wide / sizeof wide[0]);
+            if (add(&entries[i], wide) != 0) {
+                printf("%s: WSPAddCatalogEntry failed\n", g_layer_paths[k]);
+                return 0;
+            }
+        }
+    }
+    g_tcp_info = chain[0];
+    g_udp_info = chain[1];
     return 1;
 }
 
@@ -2316,16 +2566,28 @@ int main(int argc, char **argv)
      * its own: once a completion routine was queued, the DLL pins itself in
      * memory (its trampoline must outlive any FreeLibrary), so the unload
      * check must come before any routine. */
-    int unload_only = argc == 3 && strcmp(argv[2], "--unload") == 0;
-    g_system = argc == 3 && strcmp(argv[2], "--system") == 0;
-    if (argc != 2 && !unload_only && !g_system) {
-        printf("usage: %s <provider DLL> [--unload | --system]\n", argv[0]);
+    int unload_only = 0, usage = argc < 2;
+    for (int i = 2; i < argc && !usage; i++) {
+        if (strcmp(argv[i], "--unload") == 0)
+            unload_only = 1;
+        else if (strcmp(argv[i], "--system") == 0)
+            g_system = 1;
+        else if (strcmp(argv[i], "--layer") == 0 && i + 1 < argc && g_layers < MAX_LAYERS)
+            g_layer_paths[g_layers++] = argv[++i];
+        else
+            usage = 1;
+    }
+    if (usage || (unload_only && (g_system || g_layers > 0))) {
+        printf("usage: %s <provider DLL> [--unload | [--system] [--layer <layer DLL>]...]\n",
+               argv[0]);
         return 2;
     }
     if (!load(argv[1]))
         return 2;
     init_protocol_info(&g_tcp_info, 0);
     init_protocol_info(&g_udp_info, 1);
+    if (g_layers > 0 && !setup_stack(argv[1]))
+        return 2;
     g_thread.ThreadHandle = (HANDLE)(uintptr_t)0x7777;
     g_thread.Reserved = 42;
     if (p_WSPSetCompletionUpcall(host_complete) != 0) {
@@ -2344,6 +2606,8 @@ int main(int argc, char **argv)
     }
     if (g_system) {
 #ifndef _WIN32
+        if (g_layers > 0)
+            printf("a stack of %d layer(s) over the system provider\n", g_layers);
         RUN(sys_real_bytes_both_ways_over_127_0_0_1);
         RUN(sys_real_bytes_both_ways_over_ipv6_loopback);
         RUN(sys_accept_takes_a_real_client);
@@ -2351,6 +2615,8 @@ int main(int argc, char **argv)
         RUN(sys_s9_s10_overlapped_recv_completes_once_from_the_io_thread);
         RUN(sys_s6e_s6g_closed_socket_data_outlives_final_cleanup);
         RUN(sys_s6d_final_cleanup_resets_an_open_socket);
+        if (counting_layer_closed != NULL)
+            RUN(sys_layered_counts_reported_at_close_are_exact);
 #else
         printf("--system: a provider over the host's sockets is a Unix example\n");
 #endif
@@ -2381,6 +2647,12 @@ int main(int argc, char **argv)
     RUN(async_select_posts_fd_read);
     RUN(unsupported_entries_are_wsaeopnotsupp);
     RUN(s6d_s6f_threads_race_the_final_cleanup);
+    if (g_layers > 0) {
+        RUN(layered_s1_startups_and_cleanups_are_mirrored_one_for_one);
+        RUN(layered_s6c_final_cleanup_leaves_nothing_below);
+        if (counting_layer_closed != NULL)
+            RUN(layered_counts_reported_at_close_are_exact);
+    }
 
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed == 0 ? 0 : 1;

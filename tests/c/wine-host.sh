@@ -2,7 +2,8 @@
 # Runs tests/c/host.c against the Windows build of the loopback provider
 # under Wine: the same checks as `cargo test --test c_host`, through MinGW's
 # <winsock2.h>/<ws2spi.h> and a real x86_64 Windows DLL, plus the one that
-# only Windows has (DllMain at FreeLibrary, S11).
+# only Windows has (DllMain at FreeLibrary, S11), and the stacks of layered
+# providers over it (each layer DLL loading the next with LoadLibraryW).
 #
 #   source .ci/wine-env.sh && bash tests/c/wine-host.sh
 #
@@ -22,14 +23,19 @@ if [ -z "${WINEPREFIX:-}" ]; then
 fi
 
 CARGO_TARGET_DIR=target/win cargo build --target x86_64-pc-windows-gnu \
-  --example loopback_provider
+  --example loopback_provider --example counting_layer --example passthrough_layer
 x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -o target/win/host.exe tests/c/host.c
 
-dll='target\win\x86_64-pc-windows-gnu\debug\examples\loopback_provider.dll'
+examples='target\win\x86_64-pc-windows-gnu\debug\examples'
+dll="$examples\loopback_provider.dll"
+counting="$examples\counting_layer.dll"
+passthrough="$examples\passthrough_layer.dll"
 log="$repo/target/win/host.log"
 status=0
-# Every check, then (in a process of its own) the unload check.
-for mode in "" --unload; do
+# Every check, then (in a process of its own) the unload check, then the
+# stacks of layered providers (spec 11): the counting layer over the
+# loopback provider, and a chain of three.
+for mode in "" --unload "--layer $counting" "--layer $passthrough --layer $counting"; do
   set +e
   # shellcheck disable=SC2086 # an empty mode is no argument
   timeout --kill-after=10 600 env -u DISPLAY wine target/win/host.exe "$dll" $mode >"$log" 2>&1 </dev/null

@@ -53,7 +53,9 @@ pub use hooks::Layer;
 pub use next::{NextProvider, StartupFn};
 #[cfg(windows)]
 pub use resolve::SystemCatalog;
-pub use resolve::{CatalogEntry, DefaultCatalog, HostCatalog, Resolver, add_catalog_entry};
+pub use resolve::{
+    CatalogEntry, DefaultCatalog, HostCatalog, Resolver, add_catalog_entry, write_provider_id,
+};
 pub use transport::{LayeredTransport, NextSource};
 
 use super::abi::{WSAPROTOCOL_INFOW, WSPUPCALLTABLE};
@@ -119,6 +121,16 @@ impl<L: LayerProvider> ProviderDll for LayerDll<L> {
     }
 }
 
+/// Returns when the relay has delivered everything the next provider
+/// reported so far (its completions and network events) to the layer's
+/// core: what a host that steps a simulated network below calls before it
+/// looks at what the application was told. The body of the
+/// `WSPLayerFlush` export; always 0.
+pub fn flush() -> i32 {
+    crate::ffi::contain("WSPLayerFlush", relay::flush);
+    0
+}
+
 /// The process's one instance of a layer, implemented by
 /// [`export_layered_provider!`](crate::export_layered_provider).
 pub trait LayerExported: LayerProvider {
@@ -140,10 +152,15 @@ impl<L: LayerExported> Exported for LayerDll<L> {
 /// Turns a [`LayerProvider`] into a layered provider DLL's exports.
 /// Invoke it once, in a `cdylib`: `WSPStartup`, `WSPSetCompletionUpcall`
 /// and `DllMain` as [`export_provider!`](crate::export_provider) emits
-/// them, and `WSPAddCatalogEntry(const WSAPROTOCOL_INFOW *, const WCHAR
-/// *path)`, by which a host that is not ws2_32 supplies the catalog
-/// entries (the layer's hidden entry, its chains, the next providers with
-/// their DLLs) the layer resolves its chain in ([`HostCatalog`]).
+/// them, and two exports of this crate's:
+/// - `WSPAddCatalogEntry(const WSAPROTOCOL_INFOW *, const WCHAR *path)`,
+///   by which a host that is not ws2_32 supplies the catalog entries (the
+///   layer's hidden entry, its chains, the next providers with their DLLs)
+///   the layer resolves its chain in ([`HostCatalog`]);
+/// - `WSPLayerProviderId(GUID *)`: the GUID of the layer's hidden entry
+///   ([`LayerProvider::PROVIDER_ID`]), so an installer or a host writes
+///   the catalog the DLL expects;
+/// - `WSPLayerFlush(void)`: see [`flush`].
 ///
 /// `examples/counting_layer.rs` is a whole one.
 #[macro_export]
@@ -167,6 +184,34 @@ macro_rules! export_layered_provider {
         };
 
         $crate::__export_provider_entries!($crate::ffi::layered::LayerDll<$layer>);
+
+        /// Writes the GUID of the layer's hidden catalog entry (what an
+        /// installer writes, and how the layer finds itself in a chain):
+        /// 0, or `WSAEFAULT` for a bad pointer.
+        ///
+        /// # Safety
+        /// `id` writable.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "system" fn WSPLayerProviderId(
+            id: *mut $crate::ffi::__export::GUID,
+        ) -> i32 {
+            // SAFETY: the caller's promise, passed on.
+            unsafe {
+                $crate::ffi::layered::write_provider_id(
+                    id,
+                    <$layer as $crate::ffi::layered::LayerProvider>::PROVIDER_ID,
+                )
+            }
+        }
+
+        /// Returns when every completion and network event the next
+        /// provider reported so far has reached the layer's core (and so
+        /// the application): for a host that steps a simulated network
+        /// below and then looks (layer by layer, bottom first). Always 0.
+        #[unsafe(no_mangle)]
+        pub extern "system" fn WSPLayerFlush() -> i32 {
+            $crate::ffi::layered::flush()
+        }
 
         /// Adds a catalog entry and its DLL's path (UTF-16) to the
         /// catalog this layer resolves its chain in: 0, or `WSAEFAULT`.

@@ -14,6 +14,7 @@ use crate::WsaError;
 use crate::sync::lock;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use windows_sys::core::GUID;
 
 /// One catalog entry and the DLL that serves it.
 #[derive(Clone)]
@@ -113,6 +114,25 @@ pub unsafe fn add_catalog_entry(info: *const WSAPROTOCOL_INFOW, path: *const u16
             info: *info,
             path: PathBuf::from(path),
         });
+        Ok(())
+    })
+}
+
+/// The body of the `WSPLayerProviderId` export: writes `id` (in
+/// `ProtocolInfo`'s byte order) as a `GUID`. 0, or `WSAEFAULT`.
+///
+/// # Safety
+/// `out` null or writable.
+pub unsafe fn write_provider_id(out: *mut GUID, id: [u8; 16]) -> i32 {
+    super::super::guard::returning_code("WSPLayerProviderId", WsaError::SystemCallFailure, || {
+        // SAFETY: the caller's promise; checked here.
+        let out = unsafe { super::super::guard::checked_mut(out) }?;
+        *out = GUID {
+            data1: u32::from_ne_bytes([id[0], id[1], id[2], id[3]]),
+            data2: u16::from_ne_bytes([id[4], id[5]]),
+            data3: u16::from_ne_bytes([id[6], id[7]]),
+            data4: [id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]],
+        };
         Ok(())
     })
 }
