@@ -20,17 +20,30 @@ pub fn out() -> PathBuf {
     out
 }
 
-/// Builds an example provider DLL; its path.
+/// Builds an example provider DLL (debug); its path.
 pub fn example(name: &str) -> PathBuf {
+    build(name, false)
+}
+
+/// Builds an example provider DLL optimised (for benchmarks); its path.
+pub fn example_release(name: &str) -> PathBuf {
+    build(name, true)
+}
+
+fn build(name: &str, release: bool) -> PathBuf {
+    let mut args = vec!["build", "--example", name];
+    if release {
+        args.push("--release");
+    }
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--example", name])
+        .args(&args)
         .env("CARGO_TARGET_DIR", out())
         .current_dir(repo())
         .status()
         .unwrap_or_else(|e| panic!("run cargo build --example {name}: {e}"));
     assert!(status.success(), "cargo build --example {name} failed");
     let dll = out()
-        .join("debug")
+        .join(if release { "release" } else { "debug" })
         .join("examples")
         .join(format!("{DLL_PREFIX}{name}{DLL_SUFFIX}"));
     assert!(dll.is_file(), "no provider DLL at {}", dll.display());
