@@ -248,32 +248,42 @@ impl CountingDll {
     /// Tells the layer its catalog: the base (the loopback DLL), the
     /// layer's hidden entry and its chain over the base.
     fn supply_catalog(&self, layer_path: &Path) {
+        let layer_id = counting_provider_id();
+        self.supply(&[
+            (entry(BASE, &[BASE], [9; 16]), loopback().to_path_buf()),
+            (entry(HIDDEN, &[], layer_id), layer_path.to_path_buf()),
+            (
+                entry(CHAIN, &[HIDDEN, BASE], [5; 16]),
+                layer_path.to_path_buf(),
+            ),
+        ]);
+    }
+
+    /// Hands the layer catalog entries with their DLLs (`WSPAddCatalogEntry`).
+    fn supply(&self, entries: &[(WSAPROTOCOL_INFOW, std::path::PathBuf)]) {
         let add: unsafe extern "system" fn(*const WSAPROTOCOL_INFOW, *const u16) -> i32 =
             self.sym(b"WSPAddCatalogEntry\0");
-        let wide =
-            |p: &Path| -> Vec<u16> { p.to_str().unwrap().encode_utf16().chain([0]).collect() };
-        let layer_id = counting_provider_id();
-        for (info, path) in [
-            (entry(BASE, &[BASE], [9; 16]), loopback()),
-            (entry(HIDDEN, &[], layer_id), layer_path),
-            (entry(CHAIN, &[HIDDEN, BASE], [5; 16]), layer_path),
-        ] {
+        for (info, path) in entries {
+            let wide: Vec<u16> = path.to_str().unwrap().encode_utf16().chain([0]).collect();
             // SAFETY: live locals; the path is NUL-terminated.
-            assert_eq!(unsafe { add(&info, wide(path).as_ptr()) }, 0);
+            assert_eq!(unsafe { add(info, wide.as_ptr()) }, 0);
         }
     }
 
     /// The layer's `WSPStartup` for its chain entry: its result and table.
     fn startup(&self) -> (i32, WSPPROC_TABLE) {
+        self.startup_for(&entry(CHAIN, &[HIDDEN, BASE], [5; 16]))
+    }
+
+    /// The layer's `WSPStartup` for `info`.
+    fn startup_for(&self, info: &WSAPROTOCOL_INFOW) -> (i32, WSPPROC_TABLE) {
         let startup: StartupFn = self.sym(b"WSPStartup\0");
         // SAFETY: plain C structs; zeroes are valid.
         let (mut data, mut table): (WSPDATA, WSPPROC_TABLE) = unsafe { std::mem::zeroed() };
-        let info = entry(CHAIN, &[HIDDEN, BASE], [5; 16]);
-        // SAFETY: live locals, as WSPStartup takes them.
         // `lpWSPData` is declared const, yet written, as the SPI says.
         let data_ptr = (&raw mut data).cast_const();
         // SAFETY: as above.
-        let r = unsafe { startup(0x0202, data_ptr, &info, host::upcalls(), &mut table) };
+        let r = unsafe { startup(0x0202, data_ptr, info, host::upcalls(), &mut table) };
         (r, table)
     }
 
@@ -284,6 +294,48 @@ impl CountingDll {
         let (mut sent, mut received) = (0, 0);
         // SAFETY: live locals.
         (unsafe { f(index, &mut sent, &mut received) } == 1).then_some((sent, received))
+    }
+}
+
+/// Spec §11, install plan to running stack: the counting layer installed
+/// by `install_layer` into a catalog (in memory, as Windows gives ids)
+/// over the loopback provider's entry; that catalog handed to the layer
+/// DLL; the layer started for the chain the install wrote finds the
+/// loopback provider and moves bytes through it.
+#[test]
+fn spec11_a_layer_installed_by_the_plan_runs_over_its_base() {
+    use winsock_provider::catalog::LayerSpec;
+    use winsock_provider::ffi::install::{self, CatalogWriter, MemoryCatalog};
+    let _turn = serial();
+    let dll = CountingDll::load();
+    let layer_path = example_dlls::example("counting_layer");
+    let mut catalog = MemoryCatalog::new();
+    catalog
+        .install([9; 16], loopback(), &[entry(0, &[0], [9; 16])])
+        .unwrap();
+    let base = catalog.entries().unwrap()[0].dwCatalogEntryId;
+    let spec = LayerSpec {
+        name: "counting".into(),
+        provider_id: counting_provider_id(),
+        ifs: false,
+    };
+    let done = install::install_layer(&mut catalog, spec, &layer_path, &[base]).unwrap();
+    dll.supply(catalog.with_paths());
+    let chain = *catalog
+        .entries()
+        .unwrap()
+        .iter()
+        .find(|e| e.dwCatalogEntryId == done.chain_ids[0])
+        .unwrap();
+    let (r, t) = dll.startup_for(&chain);
+    assert_eq!(r, 0, "the layer's WSPStartup for the installed chain");
+    let s = echo_socket(&t);
+    assert_eq!(echo_round_trip(&t, s, b"installed"), b"installed");
+    let mut errno = 0;
+    // SAFETY: the layer's table.
+    unsafe {
+        assert_eq!(t.lpWSPCloseSocket.unwrap()(s, &mut errno), 0);
+        assert_eq!(t.lpWSPCleanup.unwrap()(&mut errno), 0);
     }
 }
 
@@ -324,8 +376,32 @@ fn spec11_the_counting_layer_resolves_its_chain_and_counts_exactly() {
     // A nested startup, mirrored to the loopback provider.
     assert_eq!(dll.startup().0, 0);
 
+    let closed_before = (0..).find(|&i| dll.closed(i).is_none()).unwrap();
+    let s = echo_socket(&t);
+    let payload = b"counted through the layer";
+    assert_eq!(echo_round_trip(&t, s, payload), payload);
     let mut errno = 0;
     // SAFETY (every call below): the layer's table, with live locals.
+    assert_eq!(unsafe { t.lpWSPCloseSocket.unwrap()(s, &mut errno) }, 0);
+    let len = payload.len() as u64;
+    assert_eq!(
+        dll.closed(closed_before),
+        Some((len, len)),
+        "the counts reported at close are exact"
+    );
+
+    // The nested cleanup, then the final one: both providers' handles go.
+    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, 0);
+    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, 0);
+    assert_eq!(host::open_handles(), 0, "every host handle was given back");
+    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, SOCKET_ERROR);
+    assert_eq!(errno, 10093, "WSANOTINITIALISED after the last cleanup");
+}
+
+/// A stream socket through `t` connected to the loopback network's echo.
+fn echo_socket(t: &WSPPROC_TABLE) -> SOCKET {
+    let mut errno = 0;
+    // SAFETY (every call): the provider's table, with live locals.
     let s = unsafe {
         t.lpWSPSocket.unwrap()(
             i32::from(AF_INET),
@@ -352,12 +428,18 @@ fn spec11_the_counting_layer_resolves_its_chain_and_counts_exactly() {
         )
     };
     assert_eq!(r, 0, "WSPConnect: {errno}");
-    let payload = b"counted through the layer";
+    s
+}
+
+/// Sends `payload` on `s` (blocking) and receives the echo of all of it.
+fn echo_round_trip(t: &WSPPROC_TABLE, s: SOCKET, payload: &[u8]) -> Vec<u8> {
+    let mut errno = 0;
     let buf = WSABUF {
         len: payload.len() as u32,
         buf: payload.as_ptr().cast_mut(),
     };
     let mut n = 0u32;
+    // SAFETY (every call): the provider's table, with live locals.
     let r = unsafe {
         t.lpWSPSend.unwrap()(
             s,
@@ -397,19 +479,5 @@ fn spec11_the_counting_layer_resolves_its_chain_and_counts_exactly() {
         assert!(got > 0, "the echo closed early");
         echoed.extend_from_slice(&room[..got as usize]);
     }
-    assert_eq!(echoed, payload);
-    assert_eq!(unsafe { t.lpWSPCloseSocket.unwrap()(s, &mut errno) }, 0);
-    let len = payload.len() as u64;
-    assert_eq!(
-        dll.closed(0),
-        Some((len, len)),
-        "the counts reported at close are exact"
-    );
-
-    // The nested cleanup, then the final one: both providers' handles go.
-    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, 0);
-    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, 0);
-    assert_eq!(host::open_handles(), 0, "every host handle was given back");
-    assert_eq!(unsafe { t.lpWSPCleanup.unwrap()(&mut errno) }, SOCKET_ERROR);
-    assert_eq!(errno, 10093, "WSANOTINITIALISED after the last cleanup");
+    echoed
 }

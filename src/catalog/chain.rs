@@ -92,13 +92,22 @@ pub fn next_in_chain(
         return Err(ChainError::NotAChain(chain.len));
     }
     let entries = &chain.entries[..len];
-    let hidden = hidden_entry_id(catalog, provider_id).ok_or(ChainError::NoHiddenEntry)?;
+    // A catalog has one hidden entry per layer; a host that supplied a
+    // catalog twice may have left two: either is this layer.
+    let hidden: Vec<u32> = catalog
+        .iter()
+        .filter(|e| e.chain.len == 0 && e.provider_id == provider_id)
+        .map(|e| e.catalog_entry_id)
+        .collect();
+    if hidden.is_empty() {
+        return Err(ChainError::NoHiddenEntry);
+    }
     let ours = |id: u32| {
-        id == hidden
+        hidden.contains(&id)
             || catalog.iter().any(|e| {
                 e.catalog_entry_id == id
                     && e.chain.len >= 2
-                    && e.chain.entries.first() == Some(&hidden)
+                    && e.chain.entries.first().is_some_and(|h| hidden.contains(h))
             })
     };
     let position = entries

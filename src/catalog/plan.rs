@@ -66,12 +66,14 @@ pub struct InstallPlan {
 }
 
 /// The GUID of the layer's `index`th chain entry: the layer's GUID with
-/// its last two bytes replaced by `index + 1` (big-endian), so every chain
-/// entry has a GUID of its own that a later removal can recompute.
+/// its last two bytes XORed with `index + 1` (big-endian), so every chain
+/// entry has a GUID of its own, never the layer's, that a later removal
+/// can recompute.
 pub fn chain_entry_id(layer: [u8; 16], index: usize) -> [u8; 16] {
     let mut id = layer;
-    let n = u16::try_from(index + 1).unwrap_or(u16::MAX);
-    id[14..].copy_from_slice(&n.to_be_bytes());
+    let n = u16::try_from(index + 1).unwrap_or(u16::MAX).to_be_bytes();
+    id[14] ^= n[0];
+    id[15] ^= n[1];
     id
 }
 
@@ -365,6 +367,24 @@ mod tests {
             Ok(vec![chain_entry_id(LAYER, 0), LAYER])
         );
         assert_eq!(removal(&system(), LAYER), Err(PlanError::NotInstalled));
+    }
+
+    /// Every chain entry's GUID is its own: never the layer's (whatever its
+    /// last bytes), never another chain entry's.
+    #[test]
+    fn chain_entry_guids_are_distinct_from_the_layer_and_each_other() {
+        for layer in [[0x11; 16], [0; 16], {
+            let mut g = [7; 16];
+            g[14..].copy_from_slice(&[0, 1]);
+            g
+        }] {
+            let ids: Vec<_> = (0..300).map(|i| chain_entry_id(layer, i)).collect();
+            assert!(!ids.contains(&layer));
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), ids.len());
+        }
     }
 
     /// Spec §11: what the installer refuses: nothing to go over, an

@@ -135,6 +135,9 @@ wsa_errors! {
     ProviderFailedInit = 10106, "WSAEPROVIDERFAILEDINIT", "service provider failed to initialize";
     /// A system call failed; also a panic caught in any other entry point (S12).
     SystemCallFailure = 10107, "WSASYSCALLFAILURE", "system call failure";
+    /// A catalog change that cannot be made: the caller is no
+    /// administrator, or the GUID is already installed (`WSCInstallProvider`).
+    NoRecovery = 11003, "WSANO_RECOVERY", "this is a nonrecoverable error";
 }
 
 /// The `Result` of every fallible provider call.

@@ -20,7 +20,8 @@
 //!   flight, buffer arrays and addresses;
 //! - `dll`, `export`: the author's trait, the per-process instance,
 //!   `WSPStartup`, `WSPSetCompletionUpcall` and `DllMain` (S11);
-//! - [`layered`]: layered providers, over the next provider in a chain.
+//! - [`layered`]: layered providers, over the next provider in a chain;
+//!   [`install`]: putting one into a catalog.
 
 pub mod abi;
 mod dll;
@@ -28,6 +29,7 @@ mod export;
 mod guard;
 mod host;
 mod inflight;
+pub mod install;
 pub mod layered;
 mod protocol_info;
 mod sockaddr;

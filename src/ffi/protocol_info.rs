@@ -86,6 +86,26 @@ pub(super) fn encode(info: &ProtocolInfo) -> WSAPROTOCOL_INFOW {
     out
 }
 
+/// `base` with the fields [`decode`] reads replaced by `info`'s (its
+/// other fields, which `ProtocolInfo` does not carry, kept): an install
+/// plan's entry written over a copy of the catalog entry it came from.
+pub(super) fn onto(base: &WSAPROTOCOL_INFOW, info: &ProtocolInfo) -> WSAPROTOCOL_INFOW {
+    let mut out = *base;
+    let fresh = encode(info);
+    out.dwCatalogEntryId = fresh.dwCatalogEntryId;
+    out.ProviderId = fresh.ProviderId;
+    out.iAddressFamily = fresh.iAddressFamily;
+    out.iSocketType = fresh.iSocketType;
+    out.iProtocol = fresh.iProtocol;
+    out.ProtocolChain = fresh.ProtocolChain;
+    out.dwServiceFlags1 = fresh.dwServiceFlags1;
+    out.dwProviderFlags = fresh.dwProviderFlags;
+    out.dwMessageSize = fresh.dwMessageSize;
+    out.iVersion = fresh.iVersion;
+    out.szProtocol = fresh.szProtocol;
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@
 //! any notification, S6c one level down) are freed by their owner at its
 //! stop, once the relay has run everything queued before.
 
-use super::super::abi::{WSABUF, WSAOVERLAPPED};
+use super::super::abi::{SOCKET, WSABUF, WSAOVERLAPPED};
 use super::super::sockaddr::Storage;
 use crate::sync::lock;
 use crate::{MsgFlags, OpId, SocketHandle, WsaError};
@@ -81,6 +81,8 @@ pub(super) struct LowerOp {
     kind: Kind,
     op: OpId,
     socket: SocketHandle,
+    /// The next provider's socket the operation was posted on.
+    lower: SOCKET,
     /// The bytes to send, or room for the bytes received: the next
     /// provider writes them through `wsabuf`.
     data: UnsafeCell<Box<[u8]>>,
@@ -105,10 +107,12 @@ unsafe impl Sync for LowerOp {}
 impl LowerOp {
     /// A record for a send of `data` (to `to`) or a receive of at most
     /// `data.len()` bytes, leaked until [`lower_done`] or the owner frees it.
+    #[allow(clippy::too_many_arguments)] // one record, all of it given here
     pub(super) fn new(
         kind: Kind,
         op: OpId,
         socket: SocketHandle,
+        lower: SOCKET,
         data: Vec<u8>,
         to: Option<SocketAddr>,
         flags: MsgFlags,
@@ -126,6 +130,7 @@ impl LowerOp {
             kind,
             op,
             socket,
+            lower,
             data: UnsafeCell::new(data),
             wsabuf: UnsafeCell::new(wsabuf),
             addr: UnsafeCell::new(to.map_or_else(Storage::empty, Storage::of)),
@@ -134,6 +139,12 @@ impl LowerOp {
             count: UnsafeCell::new(0),
             owner,
         }))
+    }
+
+    /// The next provider's socket the operation was posted on.
+    #[cfg(windows)]
+    pub(super) fn lower(&self) -> SOCKET {
+        self.lower
     }
 
     /// Locks the phase for the call (the routine waits on it).
@@ -208,19 +219,29 @@ pub(super) struct CallArgs {
     pub(super) overlapped: *mut WSAOVERLAPPED,
 }
 
-/// The completion routine of every lower operation, run on the relay
-/// thread. Nothing here can panic across the boundary: the owner's
-/// `finished` runs under a catch.
+/// The completion routine of every lower operation posted through the
+/// relay (a next provider without IFS handles), run on the relay thread.
 pub(super) unsafe extern "system" fn lower_done(
     error: u32,
     bytes: u32,
     overlapped: *mut WSAOVERLAPPED,
     flags: u32,
 ) {
-    let record = overlapped.cast::<LowerOp>();
-    // SAFETY: every lower operation is posted with a record's
-    // `WSAOVERLAPPED` (the first field of a `#[repr(C)]` record), which
-    // stays allocated until this routine or the owner frees it.
+    // SAFETY: every such operation is posted with a record's
+    // `WSAOVERLAPPED` (the first field of a `#[repr(C)]` record).
+    unsafe { ended(overlapped.cast::<LowerOp>(), error, bytes, flags) }
+}
+
+/// A lower operation's end, however it came (the relay's routine, or a
+/// completion port's packet): tells the owner if the operation pended,
+/// then frees the record. Nothing here can panic across the boundary: the
+/// owner's `finished` runs under a catch.
+///
+/// # Safety
+/// `record` is a live record whose operation ended, told once.
+pub(super) unsafe fn ended(record: *mut LowerOp, error: u32, bytes: u32, flags: u32) {
+    // SAFETY: the caller's promise: the record stays allocated until this
+    // function or the owner frees it.
     let rec = unsafe { &*record };
     let phase = *rec.phase();
     let owner = rec.owner.upgrade();
@@ -234,7 +255,7 @@ pub(super) unsafe extern "system" fn lower_done(
     {
         let result = if error == 0 {
             // SAFETY: the poster is done (it set the phase) and the next
-            // provider wrote everything before queuing this routine.
+            // provider wrote everything before telling of the end.
             Ok(unsafe { rec.moved(bytes as usize, flags) })
         } else {
             Err(super::next::error_of(error as i32))

@@ -24,25 +24,28 @@
 //!   `WSPCleanup` (its closed sockets keep draining, S6e through the
 //!   stack); it returns when both could be unloaded.
 //!
-//! **Completions from below.** The next provider's completions reach the
-//! layer through a relay: the layer gives it ws2_32's upcall table with
-//! `WPUQueueApc` and `WPUPostMessage` replaced, posts every lower operation
-//! with a completion routine for the relay's thread, and registers every
-//! lower socket with `WSPAsyncSelect` to a relay window (see `relay`). That
-//! is the non-IFS path (a next provider without `XP1_IFS_HANDLES`, whose
-//! completions are upcalls), and the one that runs here, on every host.
+//! **Completions from below.** A next provider without IFS handles (one
+//! built with this crate, say) completes through upcalls: the layer gives
+//! it ws2_32's upcall table with `WPUQueueApc` and `WPUPostMessage`
+//! replaced, posts every lower operation with a completion routine for the
+//! relay's thread, and registers every lower socket with `WSPAsyncSelect`
+//! to a relay window (see `relay`). This path runs here, on every host, in
+//! the tests and the C host's stacks.
 //!
-//! **Not run without Windows.** A next provider with IFS handles (the
-//! system's TCP/IP provider) completes through the handle itself: an
-//! operation posted with a routine queues a real APC to the relay's
-//! thread, which then must wait alertably, or the lower socket is
-//! associated with a completion port the layer reads. The relay does
-//! neither yet: over an IFS next provider the layer refuses to start
-//! (`WSAEPROVIDERFAILEDINIT`, logged), rather than lose completions.
+//! A next provider with IFS handles (`XP1_IFS_HANDLES`: the system's
+//! TCP/IP provider) completes through the handle: on Windows the layer
+//! associates each lower socket with a completion port of its own and
+//! reads it on one thread (`ifs`); network events still come through the
+//! relay window. **That path is compiled for both Windows targets and has
+//! never run**: no IFS provider exists off Windows, and Wine's ws2_32 loads
+//! no provider DLLs from a catalog. Off Windows a next provider that says
+//! it has IFS handles is refused at startup (`WSAEPROVIDERFAILEDINIT`).
 //!
 //! Installation: [`catalog`](crate::catalog) plans the catalog entries.
 
 mod hooks;
+#[cfg(windows)]
+mod ifs;
 mod lower_op;
 mod next;
 mod relay;
@@ -50,7 +53,7 @@ mod resolve;
 mod transport;
 
 pub use hooks::Layer;
-pub use next::{NextProvider, StartupFn};
+pub use next::{NextProvider, StartupFn, error_of};
 #[cfg(windows)]
 pub use resolve::SystemCatalog;
 pub use resolve::{

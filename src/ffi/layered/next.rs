@@ -32,7 +32,7 @@ pub type StartupFn = unsafe extern "system" fn(
 /// The error of a call that answered `SOCKET_ERROR` with `errno`: the
 /// variant for the code, or `WSASYSCALLFAILURE` for a code the core does
 /// not know (logged, so nothing is lost silently).
-pub(super) fn error_of(errno: i32) -> WsaError {
+pub fn error_of(errno: i32) -> WsaError {
     WsaError::from_code(errno).unwrap_or_else(|| {
         tracing::warn!(target: "winsock_provider", errno, "the next provider answered an unknown error code");
         WsaError::SystemCallFailure
@@ -300,9 +300,11 @@ impl NextProvider {
         Ok(sent as usize)
     }
 
-    /// `WSPSend` (or `WSPSendTo` with `to`) of one buffer. With `overlapped`
-    /// the call is posted with [`lower_done`](super::lower_op::lower_done)
-    /// as its completion routine on the relay's thread.
+    /// `WSPSend` (or `WSPSendTo` with `to`) of one buffer. With
+    /// `overlapped`, the call is posted with
+    /// [`lower_done`](super::lower_op::lower_done) as its completion
+    /// routine on the relay's thread or, to a next provider with IFS
+    /// handles, bare (its end comes through the socket's completion port).
     ///
     /// # Safety
     /// `buf`'s bytes, `to` and `overlapped` stay valid until the operation
@@ -315,7 +317,7 @@ impl NextProvider {
         to: Option<&Storage>,
         overlapped: *mut WSAOVERLAPPED,
     ) -> Result<(), WsaError> {
-        let (routine, thread) = completion(overlapped);
+        let (routine, thread) = self.completion(overlapped);
         let mut errno = 0;
         let r = match to {
             None => {
@@ -362,7 +364,7 @@ impl NextProvider {
         overlapped: *mut WSAOVERLAPPED,
     ) -> Result<(), WsaError> {
         let (_t, f) = entry!(self, lpWSPRecvFrom);
-        let (routine, thread) = completion(overlapped);
+        let (routine, thread) = self.completion(overlapped);
         let mut errno = 0;
         // SAFETY: the caller's promise; `from` is a live `Storage`.
         let (name, len) = unsafe { ((*from).as_mut_ptr(), &raw mut (*from).len) };
@@ -537,18 +539,42 @@ impl NextProvider {
 /// `WSA_FLAG_OVERLAPPED`.
 const WSA_FLAG_OVERLAPPED: u32 = 0x01;
 
-/// The completion routine and thread of a call: the relay's for an
-/// overlapped one, none for one that is not.
-fn completion(
-    overlapped: *mut WSAOVERLAPPED,
-) -> (
-    super::super::abi::LPWSAOVERLAPPED_COMPLETION_ROUTINE,
-    *const WSATHREADID,
-) {
-    if overlapped.is_null() {
-        (None, std::ptr::null())
-    } else {
-        (Some(super::lower_op::lower_done), super::relay::thread_id())
+impl NextProvider {
+    /// The completion routine and thread of a call: the relay's for an
+    /// overlapped one, none for one that is not, or that goes to a next
+    /// provider with IFS handles (its completion port tells).
+    fn completion(
+        &self,
+        overlapped: *mut WSAOVERLAPPED,
+    ) -> (
+        super::super::abi::LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+        *const WSATHREADID,
+    ) {
+        if overlapped.is_null() || self.is_ifs() {
+            (None, std::ptr::null())
+        } else {
+            (Some(super::lower_op::lower_done), super::relay::thread_id())
+        }
+    }
+
+    /// `WSPGetOverlappedResult` without waiting: the bytes and flags of an
+    /// operation that ended, or its error.
+    #[cfg(windows)]
+    pub(super) fn overlapped_result(
+        &self,
+        s: SOCKET,
+        overlapped: *mut WSAOVERLAPPED,
+    ) -> Result<(u32, u32), WsaError> {
+        let (_t, f) = entry!(self, lpWSPGetOverlappedResult);
+        let (mut bytes, mut flags, mut errno) = (0u32, 0u32, 0);
+        // SAFETY: as in `cleanup`; `overlapped` is the record of an
+        // operation that ended (the caller's packet says so).
+        let ok = unsafe { f(s, overlapped, &mut bytes, 0, &mut flags, &mut errno) };
+        if ok == 0 {
+            Err(error_of(errno))
+        } else {
+            Ok((bytes, flags))
+        }
     }
 }
 

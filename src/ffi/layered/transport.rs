@@ -125,6 +125,9 @@ struct Shared<L: Layer> {
     /// The core's operations that went down and pend there.
     pending: Mutex<HashMap<OpId, Down>>,
     window: Mutex<Option<HWND>>,
+    /// The completion port of a next provider with IFS handles.
+    #[cfg(windows)]
+    ifs: Mutex<Option<super::ifs::IfsPort>>,
     me: Weak<Shared<L>>,
 }
 
@@ -176,6 +179,8 @@ impl<L: Layer> LayeredTransport<L> {
             outstanding: Mutex::default(),
             pending: Mutex::default(),
             window: Mutex::new(None),
+            #[cfg(windows)]
+            ifs: Mutex::new(None),
             me: me.clone(),
         });
         LayeredTransport { shared }
@@ -295,6 +300,13 @@ impl<L: Layer> Shared<L> {
             next.reset(s);
             return Err(e);
         }
+        #[cfg(windows)]
+        if let Some(port) = &*lock!(self.ifs)
+            && let Err(e) = port.associate(s)
+        {
+            next.reset(s);
+            return Err(e);
+        }
         let mut socks = lock!(self.sockets);
         socks.by_lower.insert(s, h);
         socks.by_handle.insert(
@@ -328,7 +340,7 @@ impl<L: Layer> Shared<L> {
         let next = self.next()?;
         let s = self.lower_of(h)?;
         let owner: Weak<dyn Owner> = self.me.clone();
-        let record = LowerOp::new(kind, op, h, data, to, flags, owner);
+        let record = LowerOp::new(kind, op, h, s, data, to, flags, owner);
         lock!(self.outstanding).insert(record as usize);
         // SAFETY: the record lives until its routine or this owner frees
         // it; neither can before the phase below is released.
@@ -624,8 +636,13 @@ impl<L: Layer> Transport for LayeredTransport<L> {
     fn start(&self, _: &ProtocolInfo) -> Result<(), WsaError> {
         let sh = &self.shared;
         let next = sh.resolve()?;
+        #[cfg(windows)]
         if next.is_ifs() {
-            tracing::error!(target: "winsock_provider", "the next provider has IFS handles: its completions do not come through upcalls, which is the only path this layer takes");
+            *lock!(sh.ifs) = Some(super::ifs::IfsPort::start(next.clone())?);
+        }
+        #[cfg(not(windows))]
+        if next.is_ifs() {
+            tracing::error!(target: "winsock_provider", "the next provider says it has IFS handles, which only Windows has");
             return Err(WsaError::ProviderFailedInit);
         }
         relay::acquire();
@@ -635,6 +652,10 @@ impl<L: Layer> Transport for LayeredTransport<L> {
         if let Err(e) = started {
             if let Some(w) = lock!(sh.window).take() {
                 relay::forget_window(w);
+            }
+            #[cfg(windows)]
+            if let Some(port) = lock!(sh.ifs).take() {
+                port.stop();
             }
             relay::release();
             tracing::error!(target: "winsock_provider", error = %e, "the next provider's WSPStartup failed");
@@ -666,6 +687,10 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             tracing::warn!(target: "winsock_provider", error = %e, "the next provider's WSPCleanup failed");
         }
         relay::flush();
+        #[cfg(windows)]
+        if let Some(port) = &*lock!(sh.ifs) {
+            port.flush();
+        }
         let silenced: Vec<usize> = lock!(sh.outstanding).drain().collect();
         for record in silenced {
             // SAFETY: the next provider's final cleanup has returned and
@@ -677,6 +702,10 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             relay::forget_window(w);
         }
         *lock!(sh.sockets) = Sockets::default();
+        #[cfg(windows)]
+        if let Some(port) = lock!(sh.ifs).take() {
+            port.stop();
+        }
         relay::release();
     }
 
