@@ -481,3 +481,206 @@ fn echo_round_trip(t: &WSPPROC_TABLE, s: SOCKET, payload: &[u8]) -> Vec<u8> {
     }
     echoed
 }
+
+/// The loopback DLL's counters: its startups in force and its open sockets.
+fn loopback_counts() -> (u32, u32) {
+    type Count = unsafe extern "C" fn() -> u32;
+    static HOOKS: OnceLock<(Count, Count)> = OnceLock::new();
+    let (startups, sockets) = *HOOKS.get_or_init(|| {
+        // SAFETY: the example's DLL, never unloaded.
+        let lib = Box::leak(Box::new(
+            unsafe { libloading::Library::new(loopback()) }.unwrap(),
+        ));
+        // SAFETY: the example's exports, of this type.
+        unsafe {
+            (
+                *lib.get::<Count>(b"loopback_startup_count\0").unwrap(),
+                *lib.get::<Count>(b"loopback_socket_count\0").unwrap(),
+            )
+        }
+    });
+    // SAFETY: as above.
+    unsafe { (startups(), sockets()) }
+}
+
+/// A provider over a layered transport with no hooks over the loopback
+/// DLL, started, with what its notifier saw.
+fn layered_provider() -> (
+    winsock_provider::Provider<LayeredTransport<()>, ThreadWaiter>,
+    winsock_provider::mock::RecordingNotifier,
+) {
+    let (t, w) = LayeredHarness::new().make();
+    let p = winsock_provider::Provider::new(winsock_provider::ProviderConfig::default(), t, w);
+    let notes = winsock_provider::mock::RecordingNotifier::new();
+    p.startup(
+        winsock_provider::Version::new(2, 2),
+        Arc::new(notes.clone()),
+    )
+    .unwrap();
+    (p, notes)
+}
+
+/// A stream socket of `p` connected to 127.0.0.2:`port` of the loopback
+/// network.
+fn connected(
+    p: &winsock_provider::Provider<LayeredTransport<()>, ThreadWaiter>,
+    port: u16,
+) -> winsock_provider::SocketHandle {
+    let s = p
+        .socket(
+            AddressFamily::Inet,
+            winsock_provider::SocketKind::Stream,
+            winsock_provider::SocketFlags::OVERLAPPED,
+        )
+        .unwrap();
+    p.connect(s, (Ipv4Addr::new(127, 0, 0, 2), port).into())
+        .unwrap();
+    s
+}
+
+/// Spec §11: `SIO_QUERY_TARGET_PNP_HANDLE` (ws2_32 asks it of sockets made
+/// by `WPUCreateSocketHandle`) is answered with the next provider's socket;
+/// too small an output buffer is `WSAEFAULT`; other codes go down.
+#[test]
+fn spec11_the_pnp_target_handle_is_the_lower_socket() {
+    use winsock_provider::ffi::layered::SIO_QUERY_TARGET_PNP_HANDLE;
+    let _turn = serial();
+    let (p, _notes) = layered_provider();
+    let s = connected(&p, 7);
+    let handle = p.ioctl(s, SIO_QUERY_TARGET_PNP_HANDLE, &[], 16).unwrap();
+    assert_eq!(handle.len(), size_of::<usize>());
+    assert_ne!(usize::from_ne_bytes(handle.try_into().unwrap()), 0);
+    assert_eq!(
+        p.ioctl(s, SIO_QUERY_TARGET_PNP_HANDLE, &[], size_of::<usize>() - 1),
+        Err(winsock_provider::WsaError::Fault)
+    );
+    assert_eq!(
+        p.ioctl(s, 0x4800_0099, &[], 16),
+        Err(winsock_provider::WsaError::InvalidArgument),
+        "an unknown code goes down and comes back as the next provider answers it"
+    );
+    p.cleanup().unwrap();
+}
+
+/// S10, S6c, S6f through a layer, under threads: workers post overlapped
+/// sends and receives through the layer (its own operations below, ended
+/// on the relay thread), close sockets and move the network, while the
+/// main thread runs the layer's final cleanup. Every accepted operation
+/// ends with exactly one outcome (none told if the cleanup aborted it);
+/// nothing deadlocks; afterwards the layer holds no lower record and the
+/// next provider has no socket and no startup left.
+/// `LAYERED_STRESS_ROUNDS` sets the rounds (default 20).
+#[test]
+fn stress_s10_s6c_lower_completions_race_closes_and_the_final_cleanup() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use winsock_provider::{CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest};
+    let _turn = serial();
+    let rounds: u64 = std::env::var("LAYERED_STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let mut accepted = 0;
+    for seed in 1..=rounds {
+        let (p, notes) = layered_provider();
+        let sockets: Vec<_> = (0..6)
+            .map(|i| connected(&p, if i % 2 == 0 { 7 } else { 19 }))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let pumper = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    pump();
+                    std::thread::yield_now();
+                }
+            })
+        };
+        let workers: Vec<_> = (0..3u64)
+            .map(|id| {
+                let (p, sockets) = (p.clone(), sockets.clone());
+                std::thread::spawn(move || {
+                    let mut x = seed * 7919 + id * 104_729 + 1;
+                    let mut records = Vec::new();
+                    for _ in 0..200 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let s = sockets[(x % sockets.len() as u64) as usize];
+                        let mode = if x % 3 == 0 {
+                            CompletionMode::Polling
+                        } else {
+                            CompletionMode::Event(EventKey(id))
+                        };
+                        let req = OverlappedRequest::new(mode);
+                        let record = req.overlapped.clone();
+                        let r = match x % 10 {
+                            0..=3 => p
+                                .send(s, &[id as u8; 700], MsgFlags::empty(), Some(req))
+                                .map(|_| ()),
+                            4..=8 => p.recv(s, 300, MsgFlags::empty(), Some(req)).map(|_| ()),
+                            _ => {
+                                let _ = p.close_socket(s);
+                                continue;
+                            }
+                        };
+                        match r {
+                            Ok(()) | Err(winsock_provider::WsaError::IoPending) => {
+                                records.push(record)
+                            }
+                            Err(winsock_provider::WsaError::NotInitialised) => break,
+                            Err(_) => assert_eq!(
+                                record.state(),
+                                OpState::Idle,
+                                "S9: a refused call left its record in use"
+                            ),
+                        }
+                    }
+                    records
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(1 + seed % 5));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let cleaner = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let r = p.cleanup();
+                let _ = tx.send(());
+                r
+            })
+        };
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the layer's final cleanup deadlocked");
+        cleaner.join().unwrap().expect("the final cleanup");
+        let records: Vec<_> = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a worker panicked"))
+            .collect();
+        stop.store(true, Ordering::Relaxed);
+        pumper.join().unwrap();
+        for r in &records {
+            let op = r.op().expect("accepted");
+            let (d, s) = (notes.delivered_for(op), notes.suppressed_for(op));
+            match r.state() {
+                OpState::Delivered | OpState::AbortedNotified => {
+                    assert_eq!((d, s), (1, 0), "S10: {op}")
+                }
+                OpState::AbortedSilent => assert_eq!((d, s), (0, 1), "S6c: {op}"),
+                other => panic!("{op} ended {other:?} after the final cleanup"),
+            }
+        }
+        accepted += records.len();
+        assert_eq!(p.socket_count(), 0);
+        assert_eq!(
+            p.transport().outstanding(),
+            0,
+            "a lower record outlived the final cleanup"
+        );
+        assert_eq!(
+            loopback_counts(),
+            (0, 0),
+            "the next provider's startups and sockets"
+        );
+    }
+    eprintln!("layered stress: {rounds} rounds, {accepted} operations accepted");
+}

@@ -31,6 +31,7 @@ mod host;
 mod inflight;
 pub mod install;
 pub mod layered;
+mod pin;
 mod protocol_info;
 mod sockaddr;
 mod thunks;

@@ -94,7 +94,10 @@ pub(crate) fn write_end(
         (Tell::Notify, Some((routine, thread)), _) => {
             // SAFETY: as above.
             unsafe { publish(ov, bytes, status) };
-            pin_module();
+            // A queued routine runs `routine_trampoline`, in this DLL, when
+            // its thread next waits alertably: perhaps after ws2_32 has
+            // unloaded the DLL following the last `WSPCleanup`.
+            super::super::pin::pin_module();
             let call = Box::into_raw(Box::new(RoutineCall {
                 routine,
                 error,
@@ -183,35 +186,3 @@ pub(crate) unsafe fn mark_in_progress(ov: *mut WSAOVERLAPPED) -> usize {
     // SAFETY: the caller's promise.
     unsafe { internal(ov).swap(WSS_OPERATION_IN_PROGRESS, Ordering::AcqRel) }
 }
-
-/// A queued completion routine runs `routine_trampoline`, in this DLL,
-/// whenever its thread next waits alertably: perhaps after ws2_32 has
-/// unloaded the DLL following the last `WSPCleanup`. So the first queued
-/// routine pins the DLL in memory for the life of the process.
-#[cfg(windows)]
-fn pin_module() {
-    use std::sync::Once;
-    use windows_sys::Win32::System::LibraryLoader::{
-        GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_PIN, GetModuleHandleExW,
-    };
-    static PINNED: Once = Once::new();
-    PINNED.call_once(|| {
-        let mut module = std::ptr::null_mut();
-        // SAFETY: FROM_ADDRESS takes any address inside the module (here a
-        // function of it) in place of a name; `module` is a live local.
-        let ok = unsafe {
-            GetModuleHandleExW(
-                GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
-                routine_trampoline as *const () as *const u16,
-                &mut module,
-            )
-        };
-        if ok == 0 {
-            upcall_failed("GetModuleHandleExW(PIN)", WsaError::SystemCallFailure);
-        }
-    });
-}
-
-/// Off Windows nothing unloads a provider under a queued routine.
-#[cfg(not(windows))]
-fn pin_module() {}

@@ -59,7 +59,7 @@ pub use resolve::SystemCatalog;
 pub use resolve::{
     CatalogEntry, DefaultCatalog, HostCatalog, Resolver, add_catalog_entry, write_provider_id,
 };
-pub use transport::{LayeredTransport, NextSource};
+pub use transport::{LayeredTransport, NextSource, SIO_QUERY_TARGET_PNP_HANDLE};
 
 use super::abi::{WSAPROTOCOL_INFOW, WSPUPCALLTABLE};
 use super::{Dll, DllConfig, Exported, ProviderDll};

@@ -113,6 +113,9 @@ pub(super) fn acquire() {
     let mut t = lock!(r.thread);
     t.users += 1;
     if t.running.is_none() {
+        // The thread runs this DLL's code: an unload without cleanup
+        // (S11) must not pull it away.
+        super::super::pin::pin_module();
         let (tx, rx) = unbounded::<Relayed>();
         let join = std::thread::Builder::new()
             .name("winsock-layer-relay".into())

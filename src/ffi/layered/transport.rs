@@ -43,6 +43,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use windows_sys::Win32::Foundation::HWND;
 
+/// `SIO_QUERY_TARGET_PNP_HANDLE` (spec §11; the documentation spells it
+/// `SIO_QUERY_PNP_TARGET_HANDLE`).
+pub const SIO_QUERY_TARGET_PNP_HANDLE: u32 = 0x4800_0018;
+
 /// Where the next provider comes from.
 pub enum NextSource {
     /// Resolved at the first startup from the chain `WSPStartup` was given
@@ -1024,6 +1028,10 @@ impl<L: Layer> Transport for LayeredTransport<L> {
         })
     }
 
+    /// `SIO_QUERY_TARGET_PNP_HANDLE` is answered with the lower socket
+    /// (ws2_32 asks it of sockets made by `WPUCreateSocketHandle`, spec
+    /// §11); every other code goes down untouched (`SIO_BASE_HANDLE`
+    /// among them: a layer must not intercept it).
     fn ioctl(
         &self,
         h: SocketHandle,
@@ -1031,9 +1039,17 @@ impl<L: Layer> Transport for LayeredTransport<L> {
         input: &[u8],
         output_capacity: usize,
     ) -> Result<Vec<u8>, WsaError> {
+        let lower = self.shared.lower_of(h)?;
+        if code == SIO_QUERY_TARGET_PNP_HANDLE {
+            let handle = lower.to_ne_bytes();
+            if output_capacity < handle.len() {
+                return Err(WsaError::Fault);
+            }
+            return Ok(handle.to_vec());
+        }
         self.shared
             .next()?
-            .ioctl(self.shared.lower_of(h)?, code, input, output_capacity)
+            .ioctl(lower, code, input, output_capacity)
     }
 
     fn available(&self, h: SocketHandle) -> Result<usize, WsaError> {
