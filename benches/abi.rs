@@ -6,15 +6,15 @@
 //!
 //! Run: `cargo bench --bench abi`. Compare ratios, not absolute times.
 
+mod host;
 mod instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use instant::Instant;
 use std::hint::black_box;
-use std::sync::Mutex;
 use winsock_provider::ffi::abi::{
     AF_INET, INVALID_SOCKET, IPPROTO_UDP, SOCK_DGRAM, SOCKADDR, SOCKADDR_IN, SOCKET, WSABUF,
-    WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
+    WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSPDATA, WSPPROC_TABLE,
 };
 use winsock_provider::ffi::{Exported, ProviderDll};
 use winsock_provider::{
@@ -33,49 +33,9 @@ impl ProviderDll for BenchDll {
 
 winsock_provider::export_provider!(BenchDll);
 
-/// The host's handle table: `SOCKET` n is entry n - 1.
-static CONTEXTS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-unsafe extern "system" fn create_handle(_: u32, context: usize, _: *mut i32) -> SOCKET {
-    let mut c = CONTEXTS.lock().unwrap();
-    c.push(context);
-    c.len()
-}
-
-unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, _: *mut i32) -> i32 {
-    let c = CONTEXTS.lock().unwrap();
-    // SAFETY: the shim passes a live local.
-    unsafe { out.write(c[s - 1]) };
-    0
-}
-
-unsafe extern "system" fn complete(
-    _: SOCKET,
-    ov: *mut WSAOVERLAPPED,
-    _: u32,
-    bytes: u32,
-    _: *mut i32,
-) -> i32 {
-    // SAFETY: the shim passes the caller's live record.
-    unsafe {
-        (*ov).InternalHigh = bytes as usize;
-        (*ov).Internal = 0;
-    }
-    0
-}
-
-unsafe extern "system" fn reset_event(_: isize, _: *mut i32) -> i32 {
-    1
-}
-
 fn started() -> (WSPPROC_TABLE, SOCKET, SocketHandle) {
-    let upcalls = WSPUPCALLTABLE {
-        lpWPUCreateSocketHandle: Some(create_handle),
-        lpWPUQuerySocketHandleContext: Some(query_context),
-        lpWPUResetEvent: Some(reset_event),
-        ..Default::default()
-    };
-    WSPSetCompletionUpcall(Some(complete));
+    let upcalls = host::upcalls();
+    WSPSetCompletionUpcall(Some(host::complete));
     // SAFETY: plain C structs; zeroes are valid.
     let (mut data, mut table, mut info): (WSPDATA, WSPPROC_TABLE, WSAPROTOCOL_INFOW) =
         unsafe { std::mem::zeroed() };
@@ -125,7 +85,7 @@ fn started() -> (WSPPROC_TABLE, SOCKET, SocketHandle) {
         )
     };
     assert_eq!(r, 0);
-    let h = SocketHandle::from_raw(CONTEXTS.lock().unwrap()[s - 1] as u64);
+    let h = SocketHandle::from_raw(host::CONTEXTS.lock().unwrap()[s - 1] as u64);
     (table, s, h)
 }
 

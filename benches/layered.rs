@@ -17,67 +17,20 @@
 mod example_dlls;
 
 #[cfg(unix)]
+mod host;
+
+#[cfg(unix)]
 mod bench {
     use super::example_dlls;
+    use super::host::{complete, upcalls};
     use criterion::Criterion;
     use std::hint::black_box;
     use std::path::Path;
-    use std::sync::Mutex;
     use winsock_provider::ServiceFlags;
     use winsock_provider::ffi::abi::{
         AF_INET, INVALID_SOCKET, IPPROTO_UDP, SOCK_DGRAM, SOCKADDR, SOCKADDR_IN, SOCKET, WSABUF,
         WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
     };
-
-    /// The host's handle table: `SOCKET` n is entry n - 1.
-    static CONTEXTS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-    unsafe extern "system" fn create_handle(_: u32, context: usize, _: *mut i32) -> SOCKET {
-        let mut c = CONTEXTS.lock().unwrap();
-        c.push(context);
-        c.len()
-    }
-
-    unsafe extern "system" fn query_context(s: SOCKET, out: *mut usize, _: *mut i32) -> i32 {
-        let c = CONTEXTS.lock().unwrap();
-        // SAFETY: the provider passes a live local.
-        unsafe { out.write(c[s - 1]) };
-        0
-    }
-
-    unsafe extern "system" fn close_handle(_: SOCKET, _: *mut i32) -> i32 {
-        0
-    }
-
-    unsafe extern "system" fn complete(
-        _: SOCKET,
-        ov: *mut WSAOVERLAPPED,
-        _: u32,
-        bytes: u32,
-        _: *mut i32,
-    ) -> i32 {
-        // SAFETY: the provider passes the caller's live record.
-        unsafe {
-            (*ov).InternalHigh = bytes as usize;
-            (*ov).Internal = 0;
-        }
-        0
-    }
-
-    unsafe extern "system" fn event(_: isize, _: *mut i32) -> i32 {
-        1
-    }
-
-    fn upcalls() -> WSPUPCALLTABLE {
-        WSPUPCALLTABLE {
-            lpWPUCreateSocketHandle: Some(create_handle),
-            lpWPUQuerySocketHandleContext: Some(query_context),
-            lpWPUCloseSocketHandle: Some(close_handle),
-            lpWPUResetEvent: Some(event),
-            lpWPUSetEvent: Some(event),
-            ..Default::default()
-        }
-    }
 
     type StartupFn = unsafe extern "system" fn(
         u16,

@@ -3,6 +3,7 @@
 
 use super::abi::WSAPROTOCOL_INFOW;
 use crate::{ProtocolChain, ProtocolInfo, ProviderFlags, ServiceFlags};
+use windows_sys::core::GUID;
 
 /// The fields of `info` the core and a transport use. A chain length
 /// outside 0..=7 keeps its value but no entries (the SPI allows at most
@@ -19,12 +20,7 @@ pub(super) fn decode(info: &WSAPROTOCOL_INFOW) -> ProtocolInfo {
         .iter()
         .position(|&u| u == 0)
         .unwrap_or(info.szProtocol.len());
-    let g = &info.ProviderId;
-    let mut provider_id = [0u8; 16];
-    provider_id[..4].copy_from_slice(&g.data1.to_ne_bytes());
-    provider_id[4..6].copy_from_slice(&g.data2.to_ne_bytes());
-    provider_id[6..8].copy_from_slice(&g.data3.to_ne_bytes());
-    provider_id[8..].copy_from_slice(&g.data4);
+    let provider_id = id_of(&info.ProviderId);
     ProtocolInfo {
         catalog_entry_id: info.dwCatalogEntryId,
         provider_id,
@@ -43,17 +39,33 @@ pub(super) fn decode(info: &WSAPROTOCOL_INFOW) -> ProtocolInfo {
     }
 }
 
+/// A GUID's bytes in memory order (`ProtocolInfo::provider_id`).
+pub(super) fn id_of(g: &GUID) -> [u8; 16] {
+    let mut id = [0u8; 16];
+    id[..4].copy_from_slice(&g.data1.to_ne_bytes());
+    id[4..6].copy_from_slice(&g.data2.to_ne_bytes());
+    id[6..8].copy_from_slice(&g.data3.to_ne_bytes());
+    id[8..].copy_from_slice(&g.data4);
+    id
+}
+
+/// The GUID whose bytes in memory order are `id`.
+pub(super) fn guid_of(id: [u8; 16]) -> GUID {
+    GUID {
+        data1: u32::from_ne_bytes([id[0], id[1], id[2], id[3]]),
+        data2: u16::from_ne_bytes([id[4], id[5]]),
+        data3: u16::from_ne_bytes([id[6], id[7]]),
+        data4: [id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]],
+    }
+}
+
 /// `info` as a `WSAPROTOCOL_INFOW` (`SO_PROTOCOL_INFOW`): the fields
 /// [`decode`] reads, the rest zero; `szProtocol` cut to 255 units.
 pub(super) fn encode(info: &ProtocolInfo) -> WSAPROTOCOL_INFOW {
     // SAFETY: a plain C struct; all zeroes is a valid value.
     let mut out: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
     out.dwCatalogEntryId = info.catalog_entry_id;
-    let id = &info.provider_id;
-    out.ProviderId.data1 = u32::from_ne_bytes([id[0], id[1], id[2], id[3]]);
-    out.ProviderId.data2 = u16::from_ne_bytes([id[4], id[5]]);
-    out.ProviderId.data3 = u16::from_ne_bytes([id[6], id[7]]);
-    out.ProviderId.data4.copy_from_slice(&id[8..]);
+    out.ProviderId = guid_of(info.provider_id);
     out.iAddressFamily = info.address_family;
     out.iSocketType = info.socket_type;
     out.iProtocol = info.protocol;

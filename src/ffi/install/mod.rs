@@ -342,12 +342,7 @@ pub unsafe fn layer_provider_id(dll: &Path) -> Result<[u8; 16], WsaError> {
     if r != 0 {
         return Err(WsaError::ProviderFailedInit);
     }
-    let mut id = [0u8; 16];
-    id[..4].copy_from_slice(&g.data1.to_ne_bytes());
-    id[4..6].copy_from_slice(&g.data2.to_ne_bytes());
-    id[6..8].copy_from_slice(&g.data3.to_ne_bytes());
-    id[8..].copy_from_slice(&g.data4);
-    Ok(id)
+    Ok(protocol_info::id_of(&g))
 }
 
 /// `info` (an entry of a plan, or one to seed a [`MemoryCatalog`] with)

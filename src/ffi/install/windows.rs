@@ -36,12 +36,7 @@ pub struct SystemCatalogWriter {
 }
 
 fn guid(id: [u8; 16]) -> GUID {
-    GUID {
-        data1: u32::from_ne_bytes([id[0], id[1], id[2], id[3]]),
-        data2: u16::from_ne_bytes([id[4], id[5]]),
-        data3: u16::from_ne_bytes([id[6], id[7]]),
-        data4: [id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]],
-    }
+    super::super::protocol_info::guid_of(id)
 }
 
 fn error(errno: i32) -> WsaError {

@@ -213,37 +213,27 @@ impl NextProvider {
 
     /// `WSPConnect` without connect data or QOS.
     pub(super) fn connect(&self, s: SOCKET, addr: SocketAddr) -> Result<(), WsaError> {
-        let (_t, f) = entry!(self, lpWSPConnect);
         let name = Storage::of(addr);
-        let mut errno = 0;
-        // SAFETY: as in `bind`; the optional pointers are null.
-        let r = unsafe {
-            f(
-                s,
-                name.as_ptr(),
-                name.len,
-                std::ptr::null(),
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
-                &mut errno,
-            )
-        };
-        status(r, errno)
+        self.connect_to(s, &name, name.len)
     }
 
     /// `WSPConnect` to an `AF_UNSPEC` address (a datagram socket forgets
     /// its peer).
     pub(super) fn connect_unspecified(&self, s: SOCKET) -> Result<(), WsaError> {
+        // An all-zero sockaddr is AF_UNSPEC.
+        self.connect_to(s, &Storage::empty(), 16)
+    }
+
+    fn connect_to(&self, s: SOCKET, name: &Storage, len: i32) -> Result<(), WsaError> {
         let (_t, f) = entry!(self, lpWSPConnect);
-        let name = Storage::empty();
         let mut errno = 0;
-        // SAFETY: as in `connect`; an all-zero sockaddr is AF_UNSPEC.
+        // SAFETY: as in `cleanup`; `name` is readable for `len` bytes; the
+        // optional pointers are null.
         let r = unsafe {
             f(
                 s,
                 name.as_ptr(),
-                16,
+                len,
                 std::ptr::null(),
                 std::ptr::null_mut(),
                 std::ptr::null(),

@@ -127,12 +127,7 @@ pub unsafe fn write_provider_id(out: *mut GUID, id: [u8; 16]) -> i32 {
     super::super::guard::returning_code("WSPLayerProviderId", WsaError::SystemCallFailure, || {
         // SAFETY: the caller's promise; checked here.
         let out = unsafe { super::super::guard::checked_mut(out) }?;
-        *out = GUID {
-            data1: u32::from_ne_bytes([id[0], id[1], id[2], id[3]]),
-            data2: u16::from_ne_bytes([id[4], id[5]]),
-            data3: u16::from_ne_bytes([id[6], id[7]]),
-            data4: [id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]],
-        };
+        *out = super::super::protocol_info::guid_of(id);
         Ok(())
     })
 }
@@ -164,31 +159,14 @@ pub struct SystemCatalog;
 #[cfg(windows)]
 impl Resolver for SystemCatalog {
     fn entries(&self) -> Result<Vec<CatalogEntry>, WsaError> {
-        use windows_sys::Win32::Networking::WinSock::{WSCEnumProtocols, WSCGetProviderPath};
+        use super::super::install::{CatalogWriter, SystemCatalogWriter, Which};
+        use windows_sys::Win32::Networking::WinSock::WSCGetProviderPath;
         use windows_sys::Win32::System::Environment::ExpandEnvironmentStringsW;
-        let mut bytes = 0u32;
-        let mut errno = 0;
-        // SAFETY: a null buffer of 0 bytes asks for the size.
-        unsafe {
-            WSCEnumProtocols(
-                std::ptr::null(),
-                std::ptr::null_mut(),
-                &mut bytes,
-                &mut errno,
-            )
-        };
-        let n = bytes as usize / size_of::<WSAPROTOCOL_INFOW>() + 1;
-        // SAFETY: plain C structs; zeroes are valid.
-        let mut list: Vec<WSAPROTOCOL_INFOW> = vec![unsafe { std::mem::zeroed() }; n];
-        bytes = (n * size_of::<WSAPROTOCOL_INFOW>()) as u32;
-        // SAFETY: `list` holds `bytes` bytes.
-        let count = unsafe {
-            WSCEnumProtocols(std::ptr::null(), list.as_mut_ptr(), &mut bytes, &mut errno)
-        };
-        if count < 0 {
-            return Err(super::next::error_of(errno));
+        let list = SystemCatalogWriter {
+            which: Which::Native,
         }
-        list.truncate(count as usize);
+        .entries()?;
+        let mut errno = 0;
         list.into_iter()
             .map(|info| {
                 let mut raw = [0u16; 260];

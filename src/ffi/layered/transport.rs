@@ -278,6 +278,26 @@ impl<L: Layer> Shared<L> {
         }
     }
 
+    /// The next provider's `WSPCleanup` (a mirrored one, or its final).
+    fn cleanup_next(&self) {
+        if let Err(e) = self.next().and_then(|n| n.cleanup()) {
+            tracing::warn!(target: "winsock_provider", error = %e, "the next provider's WSPCleanup failed");
+        }
+    }
+
+    /// Gives back what `start` took: the relay window, the completion
+    /// port (IFS), the relay thread's use.
+    fn release_relay(&self) {
+        if let Some(w) = lock!(self.window).take() {
+            relay::forget_window(w);
+        }
+        #[cfg(windows)]
+        if let Some(port) = lock!(self.ifs).take() {
+            port.stop();
+        }
+        relay::release();
+    }
+
     fn lower_of(&self, h: SocketHandle) -> Result<SOCKET, WsaError> {
         lock!(self.sockets)
             .by_handle
@@ -654,14 +674,7 @@ impl<L: Layer> Transport for LayeredTransport<L> {
         *lock!(sh.window) = Some(relay::window_for(target));
         let started = sh.upcalls().and_then(|u| next.startup(u));
         if let Err(e) = started {
-            if let Some(w) = lock!(sh.window).take() {
-                relay::forget_window(w);
-            }
-            #[cfg(windows)]
-            if let Some(port) = lock!(sh.ifs).take() {
-                port.stop();
-            }
-            relay::release();
+            sh.release_relay();
             tracing::error!(target: "winsock_provider", error = %e, "the next provider's WSPStartup failed");
             return Err(e);
         }
@@ -677,9 +690,7 @@ impl<L: Layer> Transport for LayeredTransport<L> {
 
     /// Mirrors the cleanup to the next provider (spec §11).
     fn nested_cleanup(&self) {
-        if let Err(e) = self.shared.next().and_then(|n| n.cleanup()) {
-            tracing::warn!(target: "winsock_provider", error = %e, "the next provider's WSPCleanup failed");
-        }
+        self.shared.cleanup_next();
     }
 
     /// The next provider's final cleanup (its closed sockets keep
@@ -687,9 +698,7 @@ impl<L: Layer> Transport for LayeredTransport<L> {
     /// and records the next provider silenced are freed.
     fn stop(&self) {
         let sh = &self.shared;
-        if let Err(e) = sh.next().and_then(|n| n.cleanup()) {
-            tracing::warn!(target: "winsock_provider", error = %e, "the next provider's WSPCleanup failed");
-        }
+        sh.cleanup_next();
         relay::flush();
         #[cfg(windows)]
         if let Some(port) = &*lock!(sh.ifs) {
@@ -702,15 +711,8 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             // these records again.
             unsafe { LowerOp::free(record as *mut LowerOp) };
         }
-        if let Some(w) = lock!(sh.window).take() {
-            relay::forget_window(w);
-        }
         *lock!(sh.sockets) = Sockets::default();
-        #[cfg(windows)]
-        if let Some(port) = lock!(sh.ifs).take() {
-            port.stop();
-        }
-        relay::release();
+        sh.release_relay();
     }
 
     fn open(
@@ -988,12 +990,7 @@ impl<L: Layer> Transport for LayeredTransport<L> {
         let next = self.shared.next()?;
         let s = self.shared.lower_of(h)?;
         let get = |name| -> Result<usize, WsaError> {
-            let v = next.option(s, SOL_SOCKET, name, 4)?;
-            let bytes: [u8; 4] = v
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .ok_or(WsaError::Fault)?;
-            Ok(usize::try_from(i32::from_ne_bytes(bytes)).unwrap_or(0))
+            Ok(usize::try_from(int_of(&next.option(s, SOL_SOCKET, name, 4)?)?).unwrap_or(0))
         };
         Ok((get(SO_SNDBUF)?, get(SO_RCVBUF)?))
     }
@@ -1057,16 +1054,23 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             .shared
             .next()?
             .ioctl(self.shared.lower_of(h)?, FIONREAD as u32, &[], 4)?;
-        let bytes: [u8; 4] = out
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .ok_or(WsaError::Fault)?;
+        let lower = u32::from_ne_bytes(int_of(&out)?.to_ne_bytes()) as usize;
         let kept: usize = lock!(self.shared.sockets)
             .by_handle
             .get(&h)
             .map_or(0, |l| l.unread.iter().map(|m| m.data.len()).sum());
-        Ok(u32::from_ne_bytes(bytes) as usize + kept)
+        Ok(lower + kept)
     }
+}
+
+/// The 4-byte integer an option or ioctl answered: `WSAEFAULT` when it
+/// wrote fewer bytes.
+fn int_of(bytes: &[u8]) -> Result<i32, WsaError> {
+    let four: [u8; 4] = bytes
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(WsaError::Fault)?;
+    Ok(i32::from_ne_bytes(four))
 }
 
 /// A receive that is not overlapped, into a buffer of `max` bytes.
