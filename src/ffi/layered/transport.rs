@@ -711,6 +711,7 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             // these records again.
             unsafe { LowerOp::free(record as *mut LowerOp) };
         }
+        lock!(sh.pending).clear();
         *lock!(sh.sockets) = Sockets::default();
         sh.release_relay();
     }
