@@ -5,7 +5,7 @@ use super::error::{WsaError, WsaResult};
 use super::flags::{FdEvents, SocketFlags};
 use super::handle::{OpId, SocketHandle};
 use super::op::Overlapped;
-use super::provider::Provider;
+use super::provider::{Inner, Provider};
 use super::socket_state::{OpKind, PendingOp, Socket, check_family};
 use super::transport::{AddressFamily, CloseKind, Io, SocketKind, Transport, Wait};
 use super::waiter::Waiter;
@@ -169,6 +169,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if stream && sock.connecting.is_some() {
                 return Err(WsaError::Already);
             }
+            // Spec §12: a connect re-enables FD_CONNECT, and FD_WRITE comes
+            // again when the connection is made.
+            sock.armed |= FdEvents::CONNECT | FdEvents::WRITE;
             let id = inner.next_op(s);
             let background = sock.nonblocking;
             let record = Overlapped::new();
@@ -292,7 +295,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if !sock.listening {
                 return Err(WsaError::InvalidArgument);
             }
-            let like = (sock.family, sock.flags);
+            let like = Inherited::from(&*sock);
             if sock.nonblocking {
                 return match inner.transport.accept(s, new, Wait::No)? {
                     Io::Done(peer) => Ok((Started::Now(peer), like)),
@@ -338,16 +341,94 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             Ok(Err(e)) | Err(e) => Err(e),
         };
-        match peer {
-            Ok((peer, (family, flags))) => {
-                let mut sock = Socket::new(family, SocketKind::Stream, flags);
-                sock.connected = true;
-                inner.table.install(new, sock);
+        let result = match peer {
+            Ok((peer, like)) => {
+                let select = like.select;
+                inner.table.install(new, like.into_socket());
+                inner.inherit_options(s, new);
+                // The listener's selection is the new socket's, and what
+                // holds already (room to send: FD_WRITE) is signalled.
+                if let Some((_, mask)) = select {
+                    let ready = inner.transport.readiness(new) & mask;
+                    if !ready.is_empty() {
+                        inner.signal(new, ready, None);
+                    }
+                }
                 Ok((new, peer))
             }
             Err(e) => {
                 inner.table.remove(new);
                 Err(e)
+            }
+        };
+        // Spec §12: any accept re-enables FD_ACCEPT (signalled again at
+        // once while another connection waits).
+        inner.reenable(s, FdEvents::ACCEPT);
+        result
+    }
+}
+
+/// What an accepted socket takes from its listener (spec §12: "the same
+/// properties as the listener"): its family and flags, its blocking mode,
+/// `SO_LINGER` (both fields), `SO_SNDTIMEO`/`SO_RCVTIMEO` and its network
+/// event selection. Options the transport keeps are copied by
+/// [`Inner::inherit_options`]; buffer sizes are the transport's.
+struct Inherited {
+    family: AddressFamily,
+    flags: crate::SocketFlags,
+    nonblocking: bool,
+    linger: crate::Linger,
+    send_timeout: Option<std::time::Duration>,
+    recv_timeout: Option<std::time::Duration>,
+    select: Option<(super::socket_state::Select, FdEvents)>,
+}
+
+impl From<&Socket> for Inherited {
+    fn from(listener: &Socket) -> Self {
+        Inherited {
+            family: listener.family,
+            flags: listener.flags,
+            nonblocking: listener.nonblocking,
+            linger: listener.linger,
+            send_timeout: listener.send_timeout,
+            recv_timeout: listener.recv_timeout,
+            select: listener.select,
+        }
+    }
+}
+
+impl Inherited {
+    /// The accepted socket: connected, with the listener's properties.
+    fn into_socket(self) -> Socket {
+        let mut sock = Socket::new(self.family, SocketKind::Stream, self.flags);
+        sock.connected = true;
+        sock.nonblocking = self.nonblocking;
+        sock.linger = self.linger;
+        sock.send_timeout = self.send_timeout;
+        sock.recv_timeout = self.recv_timeout;
+        sock.select = self.select;
+        sock
+    }
+}
+
+impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
+    /// Copies the options the transport keeps (the named ones: keep-alive,
+    /// no-delay, out-of-band inline, address reuse, ...) from `listener` to
+    /// the socket it accepted. One the transport does not have is skipped.
+    fn inherit_options(&self, listener: SocketHandle, accepted: SocketHandle) {
+        use crate::OptionName::*;
+        for name in [
+            Debug,
+            ReuseAddress,
+            ExclusiveAddressUse,
+            KeepAlive,
+            DontRoute,
+            OobInline,
+            NoDelay,
+            V6Only,
+        ] {
+            if let Ok(value) = self.transport.option(listener, name) {
+                let _ = self.transport.set_option(accepted, name, &value);
             }
         }
     }

@@ -35,17 +35,36 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         self.register(s, Select::Window { window, msg }, events)
     }
 
-    /// Registers, clears the record, and records at once what already holds
-    /// (data waiting: `FD_READ`, room to send: `FD_WRITE`, ...), signalling it
-    /// like any later event: a registration made after the data arrived must
-    /// not miss it.
+    /// Registers, clears the record, and signals at once what already holds
+    /// (data waiting: `FD_READ`, room to send: `FD_WRITE`, ...): a
+    /// registration made after the data arrived must not miss it. What was
+    /// already signalled and not re-enabled since stays quiet in event mode,
+    /// and is posted again in message mode (spec §12, as Windows does); a
+    /// connect that ended before any registration took `FD_CONNECT` is
+    /// recorded by an event-select registration (with `FD_WRITE`), and not
+    /// posted by an async-select one (only `FD_WRITE` is).
     fn register(&self, s: SocketHandle, to: Select, events: FdEvents) -> WsaResult<()> {
-        let ready = self.with_open(s, |sock| {
+        let (ready, connect) = self.with_open(s, |sock| {
             sock.record = NetworkEvents::default();
             sock.select = (!events.is_empty()).then_some((to, events));
             sock.nonblocking = true;
-            Ok(self.inner.transport.readiness(s) & events)
+            if matches!(to, Select::Window { .. }) {
+                sock.armed = FdEvents::REENABLED;
+            }
+            let connect = match to {
+                Select::Event(_) if events.contains(FdEvents::CONNECT) => {
+                    sock.unreported_connect.take()
+                }
+                Select::Event(_) => None,
+                Select::Window { .. } => sock.unreported_connect.take().and(None),
+            };
+            Ok((self.inner.transport.readiness(s) & events, connect))
         })?;
+        if let Some(error) = connect
+            && let Ok(_call) = self.enter()
+        {
+            self.inner.signal(s, FdEvents::CONNECT, error);
+        }
         if !ready.is_empty() {
             self.inner.on_network_event(s, ready, None);
         }

@@ -134,6 +134,23 @@ impl FdEvents {
     /// `FD_MAX_EVENTS`: the number of event bits, and of `iErrorCode` slots.
     pub const MAX_EVENTS: usize = 10;
 
+    /// The events the provider raises, each under the re-enabling rules of
+    /// spec §12. The other four (`FD_QOS`, `FD_GROUP_QOS`,
+    /// `FD_ROUTING_INTERFACE_CHANGE`, `FD_ADDRESS_LIST_CHANGE`) are
+    /// accepted in a registration and never raised: there is no QOS and no
+    /// routing or address-list change ioctl.
+    pub const REENABLED: FdEvents = FdEvents::READ
+        .union(FdEvents::WRITE)
+        .union(FdEvents::OOB)
+        .union(FdEvents::ACCEPT)
+        .union(FdEvents::CONNECT)
+        .union(FdEvents::CLOSE);
+
+    /// The level-triggered ones (spec §12): after their re-enabling call,
+    /// signalled again at once if the condition still holds; in event mode
+    /// recorded again on every new arrival.
+    pub const LEVEL: FdEvents = FdEvents::READ.union(FdEvents::OOB).union(FdEvents::ACCEPT);
+
     /// The `FD_x_BIT` index of a single-bit event (`FD_READ` is 0), or `None`
     /// when `self` is not exactly one known bit.
     pub fn bit_index(self) -> Option<usize> {

@@ -12,7 +12,7 @@
 
 use super::connect::Started;
 use super::error::{WsaError, WsaResult};
-use super::flags::{MsgFlags, SocketFlags};
+use super::flags::{FdEvents, MsgFlags, SocketFlags};
 use super::handle::SocketHandle;
 use super::notifier::{CompletionMode, Notification, Outcome};
 use super::op::{OpState, Overlapped};
@@ -111,8 +111,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 to
             };
             Ok(transport.send(s, data, to, wait)?.map(Transfer::sent))
-        })?;
-        Ok(r.bytes)
+        });
+        if r.as_ref().err() == Some(&WsaError::WouldBlock) {
+            // Spec §12: FD_WRITE comes again once room comes back.
+            self.rearm(s, FdEvents::WRITE);
+        }
+        Ok(r?.bytes)
     }
 
     /// `WSPRecv`: receives at most `max` bytes. Empty data on a stream means
@@ -144,8 +148,19 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let timeout = |sock: &Socket| sock.recv_timeout;
         let r = self.submit(s, timeout, overlapped, check, |_, wait| {
             Ok(transport.recv(s, max, flags, wait)?.map(Transfer::received))
-        })?;
-        Ok(r.received)
+        });
+        // Spec §12: any receive re-enables FD_READ and FD_OOB (signalled
+        // again at once while data is left).
+        self.rearm(s, FdEvents::READ | FdEvents::OOB);
+        Ok(r?.received)
+    }
+
+    /// A re-enabling call's part after the call (spec §12), inside the gate
+    /// of its own: nothing when the provider is closing.
+    fn rearm(&self, s: SocketHandle, events: FdEvents) {
+        if let Ok(_call) = self.enter() {
+            self.inner.reenable(s, events);
+        }
     }
 
     /// `WSPRecvFrom`: [`recv`](Self::recv); the sender is in `Received::from`.

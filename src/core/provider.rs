@@ -597,13 +597,30 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     /// selected any of them, and tells its event or window (the network
     /// events the transport reports, and the ones the core decides itself:
     /// `FD_CONNECT` when a connect ends). The caller is inside the gate.
+    ///
+    /// The re-enabling rules (spec §12): an event is signalled only while
+    /// armed, and disarmed when signalled, until its re-enabling call
+    /// ([`Inner::reenable`]). In event mode the level-triggered ones
+    /// (`FD_READ`, `FD_OOB`, `FD_ACCEPT`) are recorded again on every new
+    /// arrival (Windows does); in message mode one message waits for the
+    /// re-enabling call. A connect's end that no registration took is kept
+    /// for a later event-select registration.
     pub(crate) fn signal(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
         let signal = self.table.with(socket, |sock| {
+            let selected = sock.select.map_or(FdEvents::empty(), |(_, mask)| mask);
+            if events.contains(FdEvents::CONNECT) && !selected.contains(FdEvents::CONNECT) {
+                sock.unreported_connect = Some(error);
+            }
             let (to, mask) = sock.select?;
-            let hit = events & mask;
+            let allowed = match to {
+                Select::Event(_) => sock.armed | FdEvents::LEVEL,
+                Select::Window { .. } => sock.armed,
+            };
+            let hit = events & mask & allowed;
             if hit.is_empty() {
                 return None;
             }
+            sock.armed -= hit;
             sock.record.add(hit, error);
             Some((to, hit))
         });
@@ -616,6 +633,29 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
                     .notifier()
                     .post_message(socket, window, msg, hit, error),
             }
+        }
+    }
+
+    /// A re-enabling call on `socket` (spec §12): arms `events` again and,
+    /// for the level-triggered ones among them that the registration
+    /// selected, signals again at once what still holds (data left after a
+    /// partial receive, another connection waiting). Any call counts, one
+    /// that failed too. The caller is inside the gate.
+    pub(crate) fn reenable(&self, socket: SocketHandle, events: FdEvents) {
+        let again = self.table.with(socket, |sock| {
+            sock.armed |= events;
+            let selected = sock.select.map_or(FdEvents::empty(), |(_, mask)| mask);
+            let level = events & selected & FdEvents::LEVEL;
+            if level.is_empty() {
+                FdEvents::empty()
+            } else {
+                self.transport.readiness(socket) & level
+            }
+        });
+        if let Ok(again) = again
+            && !again.is_empty()
+        {
+            self.signal(socket, again, None);
         }
     }
 

@@ -111,6 +111,15 @@ pub(crate) struct Socket {
     pub(crate) pending: Vec<PendingOp>,
     pub(crate) select: Option<(Select, FdEvents)>,
     pub(crate) record: NetworkEvents,
+    /// The events that may be signalled now (spec §12): each is disarmed
+    /// when signalled and armed again by its re-enabling call (`FD_READ`
+    /// and `FD_OOB` by a receive, `FD_ACCEPT` by an accept, `FD_WRITE` by
+    /// a send that failed `WSAEWOULDBLOCK` or a connect, `FD_CONNECT` by a
+    /// connect); `FD_CLOSE` is signalled once.
+    pub(crate) armed: FdEvents,
+    /// A connect that ended while no registration took `FD_CONNECT`: an
+    /// event-select registration made later records it (spec §12).
+    pub(crate) unreported_connect: Option<Option<WsaError>>,
 }
 
 impl Socket {
@@ -133,6 +142,8 @@ impl Socket {
             pending: Vec::new(),
             select: None,
             record: NetworkEvents::default(),
+            armed: FdEvents::REENABLED,
+            unreported_connect: None,
         }
     }
 
