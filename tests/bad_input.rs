@@ -391,41 +391,6 @@ fn s13_reusing_a_pending_record_is_wsaeinval_and_leaves_the_first_op_alone() {
     assert_ne!(rec.op(), Some(op));
 }
 
-/// S13: MSG_PEEK on an overlapped receive is WSAEINVAL and leaves the data in place.
-#[test]
-fn s13_msg_peek_on_an_overlapped_recv_is_wsaeinval() {
-    let w = World::new(3104);
-    let (s, t) = w.pair();
-    w.b.p.send(t, b"peekme", MsgFlags::empty(), None).unwrap();
-    let before = snapshot(&w);
-    let rec = Overlapped::new();
-    let mode = CompletionMode::Event(EventKey(1));
-    assert_eq!(
-        w.a.p
-            .recv(s, 100, MsgFlags::PEEK, Some(on(&rec, mode, 1)))
-            .err(),
-        Some(WsaError::InvalidArgument)
-    );
-    assert_eq!(
-        w.a.p
-            .recv_from(s, 100, MsgFlags::PEEK, Some(on(&rec, mode, 1)))
-            .err(),
-        Some(WsaError::InvalidArgument)
-    );
-    assert_idle(&rec);
-    assert_eq!(snapshot(&w), before);
-    // Non-overlapped, MSG_PEEK is fine: it peeks, then a receive takes the same bytes.
-    assert_eq!(
-        w.a.p.recv(s, 100, MsgFlags::PEEK, None).map(|r| r.data),
-        Ok(b"peekme".to_vec())
-    );
-    assert_eq!(
-        w.a.p.recv(s, 100, MsgFlags::empty(), None).map(|r| r.data),
-        Ok(b"peekme".to_vec())
-    );
-    still_works(&w, s, t);
-}
-
 /// S13 (spec §5): the receive flags `MSG_OOB` and `MSG_PARTIAL` are
 /// receive flags: a receive with either is not refused (only send-side
 /// flags such as `MSG_DONTROUTE` are), blocking, non-blocking and

@@ -122,6 +122,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// `WSPRecv`: receives at most `max` bytes. Empty data on a stream means
     /// the peer closed gracefully. An overlapped call that will finish later
     /// is `Err(WSA_IO_PENDING)`; its data is then read from the record.
+    ///
+    /// A datagram larger than `max` (on a protocol without
+    /// `XP1_PARTIAL_MESSAGE`) is `Err(WSAEMSGSIZE)`, its tail dropped (spec
+    /// §16); [`recv_truncated`](Self::recv_truncated) also gives the part
+    /// that fit. An overlapped one that finished at once is `Ok` (S9) and
+    /// its completion and record carry `WSAEMSGSIZE` with the byte count.
     pub fn recv(
         &self,
         s: SocketHandle,
@@ -130,13 +136,30 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<Received> {
         let overlapped_call = overlapped.is_some();
+        match self.recv_truncated(s, max, flags, overlapped)? {
+            (_, Some(e)) if !overlapped_call => Err(e),
+            (r, _) => Ok(r),
+        }
+    }
+
+    /// [`recv`](Self::recv) as `WSPRecv` answers it: a truncated datagram
+    /// gives the part that fit with `Some(WSAEMSGSIZE)` (the call fails,
+    /// the buffer is still filled, spec §16); otherwise `None`.
+    pub fn recv_truncated(
+        &self,
+        s: SocketHandle,
+        max: usize,
+        flags: MsgFlags,
+        overlapped: Option<OverlappedRequest>,
+    ) -> WsaResult<(Received, Option<WsaError>)> {
         let transport = &self.inner.transport;
         // Argument checks run after the gate and the handle (S4, S13).
         let check = |sock: &Socket| {
+            // MSG_PEEK is accepted on an overlapped receive too: Windows
+            // does, and libuv waits for a datagram with a zero-byte
+            // overlapped peek (spec §16), though the WSARecv page calls it
+            // invalid.
             check_flags(flags, MsgFlags::PEEK | MsgFlags::OOB | MsgFlags::PARTIAL)?;
-            if overlapped_call && flags.contains(MsgFlags::PEEK) {
-                return Err(WsaError::InvalidArgument);
-            }
             if sock.shut_recv {
                 return Err(WsaError::Shutdown);
             }
@@ -146,13 +169,22 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             Ok(())
         };
         let timeout = |sock: &Socket| sock.recv_timeout;
-        let r = self.submit(s, timeout, overlapped, check, |_, wait| {
-            Ok(transport.recv(s, max, flags, wait)?.map(Transfer::received))
+        let inner = &self.inner;
+        let r = self.submit(s, timeout, overlapped, check, |kind, wait| {
+            Ok(transport.recv(s, max, flags, wait)?.map(|r| {
+                let mut t = Transfer::received(r);
+                let mut outcome = t.outcome();
+                inner.truncation(kind, &mut outcome);
+                t.received.flags = outcome.flags;
+                t.error = outcome.error;
+                t
+            }))
         });
         // Spec §12: any receive re-enables FD_READ and FD_OOB (signalled
         // again at once while data is left).
         self.rearm(s, FdEvents::READ | FdEvents::OOB);
-        Ok(r?.received)
+        let r = r?;
+        Ok((r.received, r.error))
     }
 
     /// A re-enabling call's part after the call (spec §12), inside the gate
@@ -335,8 +367,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     inner.time_out(s, &record);
                 }
                 let outcome = record.outcome().ok_or(WsaError::Interrupted)?;
-                if let Some(e) = outcome.error {
-                    return Err(e);
+                match outcome.error {
+                    // The one error that moved bytes (spec §16).
+                    None | Some(WsaError::MessageSize) => {}
+                    Some(e) => return Err(e),
                 }
                 Ok(Transfer {
                     bytes: outcome.bytes,
@@ -345,16 +379,19 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                         from: record.from(),
                         flags: outcome.flags,
                     },
+                    error: outcome.error,
                 })
             }
         }
     }
 }
 
-/// What one send or receive moved.
+/// What one send or receive moved, and the error of one that moved bytes
+/// and still failed (a truncated datagram: `WSAEMSGSIZE`, spec §16).
 pub(crate) struct Transfer {
     bytes: usize,
     received: Received,
+    error: Option<WsaError>,
 }
 
 impl Transfer {
@@ -362,6 +399,7 @@ impl Transfer {
         Transfer {
             bytes,
             received: Received::default(),
+            error: None,
         }
     }
 
@@ -369,12 +407,13 @@ impl Transfer {
         Transfer {
             bytes: received.data.len(),
             received,
+            error: None,
         }
     }
 
     fn outcome(&self) -> Outcome {
         Outcome {
-            error: None,
+            error: self.error,
             bytes: self.bytes,
             flags: self.received.flags,
         }

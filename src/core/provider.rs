@@ -17,7 +17,7 @@
 //! [`socket_state`]: super::socket_state
 
 use super::error::{WsaError, WsaResult};
-use super::flags::FdEvents;
+use super::flags::{FdEvents, MsgFlags};
 use super::gate::{Gate, my_stripe};
 use super::handle::{OpId, SocketHandle};
 use super::notifier::{EventKey, Notification, Notifier, Outcome, Suppressed, WindowKey};
@@ -25,7 +25,7 @@ use super::op::{OpState, Overlapped};
 use super::protocol::ProtocolInfo;
 use super::socket_state::{OpKind, PendingOp, Select, Socket};
 use super::table::Table;
-use super::transport::{CloseKind, Completed, CompletionSink, Transport};
+use super::transport::{CloseKind, Completed, CompletionSink, SocketKind, Transport};
 use super::version::{Negotiated, Version, VersionRange};
 use super::waiter::{WaitResult, Waiter};
 use crate::sync::lock;
@@ -117,6 +117,10 @@ pub(crate) struct Inner<T, W> {
     pub(crate) draining: Mutex<Vec<SocketHandle>>,
     next_seq: AtomicU64,
     abandoned: AtomicBool,
+    /// Whether the protocol of the first startup in force has
+    /// `XP1_PARTIAL_MESSAGE` (a datagram too big for the buffer comes in
+    /// pieces, `MSG_PARTIAL`) rather than failing `WSAEMSGSIZE` (spec §16).
+    partial_messages: AtomicBool,
     /// Sink calls a transport made from inside one of its own methods
     /// (while the core held a socket's lock): run when the call it was
     /// inside leaves the provider.
@@ -194,6 +198,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             draining: Mutex::new(Vec::new()),
             next_seq: AtomicU64::new(1),
             abandoned: AtomicBool::new(false),
+            partial_messages: AtomicBool::new(false),
             ended_by_waiters: Default::default(),
             deferred: Mutex::new(Vec::new()),
             any_deferred: AtomicBool::new(false),
@@ -251,6 +256,12 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         if count == 1 {
             self.inner.transport.start(protocol)?;
             *lock!(self.inner.protocol) = protocol.clone();
+            self.inner.partial_messages.store(
+                protocol
+                    .service_flags
+                    .contains(crate::ServiceFlags::PARTIAL_MESSAGE),
+                Ordering::Relaxed,
+            );
         } else {
             self.inner.transport.nested_startup(protocol)?;
         }
@@ -539,8 +550,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             Completed::Failed(e) => (Outcome::failed(e), Vec::new(), None),
         };
         let mut connect_ended = None;
+        let mut outcome = outcome;
         let decided = self.table.with(id.socket, |sock| {
             let op = sock.take_op(id)?;
+            self.truncation(sock.kind, &mut outcome);
             let to = if op.mode.is_none() {
                 OpState::Delivered
             } else {
@@ -633,6 +646,21 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
                     .notifier()
                     .post_message(socket, window, msg, hit, error),
             }
+        }
+    }
+
+    /// Spec §16: a datagram larger than the receive buffer (the transport
+    /// took its first part and set `MSG_PARTIAL`) fails `WSAEMSGSIZE` with
+    /// the bytes it filled, the rest dropped, unless the protocol offers
+    /// partial messages. A stream's receive is never truncated.
+    pub(crate) fn truncation(&self, kind: SocketKind, outcome: &mut Outcome) {
+        if kind == SocketKind::Datagram
+            && outcome.error.is_none()
+            && outcome.flags.contains(MsgFlags::PARTIAL)
+            && !self.partial_messages.load(Ordering::Relaxed)
+        {
+            outcome.flags -= MsgFlags::PARTIAL;
+            outcome.error = Some(WsaError::MessageSize);
         }
     }
 

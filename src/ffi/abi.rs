@@ -41,6 +41,9 @@ pub const STATUS_SUCCESS: usize = 0;
 pub const STATUS_CANCELLED: usize = 0xC000_0120;
 /// See [`STATUS_SUCCESS`].
 pub const STATUS_UNSUCCESSFUL: usize = 0xC000_0001;
+/// `STATUS_BUFFER_OVERFLOW`: a receive that filled the buffer with the
+/// first part of a datagram and dropped the rest (`WSAEMSGSIZE`, spec §16).
+pub const STATUS_BUFFER_OVERFLOW: usize = 0x8000_0005;
 
 use core::mem::{align_of, offset_of, size_of};
 

@@ -1137,6 +1137,85 @@ done:
     EQ(cleanup(), 0);
 }
 
+/* Spec 16: a datagram bigger than the receive buffer (no
+ * XP1_PARTIAL_MESSAGE) is SOCKET_ERROR/WSAEMSGSIZE with the buffer filled
+ * and the count written, the tail dropped; an overlapped receive reports
+ * the same through its record (WSPGetOverlappedResult FALSE, WSAEMSGSIZE,
+ * the count). */
+static void s16_a_datagram_bigger_than_the_buffer_is_wsaemsgsize(void)
+{
+    SOCKET u1 = INVALID_SOCKET, u2 = INVALID_SOCKET;
+    struct sockaddr_in n2;
+    char big[100], buf[10];
+    for (int i = 0; i < (int)sizeof big; i++)
+        big[i] = (char)i;
+    REQUIRE(start());
+    u1 = new_socket(1, 0);
+    u2 = new_socket(1, WSA_FLAG_OVERLAPPED);
+    REQUIRE(NE(u1, INVALID_SOCKET) && NE(u2, INVALID_SOCKET));
+    REQUIRE(EQ(bind_to(u2, sin4(127, 0, 0, 1, 0)), 0));
+    REQUIRE(EQ(sock_name(u2, &n2), 0));
+    for (int round = 0; round < 2; round++) {
+        WSABUF b = {sizeof big, big};
+        DWORD sent = 0;
+        err = 0;
+        EQ(T.lpWSPSendTo(u1, &b, 1, &sent, 0, (struct sockaddr *)&n2, sizeof n2, NULL, NULL, NULL,
+                         &err),
+           0);
+    }
+    {
+        WSABUF next = {4, (char *)"next"};
+        DWORD sent = 0;
+        err = 0;
+        EQ(T.lpWSPSendTo(u1, &next, 1, &sent, 0, (struct sockaddr *)&n2, sizeof n2, NULL, NULL,
+                         NULL, &err),
+           0);
+    }
+    run_network();
+    {
+        /* Not overlapped: the error, the part that fit, its count. */
+        WSABUF b = {sizeof buf, buf};
+        DWORD n = 0, flags = 0;
+        memset(buf, 0, sizeof buf);
+        err = 0;
+        EQ(T.lpWSPRecv(u2, &b, 1, &n, &flags, NULL, NULL, NULL, &err), SOCKET_ERROR);
+        EQ(err, WSAEMSGSIZE);
+        EQ(n, sizeof buf);
+        EQ(memcmp(buf, big, sizeof buf), 0);
+    }
+    {
+        /* Overlapped, finished at once (S9: the call succeeds), the record
+         * carries WSAEMSGSIZE with the count. */
+        WSABUF b = {sizeof buf, buf};
+        WSAOVERLAPPED ov;
+        DWORD n = 0, flags = 0;
+        memset(&ov, 0, sizeof ov);
+        ov.hEvent = EVENT(40);
+        EQ(recv_overlapped(u2, &b, 1, &n, &ov, NULL), 0);
+        run_network();
+        EQ(ov.OffsetHigh, WSAEMSGSIZE);
+        EQ(ov.InternalHigh, sizeof buf);
+        n = 0;
+        EQ(T.lpWSPGetOverlappedResult(u2, &ov, &n, FALSE, &flags, &err), FALSE);
+        EQ(err, WSAEMSGSIZE);
+        EQ(n, sizeof buf);
+        EQ(memcmp(buf, big, sizeof buf), 0);
+    }
+    {
+        /* The tails were dropped: the next datagram comes whole. */
+        WSABUF b = {sizeof buf, buf};
+        DWORD n = 0, flags = 0;
+        err = 0;
+        EQ(T.lpWSPRecv(u2, &b, 1, &n, &flags, NULL, NULL, NULL, &err), 0);
+        EQ(n, 4);
+        EQ(memcmp(buf, "next", 4), 0);
+    }
+done:
+    CLOSE_IF_OPEN(u1);
+    CLOSE_IF_OPEN(u2);
+    EQ(cleanup(), 0);
+}
+
 static int get_int_opt(SOCKET s, int name, int *value)
 {
     int len = sizeof *value;
@@ -2630,6 +2709,7 @@ int main(int argc, char **argv)
     RUN(s4_every_entry_is_gated_after_last_cleanup);
     RUN(stream_basics_over_loopback);
     RUN(udp_sendto_recvfrom_reports_source);
+    RUN(s16_a_datagram_bigger_than_the_buffer_is_wsaemsgsize);
     RUN(socket_options_linger_buffers_type_error);
     RUN(ioctl_fionbio_and_fionread);
     RUN(s9_s10_overlapped_recv_event_completes_once);

@@ -12,8 +12,8 @@
 //!   upcall.
 
 use super::super::abi::{
-    CompleteOverlappedFn, CompletionRoutine, STATUS_CANCELLED, STATUS_SUCCESS, STATUS_UNSUCCESSFUL,
-    WSAOVERLAPPED, WSS_OPERATION_IN_PROGRESS,
+    CompleteOverlappedFn, CompletionRoutine, STATUS_BUFFER_OVERFLOW, STATUS_CANCELLED,
+    STATUS_SUCCESS, STATUS_UNSUCCESSFUL, WSAOVERLAPPED, WSS_OPERATION_IN_PROGRESS,
 };
 use super::super::inflight::InFlight;
 use super::super::sockaddr;
@@ -66,7 +66,8 @@ pub(crate) fn write_end(
 ) {
     let error = outcome.error.map_or(0, |e| e.code() as u32);
     let mut bytes = outcome.bytes;
-    if let (Some(rx), None) = (&op.receive, outcome.error) {
+    // A truncated datagram's part that fit is the caller's too (spec §16).
+    if let (Some(rx), None | Some(WsaError::MessageSize)) = (&op.receive, outcome.error) {
         let data = op.record.data();
         // SAFETY: the buffers stay the provider's until this completion.
         bytes = unsafe { rx.buffers.fill(&data) };
@@ -88,6 +89,7 @@ pub(crate) fn write_end(
     let status = match outcome.error {
         None => STATUS_SUCCESS,
         Some(WsaError::OperationAborted) => STATUS_CANCELLED,
+        Some(WsaError::MessageSize) => STATUS_BUFFER_OVERFLOW,
         Some(_) => STATUS_UNSUCCESSFUL,
     };
     match (tell, op.routine, complete) {

@@ -173,7 +173,15 @@ impl LowerOp {
     pub(super) unsafe fn moved_at_once(&self) -> Moved {
         // SAFETY: the caller's promise: the next provider has written them
         // and writes nothing more.
-        unsafe { self.moved(*self.count.get() as usize, *self.flags.get()) }
+        let mut moved = unsafe { self.moved(*self.count.get() as usize, *self.flags.get()) };
+        // A receive that finished at once truncated succeeds (S9) and says
+        // WSAEMSGSIZE in its record (spec §16): a part, for the layer's core.
+        // SAFETY: as above.
+        let error = unsafe { (*self.overlapped.get()).Anonymous.Anonymous.OffsetHigh };
+        if self.kind == Kind::Recv && error == WsaError::MessageSize.code() as u32 {
+            moved.flags |= MsgFlags::PARTIAL;
+        }
+        moved
     }
 
     /// # Safety
@@ -253,10 +261,17 @@ pub(super) unsafe fn ended(record: *mut LowerOp, error: u32, bytes: u32, flags: 
     if phase == Phase::Pending
         && let Some(owner) = owner
     {
-        let result = if error == 0 {
+        let truncated = rec.kind == Kind::Recv && error == WsaError::MessageSize.code() as u32;
+        let result = if error == 0 || truncated {
             // SAFETY: the poster is done (it set the phase) and the next
             // provider wrote everything before telling of the end.
-            Ok(unsafe { rec.moved(bytes as usize, flags) })
+            let mut moved = unsafe { rec.moved(bytes as usize, flags) };
+            // A truncated datagram below is a part for the layer's core,
+            // which applies the rule at its own level (spec §16).
+            if truncated {
+                moved.flags |= MsgFlags::PARTIAL;
+            }
+            Ok(moved)
         } else {
             Err(super::next::error_of(error as i32))
         };

@@ -1090,7 +1090,7 @@ fn recv_now(
     let mut from = super::super::sockaddr::Storage::empty();
     // SAFETY: every pointer is to a live local, for a call that is not
     // overlapped (nothing is kept after it returns).
-    unsafe {
+    let r = unsafe {
         next.post_recv(
             s,
             &buf,
@@ -1099,7 +1099,14 @@ fn recv_now(
             &mut from,
             std::ptr::null_mut(),
         )
-    }?;
+    };
+    match r {
+        Ok(()) => {}
+        // A truncated datagram below: the part that fit, for the layer's
+        // core to apply the rule at its own level (spec §16).
+        Err(WsaError::MessageSize) => flags_io |= MsgFlags::PARTIAL.bits(),
+        Err(e) => return Err(e),
+    }
     data.truncate(count as usize);
     Ok(Moved {
         bytes: data.len(),

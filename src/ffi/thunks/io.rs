@@ -127,7 +127,9 @@ unsafe fn recv_impl<D: Exported>(
         *flags_io = r.flags.bits();
         return Ok(0);
     }
-    let r = dll.provider.recv_from(h, max, flags, None)?;
+    // A truncated datagram fails WSAEMSGSIZE with the buffers filled and
+    // the count written (spec §16).
+    let (r, truncated) = dll.provider.recv_truncated(h, max, flags, None)?;
     let n = unsafe { scatter.fill(&r.data) };
     if let (Some((name, len)), Some(addr)) = (from, r.from) {
         unsafe { sockaddr::write(addr, name, len) }?;
@@ -136,7 +138,7 @@ unsafe fn recv_impl<D: Exported>(
         *received = u32::try_from(n).unwrap_or(u32::MAX);
     }
     *flags_io = r.flags.bits();
-    Ok(0)
+    truncated.map_or(Ok(0), Err)
 }
 
 /// `WSPSend`: blocking, non-blocking or overlapped (S9).
@@ -317,12 +319,14 @@ pub(crate) unsafe extern "system" fn get_overlapped_result<D: Exported>(
             let error = std::ptr::addr_of!((*ov).Anonymous.Anonymous.OffsetHigh).read();
             let bytes = std::ptr::addr_of!((*ov).InternalHigh).read();
             flags.write(offset);
+            // The count is written with an error too: a truncated datagram
+            // (WSAEMSGSIZE) moved bytes (spec §16).
+            transferred.write(bytes as u32);
             if error != 0 {
                 return Err(
                     WsaError::from_code(error as i32).unwrap_or(WsaError::SystemCallFailure)
                 );
             }
-            transferred.write(bytes as u32);
             Ok(1)
         })
     }
