@@ -33,7 +33,7 @@ pub use crate::core::version::{Negotiated, Version, VersionRange};
 pub use crate::core::waiter::{WaitResult, Waiter};
 pub use crate::core::{
     CleanupError, CleanupOutcome, Detach, DetachOutcome, FinalCleanupReport, Linger, NetworkEvents,
-    OverlappedRequest, Provider, ProviderConfig,
+    OverlappedRequest, Provider, ProviderConfig, SelectSets,
 };
 
 mod sync;

@@ -25,6 +25,7 @@ mod io;
 mod options;
 mod os_error;
 mod provider;
+mod select;
 mod socket_state;
 pub(crate) mod sockopt;
 mod table;
@@ -32,6 +33,7 @@ mod table;
 pub use cleanup::{CleanupError, CleanupOutcome, FinalCleanupReport};
 pub use io::OverlappedRequest;
 pub use provider::{Detach, DetachOutcome, Provider, ProviderConfig};
+pub use select::SelectSets;
 pub use socket_state::{Linger, NetworkEvents};
 
 #[cfg(all(test, loom))]

@@ -54,6 +54,8 @@ pub(crate) enum OpKind {
     Accept { into: SocketHandle },
     /// A blocking close waiting out its linger time.
     Linger,
+    /// A blocking `WSPSelect`, registered on the first socket of its sets.
+    Select,
     /// A connect. `background` for a non-blocking socket's: nobody waits
     /// for it and nobody is notified; its end is recorded as `FD_CONNECT`
     /// and in `SO_ERROR`.

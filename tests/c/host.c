@@ -1874,7 +1874,53 @@ done:
     EQ(cleanup(), 0);
 }
 
-/* The eight entries the provider does not offer answer WSAEOPNOTSUPP after
+/* Spec 13: WSPSelect over the provider's own sockets: a poll reports the
+ * ready subset of each set, rewriting it; an entry that is not this
+ * provider's socket is WSAENOTSOCK with the sets left as they were; no set,
+ * every set empty, a negative timeout: WSAEINVAL. */
+static void spec13_select_over_the_providers_sockets(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    fd_set rd, wr;
+    struct timeval poll = {0, 0}, negative = {-1, 0};
+    REQUIRE(start());
+    s = connect_service(7, 0);
+    REQUIRE(s != INVALID_SOCKET);
+    memset(&rd, 0, sizeof rd);
+    memset(&wr, 0, sizeof wr);
+    rd.fd_count = 1;
+    rd.fd_array[0] = s;
+    wr.fd_count = 1;
+    wr.fd_array[0] = s;
+    err = 0;
+    EQ(T.lpWSPSelect(0, &rd, &wr, NULL, &poll, &err), 1);
+    EQ(rd.fd_count, 0);
+    EQ(wr.fd_count, 1);
+    EQ(wr.fd_array[0], s);
+    EQ(send_bytes(s, "ping", 4), 4);
+    run_network();
+    rd.fd_count = 2; /* listed twice: reported once */
+    rd.fd_array[0] = s;
+    rd.fd_array[1] = s;
+    EQ(T.lpWSPSelect(0, &rd, NULL, NULL, &poll, &err), 1);
+    EQ(rd.fd_count, 1);
+    EQ(rd.fd_array[0], s);
+    rd.fd_count = 2;
+    rd.fd_array[1] = (SOCKET)0x4444;
+    FAILS_WITH(T.lpWSPSelect(0, &rd, NULL, NULL, &poll, &err), SOCKET_ERROR, WSAENOTSOCK);
+    EQ(rd.fd_count, 2);
+    FAILS_WITH(T.lpWSPSelect(0, NULL, NULL, NULL, &poll, &err), SOCKET_ERROR, WSAEINVAL);
+    rd.fd_count = 0;
+    FAILS_WITH(T.lpWSPSelect(0, &rd, NULL, NULL, &poll, &err), SOCKET_ERROR, WSAEINVAL);
+    rd.fd_count = 1;
+    rd.fd_array[0] = s;
+    FAILS_WITH(T.lpWSPSelect(0, &rd, NULL, NULL, &negative, &err), SOCKET_ERROR, WSAEINVAL);
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+/* The seven entries the provider does not offer answer WSAEOPNOTSUPP after
  * a startup (README: after the gate check). */
 static void unsupported_entries_are_wsaeopnotsupp(void)
 {
@@ -1886,8 +1932,6 @@ static void unsupported_entries_are_wsaeopnotsupp(void)
     WSAPROTOCOL_INFOW pi;
     char name[4] = "qos";
     WSABUF b = {3, name};
-    fd_set rd;
-    memset(&rd, 0, sizeof rd);
     REQUIRE(start());
     s = new_socket(0, 0);
     REQUIRE(NE(s, INVALID_SOCKET));
@@ -1904,7 +1948,6 @@ static void unsupported_entries_are_wsaeopnotsupp(void)
                INVALID_SOCKET, WSAEOPNOTSUPP);
     FAILS_WITH(T.lpWSPRecvDisconnect(s, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
     FAILS_WITH(T.lpWSPSendDisconnect(s, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
-    FAILS_WITH(T.lpWSPSelect(0, &rd, NULL, NULL, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
 done:
     CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
@@ -2726,6 +2769,7 @@ int main(int argc, char **argv)
     RUN(event_select_signals_and_enum_resets);
     RUN(async_select_posts_fd_read);
     RUN(unsupported_entries_are_wsaeopnotsupp);
+    RUN(spec13_select_over_the_providers_sockets);
     RUN(s6d_s6f_threads_race_the_final_cleanup);
     if (g_layers > 0) {
         RUN(layered_s1_startups_and_cleanups_are_mirrored_one_for_one);

@@ -7,12 +7,14 @@
 //! Files by job: [`lifecycle`] (startup, cleanup), [`sockets`] (create,
 //! name, connect, close), [`io`] (send, receive, overlapped results),
 //! [`options`] (socket options, ioctl), [`events`] (event and window
-//! select), [`unsupported`] (the entries that answer `WSAEOPNOTSUPP`).
+//! select), [`select`] (`WSPSelect`), [`unsupported`] (the entries that
+//! answer `WSAEOPNOTSUPP`).
 
 pub(super) mod events;
 pub(super) mod io;
 pub(super) mod lifecycle;
 pub(super) mod options;
+pub(super) mod select;
 pub(super) mod sockets;
 pub(super) mod unsupported;
 
@@ -46,7 +48,7 @@ pub(super) fn proc_table<D: Exported>() -> WSPPROC_TABLE {
         lpWSPRecv: Some(io::recv::<D>),
         lpWSPRecvDisconnect: Some(unsupported::recv_disconnect::<D>),
         lpWSPRecvFrom: Some(io::recv_from::<D>),
-        lpWSPSelect: Some(unsupported::select::<D>),
+        lpWSPSelect: Some(select::select::<D>),
         lpWSPSend: Some(io::send::<D>),
         lpWSPSendDisconnect: Some(unsupported::send_disconnect::<D>),
         lpWSPSendTo: Some(io::send_to::<D>),

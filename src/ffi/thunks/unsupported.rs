@@ -4,9 +4,7 @@
 //!
 //! Not offered: address strings (`WSPAddressToString`,
 //! `WSPStringToAddress`), socket duplication across processes, QOS,
-//! multipoint (`WSPJoinLeaf`), disconnect data, and `WSPSelect` (ws2_32's
-//! `select` needs `fd_set`s of this provider's sockets; applications can use
-//! event select).
+//! multipoint (`WSPJoinLeaf`) and disconnect data.
 
 use super::super::abi::{
     INVALID_SOCKET, QOS, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
@@ -14,7 +12,6 @@ use super::super::abi::{
 use super::super::dll::Exported;
 use super::run;
 use crate::WsaError;
-use windows_sys::Win32::Networking::WinSock::{FD_SET, TIMEVAL};
 use windows_sys::core::{PCWSTR, PWSTR};
 
 /// The body of every entry here.
@@ -134,20 +131,4 @@ pub(crate) unsafe extern "system" fn send_disconnect<D: Exported>(
 ) -> i32 {
     // SAFETY: the caller's promise.
     unsafe { not_offered::<D, _>("WSPSendDisconnect", lp_errno, SOCKET_ERROR) }
-}
-
-/// `WSPSelect`: not offered.
-///
-/// # Safety
-/// `lp_errno` null or writable.
-pub(crate) unsafe extern "system" fn select<D: Exported>(
-    _: i32,
-    _: *mut FD_SET,
-    _: *mut FD_SET,
-    _: *mut FD_SET,
-    _: *const TIMEVAL,
-    lp_errno: *mut i32,
-) -> i32 {
-    // SAFETY: the caller's promise.
-    unsafe { not_offered::<D, _>("WSPSelect", lp_errno, SOCKET_ERROR) }
 }
