@@ -15,6 +15,7 @@ pub mod system;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use crate::core::address_text;
 pub use crate::core::error::{WsaError, WsaResult};
 pub use crate::core::flags::{FdEvents, MsgFlags, ProviderFlags, ServiceFlags, SocketFlags};
 pub use crate::core::handle::{OpId, SocketHandle};

@@ -6,6 +6,7 @@
 //! The transport, the notifier and the waiter are traits the host supplies.
 #![forbid(unsafe_code)]
 
+pub mod address_text;
 pub(crate) mod error;
 pub(crate) mod flags;
 pub(crate) mod handle;

@@ -167,6 +167,25 @@ pub(super) unsafe fn checked_mut<'a, T>(p: *mut T) -> Result<&'a mut T, WsaError
     Ok(unsafe { &mut *p })
 }
 
+/// A NUL-terminated UTF-16 string (at most 32767 units, a long path's
+/// limit): `WSAEFAULT` for a null pointer or no NUL within the limit.
+///
+/// # Safety
+/// `p` readable up to its NUL.
+pub(super) unsafe fn wide_string(p: *const u16) -> Result<String, WsaError> {
+    let p = valid(p.cast_mut())?;
+    let mut units = Vec::new();
+    for i in 0..32767 {
+        // SAFETY: the caller's promise: readable up to the NUL.
+        let u = unsafe { p.add(i).read_unaligned() };
+        if u == 0 {
+            return Ok(String::from_utf16_lossy(&units));
+        }
+        units.push(u);
+    }
+    Err(WsaError::Fault)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1920,34 +1920,115 @@ done:
     EQ(cleanup(), 0);
 }
 
-/* The seven entries the provider does not offer answer WSAEOPNOTSUPP after
+/* Spec 14: addresses as text, in the forms WSAAddressToString and
+ * WSAStringToAddress use; a short buffer is WSAEFAULT with the length
+ * needed; a string that is not an address of the family is WSAEINVAL, with
+ * the family zeroed and the length left alone. */
+static void spec14_address_strings_in_the_forms_windows_uses(void)
+{
+    struct sockaddr_in a = sin4(10, 1, 2, 3, 8080);
+    static const char want[] = "10.1.2.3:8080";
+    WCHAR text[64];
+    DWORD len = 4;
+    REQUIRE(start());
+    FAILS_WITH(T.lpWSPAddressToString((struct sockaddr *)&a, sizeof a, &g_tcp_info, text, &len,
+                                      &err),
+               SOCKET_ERROR, WSAEFAULT);
+    EQ(len, sizeof want);
+    len = 64;
+    EQ(T.lpWSPAddressToString((struct sockaddr *)&a, sizeof a, &g_tcp_info, text, &len, &err), 0);
+    EQ(len, sizeof want);
+    for (size_t i = 0; i < sizeof want; i++)
+        EQ(text[i], (WCHAR)want[i]);
+    {
+        static const char six[] = "[::1]:65535";
+        WCHAR in[16];
+        struct sockaddr_in6 out6;
+        int outlen = sizeof out6;
+        for (size_t i = 0; i < sizeof six; i++)
+            in[i] = (WCHAR)six[i];
+        EQ(T.lpWSPStringToAddress(in, AF_INET6, &g_tcp_info, (struct sockaddr *)&out6, &outlen,
+                                  &err),
+           0);
+        EQ(outlen, sizeof out6);
+        EQ(out6.sin6_family, AF_INET6);
+        EQ(((const unsigned char *)&out6.sin6_port)[0] << 8 |
+               ((const unsigned char *)&out6.sin6_port)[1],
+           65535);
+        outlen = 16;
+        FAILS_WITH(T.lpWSPStringToAddress(in, AF_INET6, &g_tcp_info, (struct sockaddr *)&out6,
+                                          &outlen, &err),
+                   SOCKET_ERROR, WSAEFAULT);
+        EQ(outlen, sizeof out6);
+    }
+    {
+        static const char bad[] = "1.2.3.4:0";
+        WCHAR in[16];
+        struct sockaddr_in out = sin4(1, 1, 1, 1, 1);
+        int outlen = sizeof out;
+        for (size_t i = 0; i < sizeof bad; i++)
+            in[i] = (WCHAR)bad[i];
+        FAILS_WITH(T.lpWSPStringToAddress(in, AF_INET, &g_tcp_info, (struct sockaddr *)&out,
+                                          &outlen, &err),
+                   SOCKET_ERROR, WSAEINVAL);
+        EQ(out.sin_family, 0);
+        EQ(outlen, sizeof out);
+    }
+done:
+    EQ(cleanup(), 0);
+}
+
+/* WSPSendDisconnect / WSPRecvDisconnect without disconnect data shut a
+ * direction, as WSPShutdown does (S8); disconnect data is WSAENOPROTOOPT
+ * (the SPI pages' answer: not supported). */
+static void spec14_disconnects_without_data_shut_a_direction(void)
+{
+    SOCKET s = INVALID_SOCKET;
+    char buf[8] = {0};
+    WSABUF data = {sizeof buf, buf};
+    REQUIRE(start());
+    s = connect_service(7, 0);
+    REQUIRE(s != INVALID_SOCKET);
+    FAILS_WITH(T.lpWSPSendDisconnect(s, &data, &err), SOCKET_ERROR, WSAENOPROTOOPT);
+    FAILS_WITH(T.lpWSPRecvDisconnect(s, &data, &err), SOCKET_ERROR, WSAENOPROTOOPT);
+    err = 0;
+    EQ(T.lpWSPSendDisconnect(s, NULL, &err), 0);
+    {
+        WSABUF b = {1, buf};
+        DWORD n = 0;
+        FAILS_WITH(T.lpWSPSend(s, &b, 1, &n, 0, NULL, NULL, NULL, &err), SOCKET_ERROR,
+                   WSAESHUTDOWN);
+    }
+    err = 0;
+    EQ(T.lpWSPRecvDisconnect(s, NULL, &err), 0);
+    {
+        WSABUF b = {sizeof buf, buf};
+        DWORD n = 0, flags = 0;
+        FAILS_WITH(T.lpWSPRecv(s, &b, 1, &n, &flags, NULL, NULL, NULL, &err), SOCKET_ERROR,
+                   WSAESHUTDOWN);
+    }
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
+/* The entries the provider does not offer answer WSAEOPNOTSUPP after
  * a startup (README: after the gate check). */
 static void unsupported_entries_are_wsaeopnotsupp(void)
 {
     SOCKET s = INVALID_SOCKET;
     struct sockaddr_in a = sin4(127, 0, 0, 1, 80);
-    int alen = sizeof a;
-    WCHAR text[32] = {'1', '.', '2', '.', '3', '.', '4', 0};
-    DWORD textlen = 32;
     WSAPROTOCOL_INFOW pi;
     char name[4] = "qos";
     WSABUF b = {3, name};
     REQUIRE(start());
     s = new_socket(0, 0);
     REQUIRE(NE(s, INVALID_SOCKET));
-    FAILS_WITH(T.lpWSPAddressToString((struct sockaddr *)&a, sizeof a, &g_tcp_info, text,
-                                      &textlen, &err),
-               SOCKET_ERROR, WSAEOPNOTSUPP);
-    FAILS_WITH(T.lpWSPStringToAddress(text, AF_INET, &g_tcp_info, (struct sockaddr *)&a, &alen,
-                                      &err),
-               SOCKET_ERROR, WSAEOPNOTSUPP);
     FAILS_WITH(T.lpWSPDuplicateSocket(s, 1234, &pi, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
     FAILS_WITH(T.lpWSPGetQOSByName(s, &b, NULL, &err), FALSE, WSAEOPNOTSUPP);
     FAILS_WITH(T.lpWSPJoinLeaf(s, (struct sockaddr *)&a, sizeof a, NULL, NULL, NULL, NULL, 0,
                                &err),
                INVALID_SOCKET, WSAEOPNOTSUPP);
-    FAILS_WITH(T.lpWSPRecvDisconnect(s, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
-    FAILS_WITH(T.lpWSPSendDisconnect(s, NULL, &err), SOCKET_ERROR, WSAEOPNOTSUPP);
 done:
     CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);
@@ -2770,6 +2851,8 @@ int main(int argc, char **argv)
     RUN(async_select_posts_fd_read);
     RUN(unsupported_entries_are_wsaeopnotsupp);
     RUN(spec13_select_over_the_providers_sockets);
+    RUN(spec14_address_strings_in_the_forms_windows_uses);
+    RUN(spec14_disconnects_without_data_shut_a_direction);
     RUN(s6d_s6f_threads_race_the_final_cleanup);
     if (g_layers > 0) {
         RUN(layered_s1_startups_and_cleanups_are_mirrored_one_for_one);

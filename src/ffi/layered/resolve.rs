@@ -109,7 +109,7 @@ pub unsafe fn add_catalog_entry(info: *const WSAPROTOCOL_INFOW, path: *const u16
         // SAFETY: the caller's promise; checked here.
         let info = unsafe { super::super::guard::checked(info) }?;
         // SAFETY: as above.
-        let path = unsafe { wide_string(path) }?;
+        let path = unsafe { super::super::guard::wide_string(path) }?;
         HostCatalog::add(CatalogEntry {
             info: *info,
             path: PathBuf::from(path),
@@ -130,25 +130,6 @@ pub unsafe fn write_provider_id(out: *mut GUID, id: [u8; 16]) -> i32 {
         *out = super::super::protocol_info::guid_of(id);
         Ok(())
     })
-}
-
-/// A NUL-terminated UTF-16 string (at most 32767 units, a long path's
-/// limit): `WSAEFAULT` for a null pointer or no NUL within the limit.
-///
-/// # Safety
-/// `p` readable up to its NUL.
-unsafe fn wide_string(p: *const u16) -> Result<String, WsaError> {
-    let p = super::super::guard::valid(p.cast_mut())?;
-    let mut units = Vec::new();
-    for i in 0..32767 {
-        // SAFETY: the caller's promise: readable up to the NUL.
-        let u = unsafe { p.add(i).read_unaligned() };
-        if u == 0 {
-            return Ok(String::from_utf16_lossy(&units));
-        }
-        units.push(u);
-    }
-    Err(WsaError::Fault)
 }
 
 /// The system's catalog (Windows).

@@ -7,8 +7,8 @@
 //! Files by job: [`lifecycle`] (startup, cleanup), [`sockets`] (create,
 //! name, connect, close), [`io`] (send, receive, overlapped results),
 //! [`options`] (socket options, ioctl), [`events`] (event and window
-//! select), [`select`] (`WSPSelect`), [`unsupported`] (the entries that
-//! answer `WSAEOPNOTSUPP`).
+//! select), [`select`] (`WSPSelect`), [`text`] (address strings),
+//! [`unsupported`] (the entries that answer `WSAEOPNOTSUPP`).
 
 pub(super) mod events;
 pub(super) mod io;
@@ -16,6 +16,7 @@ pub(super) mod lifecycle;
 pub(super) mod options;
 pub(super) mod select;
 pub(super) mod sockets;
+pub(super) mod text;
 pub(super) mod unsupported;
 
 use super::abi::WSPPROC_TABLE;
@@ -27,7 +28,7 @@ use crate::{WsaError, WsaResult};
 pub(super) fn proc_table<D: Exported>() -> WSPPROC_TABLE {
     WSPPROC_TABLE {
         lpWSPAccept: Some(sockets::accept::<D>),
-        lpWSPAddressToString: Some(unsupported::address_to_string::<D>),
+        lpWSPAddressToString: Some(text::address_to_string::<D>),
         lpWSPAsyncSelect: Some(events::async_select::<D>),
         lpWSPBind: Some(sockets::bind::<D>),
         lpWSPCancelBlockingCall: Some(io::cancel_blocking_call::<D>),
@@ -46,16 +47,16 @@ pub(super) fn proc_table<D: Exported>() -> WSPPROC_TABLE {
         lpWSPJoinLeaf: Some(unsupported::join_leaf::<D>),
         lpWSPListen: Some(sockets::listen::<D>),
         lpWSPRecv: Some(io::recv::<D>),
-        lpWSPRecvDisconnect: Some(unsupported::recv_disconnect::<D>),
+        lpWSPRecvDisconnect: Some(sockets::recv_disconnect::<D>),
         lpWSPRecvFrom: Some(io::recv_from::<D>),
         lpWSPSelect: Some(select::select::<D>),
         lpWSPSend: Some(io::send::<D>),
-        lpWSPSendDisconnect: Some(unsupported::send_disconnect::<D>),
+        lpWSPSendDisconnect: Some(sockets::send_disconnect::<D>),
         lpWSPSendTo: Some(io::send_to::<D>),
         lpWSPSetSockOpt: Some(options::set_sock_opt::<D>),
         lpWSPShutdown: Some(sockets::shutdown::<D>),
         lpWSPSocket: Some(sockets::socket::<D>),
-        lpWSPStringToAddress: Some(unsupported::string_to_address::<D>),
+        lpWSPStringToAddress: Some(text::string_to_address::<D>),
     }
 }
 

@@ -282,6 +282,61 @@ pub(crate) unsafe extern "system" fn shutdown<D: Exported>(
     }
 }
 
+/// `WSPRecvDisconnect`: `WSPShutdown(SD_RECEIVE)`, never blocking and
+/// freeing nothing. A buffer for the peer's disconnect data is
+/// `WSAENOPROTOOPT`: this provider's protocols carry none (the SPI page's
+/// answer for a family without disconnect data).
+///
+/// # Safety
+/// `data` null or a readable `WSABUF`; `lp_errno` null or writable.
+pub(crate) unsafe extern "system" fn recv_disconnect<D: Exported>(
+    s: SOCKET,
+    data: *const WSABUF,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { disconnect::<D>("WSPRecvDisconnect", s, data, 0, lp_errno) }
+}
+
+/// `WSPSendDisconnect`: `WSPShutdown(SD_SEND)` (the peer sees the end),
+/// never blocking and freeing nothing. Disconnect data is
+/// `WSAENOPROTOOPT`: given but not supported (the SPI page's answer).
+///
+/// # Safety
+/// `data` null or a readable `WSABUF`; `lp_errno` null or writable.
+pub(crate) unsafe extern "system" fn send_disconnect<D: Exported>(
+    s: SOCKET,
+    data: *const WSABUF,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe { disconnect::<D>("WSPSendDisconnect", s, data, 1, lp_errno) }
+}
+
+/// The body of both disconnects: the handle first (S4, S13), then the
+/// data's refusal, then the shutdown `how`.
+///
+/// # Safety
+/// As the disconnects.
+unsafe fn disconnect<D: Exported>(
+    name: &str,
+    s: SOCKET,
+    data: *const WSABUF,
+    how: i32,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>(name, lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            if guard::optional(data.cast_mut())?.is_some() {
+                return Err(WsaError::ProtocolOption);
+            }
+            dll.provider.shutdown(h, how).map(|()| 0)
+        })
+    }
+}
+
 /// The body of `WSPGetSockName` and `WSPGetPeerName`: `address` of the
 /// socket, written to the caller's buffer.
 ///

@@ -2,9 +2,8 @@
 //! null), answers `WSANOTINITIALISED` outside a startup (S4), and otherwise
 //! `WSAEOPNOTSUPP` with its signature's failure value.
 //!
-//! Not offered: address strings (`WSPAddressToString`,
-//! `WSPStringToAddress`), socket duplication across processes, QOS,
-//! multipoint (`WSPJoinLeaf`) and disconnect data.
+//! Not offered: socket duplication across processes, QOS and multipoint
+//! (`WSPJoinLeaf`): this provider has no QOS and no multipoint.
 
 use super::super::abi::{
     INVALID_SOCKET, QOS, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
@@ -12,7 +11,6 @@ use super::super::abi::{
 use super::super::dll::Exported;
 use super::run;
 use crate::WsaError;
-use windows_sys::core::{PCWSTR, PWSTR};
 
 /// The body of every entry here.
 ///
@@ -27,37 +25,7 @@ unsafe fn not_offered<D: Exported, R>(name: &str, lp_errno: *mut i32, fail: R) -
     }
 }
 
-/// `WSPAddressToString`: not offered.
-///
-/// # Safety
-/// `lp_errno` null or writable.
-pub(crate) unsafe extern "system" fn address_to_string<D: Exported>(
-    _: *const SOCKADDR,
-    _: u32,
-    _: *const WSAPROTOCOL_INFOW,
-    _: PWSTR,
-    _: *mut u32,
-    lp_errno: *mut i32,
-) -> i32 {
-    // SAFETY: the caller's promise.
-    unsafe { not_offered::<D, _>("WSPAddressToString", lp_errno, SOCKET_ERROR) }
-}
 
-/// `WSPStringToAddress`: not offered.
-///
-/// # Safety
-/// `lp_errno` null or writable.
-pub(crate) unsafe extern "system" fn string_to_address<D: Exported>(
-    _: PCWSTR,
-    _: i32,
-    _: *const WSAPROTOCOL_INFOW,
-    _: *mut SOCKADDR,
-    _: *mut i32,
-    lp_errno: *mut i32,
-) -> i32 {
-    // SAFETY: the caller's promise.
-    unsafe { not_offered::<D, _>("WSPStringToAddress", lp_errno, SOCKET_ERROR) }
-}
 
 /// `WSPDuplicateSocket`: not offered.
 ///
@@ -105,30 +73,4 @@ pub(crate) unsafe extern "system" fn join_leaf<D: Exported>(
 ) -> SOCKET {
     // SAFETY: the caller's promise.
     unsafe { not_offered::<D, _>("WSPJoinLeaf", lp_errno, INVALID_SOCKET) }
-}
-
-/// `WSPRecvDisconnect`: not offered.
-///
-/// # Safety
-/// `lp_errno` null or writable.
-pub(crate) unsafe extern "system" fn recv_disconnect<D: Exported>(
-    _: SOCKET,
-    _: *const WSABUF,
-    lp_errno: *mut i32,
-) -> i32 {
-    // SAFETY: the caller's promise.
-    unsafe { not_offered::<D, _>("WSPRecvDisconnect", lp_errno, SOCKET_ERROR) }
-}
-
-/// `WSPSendDisconnect`: not offered.
-///
-/// # Safety
-/// `lp_errno` null or writable.
-pub(crate) unsafe extern "system" fn send_disconnect<D: Exported>(
-    _: SOCKET,
-    _: *const WSABUF,
-    lp_errno: *mut i32,
-) -> i32 {
-    // SAFETY: the caller's promise.
-    unsafe { not_offered::<D, _>("WSPSendDisconnect", lp_errno, SOCKET_ERROR) }
 }
