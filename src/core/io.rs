@@ -187,6 +187,24 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         Ok((r.received, r.error))
     }
 
+    /// An overlapped operation that finished at once, moving `bytes` (an
+    /// overlapped ioctl): recorded and told as S9 says.
+    pub(crate) fn finished_at_once(
+        &self,
+        s: SocketHandle,
+        bytes: usize,
+        overlapped: OverlappedRequest,
+    ) -> WsaResult<()> {
+        self.submit(
+            s,
+            |_| None,
+            Some(overlapped),
+            |_| Ok(()),
+            |_, _| Ok(Io::Done(Transfer::sent(bytes))),
+        )
+        .map(|_| ())
+    }
+
     /// A re-enabling call's part after the call (spec §12), inside the gate
     /// of its own: nothing when the provider is closing.
     fn rearm(&self, s: SocketHandle, events: FdEvents) {

@@ -4,11 +4,12 @@
 //! `WSPIoctl` that the shim calls (the rules are in `sockopt`).
 
 use super::error::{WsaError, WsaResult};
+use super::flags::FdEvents;
 use super::handle::SocketHandle;
 use super::protocol::ProtocolInfo;
 use super::provider::Provider;
 use super::socket_state::Linger;
-use super::sockopt::{self, CoreOption, GetValue, Keeper, OptionValue, SetValue};
+use super::sockopt::{self, CoreOption, GetValue, Keeper, OptionName, OptionValue, SetValue};
 use super::transport::{AddressFamily, SocketKind, Transport};
 use super::waiter::Waiter;
 use std::net::SocketAddr;
@@ -151,12 +152,18 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         })
     }
 
-    /// `WSPIoctl` without an overlapped record: `FIONBIO` (a 4-byte
-    /// `u_long`, nonzero: non-blocking) and `FIONREAD` (4 bytes back: the
-    /// bytes a receive could take now) here; any other code is the
-    /// transport's ([`Transport::ioctl`], default `WSAEINVAL`). The bytes
-    /// to write back, at most `output_capacity`; `WSAEFAULT` when `input`
-    /// or the capacity is too short.
+    /// `WSPIoctl` without an overlapped record (spec §14). Here:
+    /// - `FIONBIO` (a 4-byte `u_long`, nonzero: non-blocking);
+    /// - `FIONREAD` (4 bytes back: the bytes a receive could take now);
+    /// - `SIOCATMARK` (a 4-byte `BOOL` back: TRUE while no out-of-band data
+    ///   waits);
+    /// - `SIO_KEEPALIVE_VALS` (`struct tcp_keepalive`, 12 bytes in:
+    ///   keep-alive on or off for the transport; a datagram socket is
+    ///   `WSAENOPROTOOPT`).
+    ///
+    /// Any other code is the transport's ([`Transport::ioctl`], default
+    /// `WSAEINVAL`). The bytes to write back, at most `output_capacity`;
+    /// `WSAEFAULT` when `input` or the capacity is too short.
     pub fn ioctl(
         &self,
         s: SocketHandle,
@@ -166,7 +173,37 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     ) -> WsaResult<Vec<u8>> {
         const FIONBIO: u32 = 0x8004_667E;
         const FIONREAD: u32 = 0x4004_667F;
+        const SIOCATMARK: u32 = 0x4004_7307;
+        const SIO_KEEPALIVE_VALS: u32 = 0x9800_0004;
         match code {
+            SIOCATMARK => {
+                if output_capacity < 4 {
+                    return Err(WsaError::Fault);
+                }
+                let oob = self.with_open(s, |_| {
+                    Ok(self.inner.transport.readiness(s).contains(FdEvents::OOB))
+                })?;
+                Ok(u32::from(!oob).to_ne_bytes().to_vec())
+            }
+            SIO_KEEPALIVE_VALS => {
+                let onoff: [u8; 4] = input
+                    .get(..4)
+                    .filter(|_| input.len() >= 12)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(WsaError::Fault)?;
+                self.with_open(s, |sock| {
+                    if sock.kind != SocketKind::Stream {
+                        return Err(WsaError::ProtocolOption);
+                    }
+                    let on = OptionValue::Bool(u32::from_ne_bytes(onoff) != 0);
+                    // The times are the transport's business; one without
+                    // keep-alive has nothing to apply.
+                    match self.inner.transport.set_option(s, OptionName::KeepAlive, &on) {
+                        Ok(()) | Err(WsaError::ProtocolOption) => Ok(Vec::new()),
+                        Err(e) => Err(e),
+                    }
+                })
+            }
             FIONBIO => {
                 let v: [u8; 4] = input
                     .get(..4)

@@ -2012,6 +2012,70 @@ done:
     EQ(cleanup(), 0);
 }
 
+static int ioctl_out(SOCKET s, DWORD code, void *in, DWORD inlen, void *out, DWORD outlen,
+                     DWORD *got, WSAOVERLAPPED *ov)
+{
+    err = 0;
+    return T.lpWSPIoctl(s, code, in, inlen, out, outlen, got, ov, NULL, &g_thread, &err);
+}
+
+/* Spec 14: the handle queries (SIO_BSP_HANDLE*: the socket itself, a layer
+ * answering for itself; SIO_BASE_HANDLE: the base provider's socket, which
+ * a layer passes down), SIOCATMARK, SIO_KEEPALIVE_VALS, and an overlapped
+ * ioctl (finished at once: 0, its completion told, S9). */
+static void spec14_ioctls_handles_atmark_keepalive_and_overlapped(void)
+{
+    SOCKET s = INVALID_SOCKET, u = INVALID_SOCKET, h = 0;
+    DWORD got = 0;
+    u_long mark = 0;
+    char small[2];
+    DWORD keepalive[3] = {1, 7200000, 1000};
+    WSAOVERLAPPED ov;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    EQ(ioctl_out(s, SIO_BSP_HANDLE_SELECT, NULL, 0, &h, sizeof h, &got, NULL), 0);
+    EQ(h, s);
+    EQ(got, sizeof h);
+    EQ(ioctl_out(s, SIO_BSP_HANDLE, NULL, 0, &h, sizeof h, &got, NULL), 0);
+    EQ(h, s);
+    h = 0;
+    EQ(ioctl_out(s, SIO_BASE_HANDLE, NULL, 0, &h, sizeof h, &got, NULL), 0);
+    if (g_layers == 0)
+        EQ(h, s); /* a base provider is its own base */
+    else
+        TRUE_(h != s && h != 0); /* the base below the stack */
+    FAILS_WITH(ioctl_out(s, SIO_BASE_HANDLE, NULL, 0, small, sizeof small, &got, NULL),
+               SOCKET_ERROR, WSAEFAULT);
+    FAILS_WITH(ioctl_out(s, SIO_BSP_HANDLE_SELECT, NULL, 0, small, sizeof small, &got, NULL),
+               SOCKET_ERROR, WSAEFAULT);
+    EQ(ioctl_out(s, SIOCATMARK, NULL, 0, &mark, sizeof mark, &got, NULL), 0);
+    EQ(mark, 1); /* no out-of-band data waits */
+    EQ(ioctl_out(s, SIO_KEEPALIVE_VALS, keepalive, sizeof keepalive, NULL, 0, &got, NULL), 0);
+    FAILS_WITH(ioctl_out(s, SIO_KEEPALIVE_VALS, keepalive, 8, NULL, 0, &got, NULL), SOCKET_ERROR,
+               WSAEFAULT);
+    u = new_socket(1, 0);
+    REQUIRE(NE(u, INVALID_SOCKET));
+    FAILS_WITH(ioctl_out(u, SIO_KEEPALIVE_VALS, keepalive, sizeof keepalive, NULL, 0, &got, NULL),
+               SOCKET_ERROR, WSAENOPROTOOPT);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(41);
+    FAILS_WITH(ioctl_out(s, SIO_BSP_HANDLE_POLL, NULL, 0, &h, sizeof h, &got, &ov), SOCKET_ERROR,
+               WSAEFAULT);
+    EQ(ev_completions(EVENT(41)), 0);
+    h = 0;
+    EQ(ioctl_out(s, SIO_BSP_HANDLE_SELECT, NULL, 0, &h, sizeof h, &got, &ov), 0);
+    EQ(h, s);
+    run_network();
+    EQ(ev_completions(EVENT(41)), 1); /* finished at once, still told (S9) */
+    EQ(ov.InternalHigh, sizeof h);
+    EQ(ov.OffsetHigh, 0);
+done:
+    CLOSE_IF_OPEN(s);
+    CLOSE_IF_OPEN(u);
+    EQ(cleanup(), 0);
+}
+
 /* The entries the provider does not offer answer WSAEOPNOTSUPP after
  * a startup (README: after the gate check). */
 static void unsupported_entries_are_wsaeopnotsupp(void)
@@ -2853,6 +2917,7 @@ int main(int argc, char **argv)
     RUN(spec13_select_over_the_providers_sockets);
     RUN(spec14_address_strings_in_the_forms_windows_uses);
     RUN(spec14_disconnects_without_data_shut_a_direction);
+    RUN(spec14_ioctls_handles_atmark_keepalive_and_overlapped);
     RUN(s6d_s6f_threads_race_the_final_cleanup);
     if (g_layers > 0) {
         RUN(layered_s1_startups_and_cleanups_are_mirrored_one_for_one);

@@ -571,6 +571,27 @@ typedef int(WSAAPI *HOST_LPWPUCOMPLETEOVERLAPPEDREQUEST)(SOCKET s,
 /* NTSTATUS STATUS_CANCELLED: Internal of an operation aborted by cleanup. */
 #define HOST_STATUS_CANCELLED 0xC0000120u
 
+/* The ioctls of spec 14 (winsock2.h, mswsock.h, mstcpip.h: not all of
+ * which the hosts include). */
+#ifndef SIOCATMARK
+#define SIOCATMARK 0x40047307u
+#endif
+#ifndef SIO_BASE_HANDLE
+#define SIO_BASE_HANDLE 0x48000022u
+#endif
+#ifndef SIO_BSP_HANDLE
+#define SIO_BSP_HANDLE 0x4800001Bu
+#endif
+#ifndef SIO_BSP_HANDLE_SELECT
+#define SIO_BSP_HANDLE_SELECT 0x4800001Cu
+#endif
+#ifndef SIO_BSP_HANDLE_POLL
+#define SIO_BSP_HANDLE_POLL 0x4800001Du
+#endif
+#ifndef SIO_KEEPALIVE_VALS
+#define SIO_KEEPALIVE_VALS 0x98000004u
+#endif
+
 /* ---- layouts of spec section 8, checked on both platforms -------------- */
 #define WS2SPI_P sizeof(void *)
 _Static_assert(sizeof(WORD) == 2 && sizeof(DWORD) == 4 && sizeof(u_long) == 4,

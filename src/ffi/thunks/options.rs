@@ -108,9 +108,28 @@ pub(crate) unsafe extern "system" fn set_sock_opt<D: Exported>(
     }
 }
 
-/// `WSPIoctl`, finishing at once: `FIONBIO` and `FIONREAD` (the core's),
-/// any other code the transport's (default `WSAEINVAL`). An overlapped
-/// ioctl is not offered: `WSAEOPNOTSUPP`.
+/// `SIO_BASE_HANDLE`: the base provider's socket (a layer passes it down).
+const SIO_BASE_HANDLE: u32 = 0x4800_0022;
+/// `SIO_BSP_HANDLE`, `SIO_BSP_HANDLE_SELECT`, `SIO_BSP_HANDLE_POLL`: the
+/// socket to use for `WSASendMsg`, `select` and `WSAPoll`.
+const SIO_BSP_HANDLE: u32 = 0x4800_001B;
+const SIO_BSP_HANDLE_SELECT: u32 = 0x4800_001C;
+const SIO_BSP_HANDLE_POLL: u32 = 0x4800_001D;
+
+/// `WSPIoctl` (spec §14). The codes the core answers (`FIONBIO`,
+/// `FIONREAD`, `SIOCATMARK`, `SIO_KEEPALIVE_VALS`) and, here, the handle
+/// queries:
+/// - `SIO_BSP_HANDLE`, `SIO_BSP_HANDLE_SELECT`, `SIO_BSP_HANDLE_POLL`:
+///   this socket (a layer answers for itself, as a layer should, so that
+///   `select` and `WSAPoll` come to it); `SIO_BSP_HANDLE_POLL` with an
+///   overlapped record is `WSAEFAULT`;
+/// - `SIO_BASE_HANDLE`: what the transport answers (a layer: the next
+///   provider's base handle, passed down untouched), else this socket (a
+///   base provider is its own base);
+///
+/// an output buffer smaller than a `SOCKET` is `WSAEFAULT`. Any other code
+/// is the transport's. An overlapped ioctl finishes at once: 0, and its
+/// completion is told (S9); a failure is never told.
 ///
 /// # Safety
 /// As the SPI documents the arguments.
@@ -125,16 +144,13 @@ pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
     returned: *mut u32,
     overlapped: *mut WSAOVERLAPPED,
     routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
-    _thread: *const WSATHREADID,
+    thread: *const WSATHREADID,
     lp_errno: *mut i32,
 ) -> i32 {
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPIoctl", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
-            if !overlapped.is_null() || routine.is_some() {
-                return Err(WsaError::OperationNotSupported);
-            }
             let returned = checked_mut(returned)?;
             let input_len = input_len as usize;
             let input: &[u8] = if input_len == 0 || input.is_null() {
@@ -142,11 +158,49 @@ pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
             } else {
                 std::slice::from_raw_parts(guard::bytes(input.cast(), input_len)?, input_len)
             };
-            let out = dll.provider.ioctl(h, code, input, output_len as usize)?;
-            if !out.is_empty() {
-                let dst = guard::bytes_mut(output.cast(), out.len())?;
-                std::ptr::copy_nonoverlapping(out.as_ptr(), dst, out.len());
-            }
+            let capacity = output_len as usize;
+            let own = || -> WsaResult<Vec<u8>> {
+                if capacity < size_of::<SOCKET>() || output.is_null() {
+                    return Err(WsaError::Fault);
+                }
+                Ok(s.to_ne_bytes().to_vec())
+            };
+            let carried = super::super::inflight::carry::carry(
+                dll,
+                s,
+                super::super::inflight::carry::OverlappedArgs {
+                    overlapped,
+                    routine,
+                    thread,
+                },
+                None,
+            )?;
+            let out = super::super::inflight::carry::submit(carried, |ov| {
+                let out = match code {
+                    SIO_BSP_HANDLE_POLL if ov.is_some() => return Err(WsaError::Fault),
+                    SIO_BSP_HANDLE | SIO_BSP_HANDLE_SELECT | SIO_BSP_HANDLE_POLL => own()?,
+                    SIO_BASE_HANDLE => {
+                        own()?;
+                        match dll.provider.ioctl(h, code, input, capacity) {
+                            Ok(below) if below.len() == size_of::<SOCKET>() => below,
+                            Ok(_)
+                            | Err(WsaError::InvalidArgument)
+                            | Err(WsaError::OperationNotSupported) => own()?,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    _ => dll.provider.ioctl(h, code, input, capacity)?,
+                };
+                // The output is the caller's before the completion is told.
+                if !out.is_empty() {
+                    let dst = guard::bytes_mut(output.cast(), out.len())?;
+                    std::ptr::copy_nonoverlapping(out.as_ptr(), dst, out.len());
+                }
+                if let Some(ov) = ov {
+                    dll.provider.finished_at_once(h, out.len(), ov)?;
+                }
+                Ok(out)
+            })?;
             *returned = out.len() as u32;
             Ok(0)
         })
