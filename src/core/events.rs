@@ -44,6 +44,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// recorded by an event-select registration (with `FD_WRITE`), and not
     /// posted by an async-select one (only `FD_WRITE` is).
     fn register(&self, s: SocketHandle, to: Select, events: FdEvents) -> WsaResult<()> {
+        if !events.is_empty() {
+            self.inner
+                .selected_once
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         let (ready, connect) = self.with_open(s, |sock| {
             sock.record = NetworkEvents::default();
             sock.select = (!events.is_empty()).then_some((to, events));

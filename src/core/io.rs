@@ -208,6 +208,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// A re-enabling call's part after the call (spec §12), inside the gate
     /// of its own: nothing when the provider is closing.
     fn rearm(&self, s: SocketHandle, events: FdEvents) {
+        if !self
+            .inner
+            .selected_once
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
         if let Ok(_call) = self.enter() {
             self.inner.reenable(s, events);
         }

@@ -121,6 +121,10 @@ pub(crate) struct Inner<T, W> {
     /// `XP1_PARTIAL_MESSAGE` (a datagram too big for the buffer comes in
     /// pieces, `MSG_PARTIAL`) rather than failing `WSAEMSGSIZE` (spec §16).
     partial_messages: AtomicBool,
+    /// Whether any socket was ever registered for network events: until
+    /// then no event was disarmed, so re-enabling calls have nothing to do
+    /// (and cost nothing on the receive path).
+    pub(crate) selected_once: AtomicBool,
     /// Sink calls a transport made from inside one of its own methods
     /// (while the core held a socket's lock): run when the call it was
     /// inside leaves the provider.
@@ -199,6 +203,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             next_seq: AtomicU64::new(1),
             abandoned: AtomicBool::new(false),
             partial_messages: AtomicBool::new(false),
+            selected_once: AtomicBool::new(false),
             ended_by_waiters: Default::default(),
             deferred: Mutex::new(Vec::new()),
             any_deferred: AtomicBool::new(false),
