@@ -198,7 +198,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     let on = OptionValue::Bool(u32::from_ne_bytes(onoff) != 0);
                     // The times are the transport's business; one without
                     // keep-alive has nothing to apply.
-                    match self.inner.transport.set_option(s, OptionName::KeepAlive, &on) {
+                    match self
+                        .inner
+                        .transport
+                        .set_option(s, OptionName::KeepAlive, &on)
+                    {
                         Ok(()) | Err(WsaError::ProtocolOption) => Ok(Vec::new()),
                         Err(e) => Err(e),
                     }

@@ -82,6 +82,19 @@ pub enum Action {
         /// On or off.
         on: bool,
     },
+    /// `WSPEventSelect` for these `FD_*` bits (the low six: `FD_READ` to
+    /// `FD_CLOSE`; none cancels the registration).
+    EventSelect {
+        /// Which open socket.
+        sock: u8,
+        /// The `FD_*` mask, its low six bits used.
+        events: u8,
+    },
+    /// `WSPSelect` polling the socket in all three sets.
+    Select {
+        /// Which open socket.
+        sock: u8,
+    },
     /// `WSPGetOverlappedResult` without waiting, on a tracked operation.
     Poll {
         /// Which operation.
@@ -180,7 +193,12 @@ impl Action {
                 on: b() % 2 == 0,
             },
             20 | 21 => Action::Poll { op: b() },
-            22..=26 => Action::Run { steps: b() },
+            22..=24 => Action::Run { steps: b() },
+            25 => Action::Select { sock: b() },
+            26 => Action::EventSelect {
+                sock: b(),
+                events: b() & 0x3F,
+            },
             27 => Action::Stall {
                 sock: b(),
                 on: b() % 3 != 0,

@@ -11,8 +11,9 @@ use crate::Transport as _;
 use crate::core::op::{OpState, Overlapped};
 use crate::mock::MockWaiter;
 use crate::{
-    AddressFamily, CleanupOutcome, CompletionMode, EventKey, Linger, MsgFlags, OverlappedRequest,
-    PortKey, ProviderConfig, SocketFlags, SocketKind, Version, WsaError,
+    AddressFamily, CleanupOutcome, CompletionMode, EventKey, FdEvents, Linger, MsgFlags,
+    OverlappedRequest, PortKey, ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version,
+    WsaError,
 };
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -197,6 +198,8 @@ impl Driver {
             Action::Shutdown { sock, how } => self.shutdown(sock, how),
             Action::NonBlocking { sock, on } => self.nonblocking(sock, on),
             Action::Poll { op } => self.poll(op),
+            Action::EventSelect { sock, events } => self.event_select(sock, events),
+            Action::Select { sock } => self.select(sock),
             Action::Run { steps } => {
                 self.sim.run_steps(usize::from(steps));
             }
@@ -492,6 +495,8 @@ impl Driver {
             reset: false,
             sent: 0,
             exact: true,
+            selected: FdEvents::empty(),
+            closes_recorded: 0,
         });
     }
 
@@ -729,9 +734,64 @@ impl Driver {
             || Call::on("WSPIoctl", h).args(format!("FIONBIO, {on}")),
             |p| p.set_nonblocking(h, on),
         );
+        let selected = !self.model.sockets[i].selected.is_empty();
         match r {
-            Ok(()) => self.model.sockets[i].nonblocking = on,
+            Ok(()) if on || !selected => self.model.sockets[i].nonblocking = on,
+            // Spec §12: blocking again is refused while a registration lives.
+            Ok(()) => self.fail(
+                "spec12",
+                format!("FIONBIO(0) on {h} with a registration succeeded"),
+            ),
+            Err(WsaError::InvalidArgument) if selected && !on => {}
             Err(e) => self.fail("S13", format!("FIONBIO failed: {e}")),
+        }
+    }
+
+    /// `WSPEventSelect`: from now on the model holds every event recorded
+    /// for the socket against this mask (spec §12).
+    fn event_select(&mut self, sock: u8, events: u8) {
+        let Some(i) = self.pick(sock) else { return };
+        let h = self.model.sockets[i].h;
+        let mask = FdEvents::from_bits_truncate(u32::from(events)) & FdEvents::REENABLED;
+        let r = self.call(
+            || Call::on("WSPEventSelect", h).args(format!("{mask:?}")),
+            |p| p.event_select(h, EventKey(h.to_raw()), mask),
+        );
+        match r {
+            Ok(()) => {
+                // The socket is non-blocking from now on, a cancelled
+                // registration's too (WSPEventSelect: back to blocking
+                // only with FIONBIO(0) after the cancel).
+                let s = &mut self.model.sockets[i];
+                s.selected = mask;
+                s.nonblocking = true;
+            }
+            Err(e) => self.fail("S13", format!("WSPEventSelect on {h} failed: {e}")),
+        }
+    }
+
+    /// `WSPSelect` polling one socket in every set (spec §13): it answers
+    /// at once, with nothing but that socket, counted once a set.
+    fn select(&mut self, sock: u8) {
+        let Some(i) = self.pick(sock) else { return };
+        let h = self.model.sockets[i].h;
+        let sets = crate::SelectSets {
+            read: vec![h],
+            write: vec![h],
+            except: vec![h],
+        };
+        let r = self.call(
+            || Call::on("WSPSelect", h).args("poll".to_string()),
+            |p| p.select(&sets, Some(std::time::Duration::ZERO)),
+        );
+        match r {
+            Ok(got) => {
+                let only = |set: &[SocketHandle]| set.iter().all(|&x| x == h) && set.len() <= 1;
+                if !(only(&got.read) && only(&got.write) && only(&got.except)) {
+                    self.fail("spec13", format!("select on {h} answered {got:?}"));
+                }
+            }
+            Err(e) => self.fail("spec13", format!("a select poll on open {h} failed: {e}")),
         }
     }
 

@@ -24,7 +24,7 @@ use super::simulation::{Observation, ProcessId, Simulation};
 use super::trace::Event;
 use crate::core::op::{OpState, Overlapped};
 use crate::mock::{Record, ServiceId};
-use crate::{OpId, SocketHandle, ThreadKey, WsaError};
+use crate::{FdEvents, OpId, SocketHandle, ThreadKey, WsaError};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
@@ -121,6 +121,10 @@ pub(crate) struct Sock {
     /// Whether `sent` is exactly what the peer must get (no aborted send, no
     /// network outage while it mattered).
     pub(crate) exact: bool,
+    /// Its `WSPEventSelect` mask (empty: none).
+    pub(crate) selected: FdEvents,
+    /// `FD_CLOSE` recorded for it (spec §12: once).
+    pub(crate) closes_recorded: usize,
 }
 
 /// An overlapped operation the model follows.
@@ -227,6 +231,7 @@ impl Model {
                 }
             }
         }
+        self.check_network_events(sim, app);
         // The notifier's own record is not needed: what it saw came here.
         sim.notes(app).clear();
         self.check_operations(sim);
@@ -259,6 +264,35 @@ impl Model {
         self.check_resets(sim, false);
         self.check_closed(sim, false);
         self.retire_services(sim);
+    }
+
+    /// Spec §12 and S7 for every network event recorded since the last
+    /// step: only for an open socket (none after its close), only events
+    /// its registration selected, and `FD_CLOSE` once.
+    fn check_network_events(&mut self, sim: &Simulation, app: ProcessId) {
+        for e in sim.notes(app).network_events() {
+            let Some(i) = self.sockets.iter().position(|s| s.h == e.socket) else {
+                let message = format!("{:?} recorded for {}, which is closed", e.events, e.socket);
+                self.fail(sim, "S7", message);
+                continue;
+            };
+            let s = &mut self.sockets[i];
+            if !s.selected.contains(e.events) {
+                let message = format!(
+                    "{:?} recorded for {}, registered for {:?}",
+                    e.events, e.socket, s.selected
+                );
+                self.fail(sim, "spec12", message);
+                continue;
+            }
+            if e.events.contains(FdEvents::CLOSE) {
+                s.closes_recorded += 1;
+                if s.closes_recorded > 1 {
+                    let message = format!("FD_CLOSE recorded twice for {}", e.socket);
+                    self.fail(sim, "spec12", message);
+                }
+            }
+        }
     }
 
     fn delivered(&mut self, sim: &Simulation, rec: &Record) {

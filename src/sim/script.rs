@@ -28,6 +28,8 @@
 //! | `close SOCK dontlinger` / `abortive` / `linger SECONDS` | `WSPCloseSocket` with that `SO_LINGER` |
 //! | `shutdown SOCK HOW` | `WSPShutdown`; HOW is `receive`, `send`, `both` or a raw number |
 //! | `nonblocking SOCK on` / `off` | `FIONBIO` |
+//! | `event-select SOCK EVENTS` | `WSPEventSelect`; EVENTS is `none` or `read,write,oob,accept,connect,close` (any of them, joined by commas) |
+//! | `select SOCK` | `WSPSelect` polling the socket in all three sets |
 //! | `poll OP` | `WSPGetOverlappedResult` without waiting, on a tracked operation |
 //! | `run STEPS` | the network makes up to STEPS steps (at most 255) |
 //! | `stall SOCK on` / `off` | the socket's peer stops reading, or reads again |
@@ -148,6 +150,16 @@ pub struct ScriptReport {
 }
 
 /// The words of a line with their 1-based columns, comments cut.
+/// The `FD_*` events a scenario names, with their bits.
+const EVENT_NAMES: [(&str, u8); 6] = [
+    ("read", 0x1),
+    ("write", 0x2),
+    ("oob", 0x4),
+    ("accept", 0x8),
+    ("connect", 0x10),
+    ("close", 0x20),
+];
+
 fn words(text: &str) -> Vec<(usize, &str)> {
     let text = text.split('#').next().unwrap_or("");
     let mut out = Vec::new();
@@ -316,6 +328,27 @@ fn parse_line(c: &mut Cursor<'_>) -> Result<Line, ParseError> {
         "nonblocking" => step(Action::NonBlocking {
             sock: c.number("a socket index")?,
             on: c.on_off()?,
+        }),
+        "event-select" => {
+            let sock = c.number("a socket index")?;
+            let (col, list) = c.word("events (none, or read,write,oob,accept,connect,close)")?;
+            let mut events = 0u8;
+            if list != "none" {
+                for name in list.split(',') {
+                    let bit = EVENT_NAMES
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|&(_, b)| b)
+                        .ok_or_else(|| {
+                            c.error(col, format!("expected an event (read, write, oob, accept, connect, close), found {name:?}"))
+                        })?;
+                    events |= bit;
+                }
+            }
+            step(Action::EventSelect { sock, events })
+        }
+        "select" => step(Action::Select {
+            sock: c.number("a socket index")?,
         }),
         "poll" => step(Action::Poll {
             op: c.number("an operation index")?,
@@ -538,6 +571,19 @@ impl fmt::Display for StepLine {
             Action::NonBlocking { sock, on } => {
                 write!(f, "nonblocking {sock} {}", if on { "on" } else { "off" })
             }
+            Action::EventSelect { sock, events } => {
+                let names: Vec<&str> = EVENT_NAMES
+                    .iter()
+                    .filter(|(_, b)| events & b != 0)
+                    .map(|(n, _)| *n)
+                    .collect();
+                if names.is_empty() {
+                    write!(f, "event-select {sock} none")
+                } else {
+                    write!(f, "event-select {sock} {}", names.join(","))
+                }
+            }
+            Action::Select { sock } => write!(f, "select {sock}"),
             Action::Poll { op } => write!(f, "poll {op}"),
             Action::Run { steps } => write!(f, "run {steps}"),
             Action::Stall { sock, on } => {

@@ -164,6 +164,10 @@ fn simpler(a: Action) -> Vec<Action> {
             vec![Action::NonBlocking { sock: 0, on }]
         }
         Action::Poll { op } if op != 0 => vec![Action::Poll { op: 0 }],
+        Action::EventSelect { sock, events } if sock != 0 => {
+            vec![Action::EventSelect { sock: 0, events }]
+        }
+        Action::Select { sock } if sock != 0 => vec![Action::Select { sock: 0 }],
         Action::Stall { sock, on } if sock != 0 => vec![Action::Stall { sock: 0, on }],
         Action::Slow { sock, rate } if sock != 0 => vec![Action::Slow { sock: 0, rate }],
         Action::Reset { sock } if sock != 0 => vec![Action::Reset { sock: 0 }],

@@ -25,8 +25,6 @@ unsafe fn not_offered<D: Exported, R>(name: &str, lp_errno: *mut i32, fail: R) -
     }
 }
 
-
-
 /// `WSPDuplicateSocket`: not offered.
 ///
 /// # Safety
