@@ -104,19 +104,22 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             Ok(())
         };
         let timeout = |sock: &Socket| sock.send_timeout;
-        let r = self.submit(s, timeout, overlapped, check, |sock_kind, wait| {
-            let to = if sock_kind == SocketKind::Stream {
-                None
-            } else {
-                to
-            };
-            Ok(transport.send(s, data, to, wait)?.map(Transfer::sent))
-        });
-        if r.as_ref().err() == Some(&WsaError::WouldBlock) {
-            // Spec §12: FD_WRITE comes again once room comes back.
-            self.rearm(s, FdEvents::WRITE);
-        }
-        Ok(r?.bytes)
+        let r = self.submit(
+            s,
+            FdEvents::WRITE,
+            timeout,
+            overlapped,
+            check,
+            |sock_kind, wait| {
+                let to = if sock_kind == SocketKind::Stream {
+                    None
+                } else {
+                    to
+                };
+                Ok(transport.send(s, data, to, wait)?.map(Transfer::sent))
+            },
+        )?;
+        Ok(r.bytes)
     }
 
     /// `WSPRecv`: receives at most `max` bytes. Empty data on a stream means
@@ -170,16 +173,23 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         };
         let timeout = |sock: &Socket| sock.recv_timeout;
         let inner = &self.inner;
-        let r = self.submit(s, timeout, overlapped, check, |kind, wait| {
-            Ok(transport.recv(s, max, flags, wait)?.map(|r| {
-                let mut t = Transfer::received(r);
-                let mut outcome = t.outcome();
-                inner.truncation(kind, &mut outcome);
-                t.received.flags = outcome.flags;
-                t.error = outcome.error;
-                t
-            }))
-        });
+        let r = self.submit(
+            s,
+            FdEvents::empty(),
+            timeout,
+            overlapped,
+            check,
+            |kind, wait| {
+                Ok(transport.recv(s, max, flags, wait)?.map(|r| {
+                    let mut t = Transfer::received(r);
+                    let mut outcome = t.outcome();
+                    inner.truncation(kind, &mut outcome);
+                    t.received.flags = outcome.flags;
+                    t.error = outcome.error;
+                    t
+                }))
+            },
+        );
         // Spec §12: any receive re-enables FD_READ and FD_OOB (signalled
         // again at once while data is left).
         self.rearm(s, FdEvents::READ | FdEvents::OOB);
@@ -197,6 +207,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     ) -> WsaResult<()> {
         self.submit(
             s,
+            FdEvents::empty(),
             |_| None,
             Some(overlapped),
             |_| Ok(()),
@@ -299,9 +310,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     }
 
     /// The one path of every send and receive (see the module docs).
+    #[allow(clippy::too_many_arguments)] // one path for every send and receive
     fn submit(
         &self,
         s: SocketHandle,
+        rearm_on_would_block: FdEvents,
         timeout_of: impl FnOnce(&Socket) -> Option<Duration>,
         overlapped: Option<OverlappedRequest>,
         check: impl FnOnce(&Socket) -> WsaResult<()>,
@@ -326,7 +339,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if !is_overlapped && sock.nonblocking {
                 return match start(sock.kind, Wait::No)? {
                     Io::Done(t) => Ok((Started::Now(t), None)),
-                    Io::Pending | Io::WouldBlock => Err(WsaError::WouldBlock),
+                    Io::Pending | Io::WouldBlock => {
+                        // Spec §12: FD_WRITE comes again once room comes
+                        // back; armed under the socket's lock, so an
+                        // FD_WRITE racing this call is not lost.
+                        sock.armed |= rearm_on_would_block;
+                        Err(WsaError::WouldBlock)
+                    }
                 };
             }
             if sock.pending.len() >= inner.config.max_pending_per_socket {

@@ -639,7 +639,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
                 return None;
             }
             sock.armed -= hit;
-            sock.record.add(hit, error);
+            // Only an event-select registration feeds the record that
+            // WSPEnumNetworkEvents reads (spec §12).
+            if matches!(to, Select::Event(_)) {
+                sock.record.add(hit, error);
+            }
             Some((to, hit))
         });
         if let Ok(Some((to, hit))) = signal

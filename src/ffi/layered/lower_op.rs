@@ -14,8 +14,9 @@
 //! - any other error: no routine will ever run (S9); the poster frees it.
 //!
 //! Records the next provider silenced (its final cleanup aborts without
-//! any notification, S6c one level down) are freed by their owner at its
-//! stop, once the relay has run everything queued before.
+//! any notification, S6c one level down) are forgotten by their owner at
+//! its stop and never freed: a completion that still comes late finds its
+//! record allocated (and ends it without telling anyone).
 
 use super::super::abi::{SOCKET, WSABUF, WSAOVERLAPPED};
 use super::super::sockaddr::Storage;
@@ -67,8 +68,9 @@ pub(super) struct Moved {
 pub(super) trait Owner: Send + Sync {
     /// A lower operation finished after it pended.
     fn finished(&self, end: Finished);
-    /// Forgets a record (it is freed now); false if the owner already
-    /// freed it (then nobody may touch it).
+    /// Forgets a record, which is freed now; false if the owner forgot it
+    /// already (its stop gave up on it: the record is left allocated, and
+    /// its late end tells nobody).
     fn release(&self, record: *mut LowerOp) -> bool;
 }
 
@@ -248,8 +250,8 @@ pub(super) unsafe extern "system" fn lower_done(
 /// # Safety
 /// `record` is a live record whose operation ended, told once.
 pub(super) unsafe fn ended(record: *mut LowerOp, error: u32, bytes: u32, flags: u32) {
-    // SAFETY: the caller's promise: the record stays allocated until this
-    // function or the owner frees it.
+    // SAFETY: the caller's promise: records are freed only here (or by
+    // the poster, for a call refused at once), so this one is allocated.
     let rec = unsafe { &*record };
     let phase = *rec.phase();
     let owner = rec.owner.upgrade();

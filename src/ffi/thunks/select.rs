@@ -15,6 +15,9 @@ use crate::{SelectSets, SocketHandle, WsaError, WsaResult};
 use std::time::Duration;
 use windows_sys::Win32::Networking::WinSock::{FD_SET, TIMEVAL};
 
+/// The most entries a set may have (a count above it is garbage).
+const MAX_SET: usize = 1 << 16;
+
 /// Where `fd_array` starts in an `fd_set`.
 const ARRAY_AT: usize = size_of::<usize>();
 
@@ -35,6 +38,11 @@ unsafe fn read_set(set: *mut FD_SET) -> WsaResult<Option<CallerSet>> {
     };
     // SAFETY: the caller's promise; `optional` checked the pointer.
     let count = unsafe { std::ptr::addr_of!((*set).fd_count).read_unaligned() } as usize;
+    // However big an application's FD_SETSIZE, not this: a garbage count
+    // must not read the whole address space.
+    if count > MAX_SET {
+        return Err(WsaError::InvalidArgument);
+    }
     let bytes = count
         .checked_mul(size_of::<SOCKET>())
         .and_then(|n| n.checked_add(ARRAY_AT))
