@@ -267,3 +267,47 @@ fn s7_a_close_gives_up_a_background_connect_without_an_event() {
     );
     assert_eq!(w.b.p.accept(listener).err(), Some(WsaError::WouldBlock));
 }
+
+/// Spec §14 (`ConnectEx`): an overlapped connect of a bound stream socket
+/// is told once when it ends (S9, S10); an unbound socket is WSAEINVAL and
+/// starts nothing; a close while it pends aborts it, told once (S7).
+#[test]
+fn spec14_an_overlapped_connect_is_told_once_and_a_close_aborts_it() {
+    use winsock_provider::{CompletionMode, EventKey, OpState, OverlappedRequest};
+    let w = common::World::new(1401);
+    let l = w.b.stream();
+    let at = w.b.p.bind(l, SocketAddr::from((w.b.ip, 0))).unwrap();
+    w.b.p.listen(l, 4).unwrap();
+    let s = w.a.stream();
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        w.a.p.connect_overlapped(s, at, req.clone()),
+        Err(WsaError::InvalidArgument),
+        "not bound"
+    );
+    assert_eq!(req.overlapped.state(), OpState::Idle);
+    w.a.p.bind(s, SocketAddr::from((w.a.ip, 0))).unwrap();
+    match w.a.p.connect_overlapped(s, at, req.clone()) {
+        Ok(()) | Err(WsaError::IoPending) => {}
+        other => panic!("{other:?}"),
+    }
+    w.settle();
+    assert_eq!(req.overlapped.state(), OpState::Delivered);
+    assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 1);
+    assert_eq!(w.a.p.peer_addr(s), Ok(at));
+
+    let nobody = SocketAddr::from((w.b.ip, 4998));
+    let t = w.a.stream();
+    w.a.p.bind(t, SocketAddr::from((w.a.ip, 0))).unwrap();
+    let pending = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
+    w.net.set_latency(std::time::Duration::from_millis(50));
+    assert_eq!(
+        w.a.p.connect_overlapped(t, nobody, pending.clone()),
+        Err(WsaError::IoPending)
+    );
+    w.a.p.close_socket(t).unwrap();
+    assert_eq!(pending.overlapped.state(), OpState::AbortedNotified);
+    let outcome = pending.overlapped.outcome().unwrap();
+    assert_eq!(outcome.error, Some(WsaError::OperationAborted), "S7");
+    assert_eq!(w.a.notes.delivered_for(pending.overlapped.op().unwrap()), 1);
+}

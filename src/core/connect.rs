@@ -4,8 +4,11 @@
 use super::error::{WsaError, WsaResult};
 use super::flags::{FdEvents, SocketFlags};
 use super::handle::{OpId, SocketHandle};
+use super::io::OverlappedRequest;
+use super::notifier::{Notification, Outcome};
+use super::op::OpState;
 use super::op::Overlapped;
-use super::provider::{Inner, Provider};
+use super::provider::{Inner, Pending, Provider};
 use super::socket_state::{OpKind, PendingOp, Socket, check_family};
 use super::transport::{AddressFamily, CloseKind, Io, SocketKind, Transport, Wait};
 use super::waiter::Waiter;
@@ -229,6 +232,97 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     None => Err(WsaError::Interrupted),
                 }
             }
+        }
+    }
+
+    /// `ConnectEx` (spec §14, an extension function): an overlapped
+    /// connect of a bound stream socket, told through `request` like any
+    /// overlapped operation (S9, S10; a close aborts it, S7; the final
+    /// cleanup aborts it telling nobody, S6c). `Ok` when it connected at
+    /// once (still told), `Err(WSA_IO_PENDING)` when it will end later.
+    /// `WSAEINVAL` for an unbound, listening or non-overlapped socket,
+    /// `WSAEOPNOTSUPP` for a datagram socket, `WSAEISCONN`, `WSAEALREADY`.
+    pub fn connect_overlapped(
+        &self,
+        s: SocketHandle,
+        addr: SocketAddr,
+        request: OverlappedRequest,
+    ) -> WsaResult<()> {
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let thread = inner.waiter.current_thread();
+        let done = inner.table.with(s, |sock| -> WsaResult<_> {
+            if sock.closing {
+                return Err(WsaError::NotSocket);
+            }
+            check_family(sock, &addr)?;
+            if sock.kind != SocketKind::Stream {
+                return Err(WsaError::OperationNotSupported);
+            }
+            if sock.listening
+                || !sock.flags.contains(SocketFlags::OVERLAPPED)
+                || inner.transport.local_addr(s).is_err()
+            {
+                return Err(WsaError::InvalidArgument);
+            }
+            if sock.connected {
+                return Err(WsaError::IsConnected);
+            }
+            if sock.connecting.is_some() {
+                return Err(WsaError::Already);
+            }
+            let id = inner.next_op(s);
+            let OverlappedRequest {
+                overlapped: record,
+                mode,
+                user,
+            } = request;
+            record.begin(id, Some(mode))?;
+            sock.armed |= FdEvents::CONNECT | FdEvents::WRITE;
+            sock.pending.push(PendingOp {
+                id,
+                kind: OpKind::Connect { background: false },
+                record: record.clone(),
+                mode: Some(mode),
+                thread,
+                user,
+            });
+            match inner.transport.connect(s, addr, id) {
+                Ok(Io::Pending) => {
+                    sock.connecting = Some(id);
+                    Ok(None)
+                }
+                Ok(Io::Done(())) => {
+                    sock.take_op(id);
+                    sock.connected = true;
+                    sock.so_error = 0;
+                    // S9: connected at once, and still told.
+                    let outcome = Outcome::default();
+                    record.finish(OpState::Completing, outcome.clone(), Vec::new(), None);
+                    Ok(Some(Pending {
+                        note: Notification {
+                            op: id,
+                            mode,
+                            outcome,
+                            user,
+                        },
+                        record,
+                    }))
+                }
+                other => {
+                    sock.take_op(id);
+                    record.reject();
+                    Err(other.err().unwrap_or(WsaError::WouldBlock))
+                }
+            }
+        })??;
+        match done {
+            Some(pending) => {
+                inner.deliver(vec![pending]);
+                inner.signal(s, FdEvents::CONNECT | FdEvents::WRITE, None);
+                Ok(())
+            }
+            None => Err(WsaError::IoPending),
         }
     }
 

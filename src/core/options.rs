@@ -84,6 +84,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     sock.recv_timeout = ms(v);
                 }
                 (Keeper::Core(CoreOption::Error), SetValue::Int(v)) => sock.so_error = v,
+                (Keeper::Core(CoreOption::UpdateContext), SetValue::Raw(_)) => {}
                 (Keeper::Transport(n), SetValue::Bool(Some(b))) => {
                     transport.set_option(s, n, &OptionValue::Bool(b))?;
                 }
@@ -142,6 +143,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                         AddressFamily::Inet => 65_507,
                         AddressFamily::Inet6 => 65_527,
                     }),
+                    // Set only.
+                    CoreOption::UpdateContext => return Err(WsaError::ProtocolOption),
                 },
                 Keeper::Transport(n) => match transport.option(s, n)? {
                     OptionValue::Bool(b) => GetValue::Bool(b),

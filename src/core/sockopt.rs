@@ -65,6 +65,10 @@ pub mod names {
     pub const SO_PROTOCOL_INFOA: i32 = 0x2004;
     /// `SO_PROTOCOL_INFOW`.
     pub const SO_PROTOCOL_INFOW: i32 = 0x2005;
+    /// `SO_UPDATE_ACCEPT_CONTEXT` (set only, after `AcceptEx`).
+    pub const SO_UPDATE_ACCEPT_CONTEXT: i32 = 0x700B;
+    /// `SO_UPDATE_CONNECT_CONTEXT` (set only, after `ConnectEx`).
+    pub const SO_UPDATE_CONNECT_CONTEXT: i32 = 0x7010;
     /// `SO_CONDITIONAL_ACCEPT`.
     pub const SO_CONDITIONAL_ACCEPT: i32 = 0x3002;
     /// `TCP_NODELAY` (`IPPROTO_TCP`).
@@ -184,6 +188,10 @@ pub(crate) enum CoreOption {
     Error,
     Type,
     MaxMessageSize,
+    /// `SO_UPDATE_ACCEPT_CONTEXT` / `SO_UPDATE_CONNECT_CONTEXT` (set only):
+    /// after `AcceptEx` / `ConnectEx`; the provider's sockets are whole
+    /// already, so there is nothing to update.
+    UpdateContext,
 }
 
 /// Who keeps an option.
@@ -266,6 +274,9 @@ pub(crate) fn resolve(
                 only(stream, down(OptionName::ConditionalAccept, Shape::Bool4))
             }
             SO_PROTOCOL_INFOA | SO_PROTOCOL_INFOW => Err(WsaError::ProtocolOption),
+            SO_UPDATE_ACCEPT_CONTEXT | SO_UPDATE_CONNECT_CONTEXT => {
+                only(stream, core(CoreOption::UpdateContext, Shape::Raw, true))
+            }
             _ => Ok(other),
         },
         IPPROTO_TCP => match name {

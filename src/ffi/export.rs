@@ -114,6 +114,14 @@ macro_rules! __export_provider_entries {
             $crate::ffi::__export::set_completion_upcall::<$dll>(complete)
         }
 
+        /// The calling thread's last error set by an extension function
+        /// (`ConnectEx`, ...), for a host that is not ws2_32 (on Windows
+        /// it is also the thread's `GetLastError()`).
+        #[unsafe(no_mangle)]
+        pub extern "system" fn WSPLastError() -> i32 {
+            $crate::ffi::last_error()
+        }
+
         /// Process detach (S11); nothing else.
         #[cfg(windows)]
         #[unsafe(no_mangle)]

@@ -30,6 +30,7 @@ mod guard;
 mod host;
 mod inflight;
 pub mod install;
+mod last_error;
 pub mod layered;
 mod pin;
 mod protocol_info;
@@ -40,6 +41,7 @@ mod wsabuf;
 
 pub use dll::{Dll, DllConfig, Exported, ProviderDll, ProviderOf};
 pub use guard::{contain, last_panic};
+pub use last_error::last_error;
 
 /// What [`export_provider!`](crate::export_provider) expands to needs from
 /// the crate; not for direct use.

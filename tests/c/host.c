@@ -131,6 +131,8 @@ static uint64_t (*loopback_service_bytes)(unsigned short port);
 static unsigned int (*loopback_service_resets)(unsigned short port);
 static unsigned int (*loopback_service_graceful)(unsigned short port);
 static void (*loopback_set_read_rate)(unsigned short port, int rate);
+/* The thread's last error an extension function set (off Windows). */
+static int(WSAAPI *p_WSPLastError)(void);
 static unsigned int (*loopback_startup_count)(void);
 static unsigned int (*loopback_socket_count)(void);
 
@@ -2076,6 +2078,67 @@ done:
     EQ(cleanup(), 0);
 }
 
+/* The error an extension function left: the thread's last error. */
+static int last_error(void)
+{
+#ifdef _WIN32
+    return (int)GetLastError();
+#else
+    return p_WSPLastError();
+#endif
+}
+
+typedef BOOL(WINAPI *connectex_fn)(SOCKET, const struct sockaddr *, int, PVOID, DWORD, LPDWORD,
+                                   LPWSAOVERLAPPED);
+
+/* Spec 14: SIO_GET_EXTENSION_FUNCTION_POINTER hands out the provider's
+ * ConnectEx (an unknown GUID is WSAEINVAL); it refuses an unbound socket
+ * (FALSE, WSAEINVAL); on a bound one it is an overlapped connect, told
+ * once (S9), after which SO_UPDATE_CONNECT_CONTEXT is accepted and bytes
+ * go both ways. */
+static void spec14_connectex_from_the_extension_pointer(void)
+{
+    static const GUID connectex = {
+        0x25a207b9, 0xddf3, 0x4660, {0x8e, 0xe9, 0x76, 0xe5, 0x8c, 0x74, 0x06, 0x3e}};
+    static const GUID unknown = {0x12345678, 0x1234, 0x1234, {1, 2, 3, 4, 5, 6, 7, 8}};
+    SOCKET s = INVALID_SOCKET;
+    connectex_fn fn = NULL;
+    DWORD got = 0, sent = 0, flags = 0;
+    struct sockaddr_in echo = sin4(127, 0, 0, 2, 7);
+    WSAOVERLAPPED ov;
+    char back[4];
+    REQUIRE(start());
+    s = new_socket(0, WSA_FLAG_OVERLAPPED);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    FAILS_WITH(ioctl_out(s, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&unknown, sizeof unknown,
+                         &fn, sizeof fn, &got, NULL),
+               SOCKET_ERROR, WSAEINVAL);
+    REQUIRE(EQ(ioctl_out(s, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&connectex,
+                         sizeof connectex, &fn, sizeof fn, &got, NULL),
+               0));
+    EQ(got, sizeof fn);
+    REQUIRE(fn != NULL);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(42);
+    EQ(fn(s, (struct sockaddr *)&echo, sizeof echo, NULL, 0, &sent, &ov), FALSE);
+    EQ(last_error(), WSAEINVAL); /* not bound */
+    REQUIRE(EQ(bind_to(s, sin4(127, 0, 0, 1, 0)), 0));
+    if (!fn(s, (struct sockaddr *)&echo, sizeof echo, NULL, 0, &sent, &ov))
+        EQ(last_error(), WSA_IO_PENDING);
+    run_network();
+    err = 0;
+    EQ(T.lpWSPGetOverlappedResult(s, &ov, &got, FALSE, &flags, &err), TRUE);
+    EQ(ev_completions(EVENT(42)), 1); /* told once */
+    err = 0;
+    EQ(T.lpWSPSetSockOpt(s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0, &err), 0);
+    EQ(send_bytes(s, "ping", 4), 4);
+    EQ(recv_bytes(s, back, 4), 4);
+    EQ(memcmp(back, "ping", 4), 0);
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
 /* The entries the provider does not offer answer WSAEOPNOTSUPP after
  * a startup (README: after the gate check). */
 static void unsupported_entries_are_wsaeopnotsupp(void)
@@ -2669,6 +2732,7 @@ static int load(const char *path)
     } while (0)
     LOAD(p_WSPStartup, "WSPStartup");
     LOAD(p_WSPSetCompletionUpcall, "WSPSetCompletionUpcall");
+    LOAD(p_WSPLastError, "WSPLastError");
     if (!g_system) {
         /* The loopback example's hooks; the system provider has none. */
         LOAD(loopback_run, "loopback_run");
@@ -2694,6 +2758,7 @@ static int load(const char *path)
             g_path = layer;
             LOAD(p_WSPStartup, "WSPStartup");
             LOAD(p_WSPSetCompletionUpcall, "WSPSetCompletionUpcall");
+            LOAD(p_WSPLastError, "WSPLastError");
             void *closed = lib_sym(lib, "counting_layer_closed");
             memcpy(&counting_layer_closed, &closed, sizeof closed);
             g_description = strstr(layer, "counting_layer")
@@ -2918,6 +2983,7 @@ int main(int argc, char **argv)
     RUN(spec14_address_strings_in_the_forms_windows_uses);
     RUN(spec14_disconnects_without_data_shut_a_direction);
     RUN(spec14_ioctls_handles_atmark_keepalive_and_overlapped);
+    RUN(spec14_connectex_from_the_extension_pointer);
     RUN(s6d_s6f_threads_race_the_final_cleanup);
     if (g_layers > 0) {
         RUN(layered_s1_startups_and_cleanups_are_mirrored_one_for_one);

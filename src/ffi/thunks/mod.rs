@@ -11,6 +11,7 @@
 //! [`unsupported`] (the entries that answer `WSAEOPNOTSUPP`).
 
 pub(super) mod events;
+pub(super) mod extensions;
 pub(super) mod io;
 pub(super) mod lifecycle;
 pub(super) mod options;

@@ -115,6 +115,8 @@ const SIO_BASE_HANDLE: u32 = 0x4800_0022;
 const SIO_BSP_HANDLE: u32 = 0x4800_001B;
 const SIO_BSP_HANDLE_SELECT: u32 = 0x4800_001C;
 const SIO_BSP_HANDLE_POLL: u32 = 0x4800_001D;
+/// `SIO_GET_EXTENSION_FUNCTION_POINTER`: a GUID in, a function pointer out.
+const SIO_GET_EXTENSION_FUNCTION_POINTER: u32 = 0xC800_0006;
 
 /// `WSPIoctl` (spec §14). The codes the core answers (`FIONBIO`,
 /// `FIONREAD`, `SIOCATMARK`, `SIO_KEEPALIVE_VALS`) and, here, the handle
@@ -127,7 +129,9 @@ const SIO_BSP_HANDLE_POLL: u32 = 0x4800_001D;
 ///   provider's base handle, passed down untouched), else this socket (a
 ///   base provider is its own base);
 ///
-/// an output buffer smaller than a `SOCKET` is `WSAEFAULT`. Any other code
+/// an output buffer smaller than a `SOCKET` is `WSAEFAULT`.
+/// `SIO_GET_EXTENSION_FUNCTION_POINTER` hands out the provider's extension
+/// functions (see `extensions`; an unknown GUID is `WSAEINVAL`). Any other code
 /// is the transport's. An overlapped ioctl finishes at once: 0, and its
 /// completion is told (S9); a failure is never told.
 ///
@@ -188,6 +192,19 @@ pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
                             | Err(WsaError::OperationNotSupported) => own()?,
                             Err(e) => return Err(e),
                         }
+                    }
+                    SIO_GET_EXTENSION_FUNCTION_POINTER => {
+                        if capacity < size_of::<usize>() || output.is_null() {
+                            return Err(WsaError::Fault);
+                        }
+                        let guid: [u8; 16] = input
+                            .get(..16)
+                            .and_then(|g| g.try_into().ok())
+                            .ok_or(WsaError::Fault)?;
+                        let guid = super::super::protocol_info::guid_of(guid);
+                        super::extensions::pointer_for::<D>(&guid)?
+                            .to_ne_bytes()
+                            .to_vec()
                     }
                     _ => dll.provider.ioctl(h, code, input, capacity)?,
                 };
