@@ -311,3 +311,66 @@ fn spec14_an_overlapped_connect_is_told_once_and_a_close_aborts_it() {
     assert_eq!(outcome.error, Some(WsaError::OperationAborted), "S7");
     assert_eq!(w.a.notes.delivered_for(pending.overlapped.op().unwrap()), 1);
 }
+
+/// Spec §14 (`AcceptEx`): the next connection goes into the application's
+/// own socket, told once, with the peer and local addresses on record; the
+/// socket then carries bytes; a bound target is WSAEINVAL; a close of the
+/// listener aborts a pending one, told once (S7), and leaves the target an
+/// open, unconnected socket.
+#[test]
+fn spec14_an_overlapped_accept_fills_the_applications_socket() {
+    use winsock_provider::{CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest};
+    let w = common::World::new(1402);
+    let l = w.a.stream();
+    let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
+    w.a.p.listen(l, 4).unwrap();
+    let bound = w.a.stream();
+    w.a.p.bind(bound, SocketAddr::from((w.a.ip, 0))).unwrap();
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        w.a.p.accept_overlapped(l, bound, req.clone()),
+        Err(WsaError::InvalidArgument)
+    );
+    let target = w.a.stream();
+    assert_eq!(
+        w.a.p.accept_overlapped(l, target, req.clone()),
+        Err(WsaError::IoPending)
+    );
+    let c = w.b.stream();
+    w.b.p.connect(c, at).unwrap();
+    w.settle();
+    assert_eq!(req.overlapped.state(), OpState::Delivered);
+    assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 1);
+    assert_eq!(req.overlapped.from(), w.b.p.local_addr(c).ok(), "the peer");
+    assert_eq!(req.overlapped.local(), Some(at), "the local address");
+    assert_eq!(w.a.p.peer_addr(target), w.b.p.local_addr(c));
+    w.b.p.send(c, b"into", MsgFlags::empty(), None).unwrap();
+    w.settle();
+    assert_eq!(
+        w.a.p
+            .recv(target, 10, MsgFlags::empty(), None)
+            .unwrap()
+            .data,
+        b"into"
+    );
+
+    let spare = w.a.stream();
+    let pending = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
+    assert_eq!(
+        w.a.p.accept_overlapped(l, spare, pending.clone()),
+        Err(WsaError::IoPending)
+    );
+    w.a.p.close_socket(l).unwrap();
+    assert_eq!(pending.overlapped.state(), OpState::AbortedNotified);
+    assert_eq!(
+        pending.overlapped.outcome().unwrap().error,
+        Some(WsaError::OperationAborted)
+    );
+    assert_eq!(w.a.notes.delivered_for(pending.overlapped.op().unwrap()), 1);
+    assert_eq!(
+        w.a.p.peer_addr(spare),
+        Err(WsaError::NotConnected),
+        "the target is as it was"
+    );
+    w.a.p.bind(spare, SocketAddr::from((w.a.ip, 0))).unwrap();
+}

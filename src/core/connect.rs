@@ -462,12 +462,119 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     }
 }
 
+impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
+    /// `AcceptEx` (spec §14, an extension function): the next connection
+    /// on `listener` goes into `target`, an open, unbound, unconnected
+    /// stream socket the application made, told through `request` like any
+    /// overlapped operation (S9, S10; a close of the listener aborts it,
+    /// S7, and `target` is left as it was; the final cleanup aborts it
+    /// telling nobody, S6c). `target` takes the listener's properties as an
+    /// accepted socket does. `Ok(peer)` when a connection was taken at once
+    /// (still told), `Err(WSA_IO_PENDING)` when it will come later; the
+    /// record holds the peer ([`Overlapped::from`]) and the local address
+    /// ([`Overlapped::local`]).
+    ///
+    /// Errors: `WSAEOPNOTSUPP` for a datagram listener, `WSAEINVAL` for a
+    /// listener that is not listening, or a `target` that is bound,
+    /// connected, listening, of another family or not overlapped;
+    /// `WSAENOTSOCK` for a handle that is not an open socket.
+    pub fn accept_overlapped(
+        &self,
+        listener: SocketHandle,
+        target: SocketHandle,
+        request: OverlappedRequest,
+    ) -> WsaResult<SocketAddr> {
+        let _call = self.enter()?;
+        let inner = &self.inner;
+        let family = inner.table.with(target, |t| {
+            if t.closing {
+                return Err(WsaError::NotSocket);
+            }
+            if t.kind != SocketKind::Stream
+                || t.connected
+                || t.listening
+                || t.connecting.is_some()
+                || !t.flags.contains(SocketFlags::OVERLAPPED)
+                || inner.transport.local_addr(target).is_ok()
+            {
+                return Err(WsaError::InvalidArgument);
+            }
+            Ok(t.family)
+        })??;
+        let thread = inner.waiter.current_thread();
+        let OverlappedRequest {
+            overlapped: record,
+            mode,
+            user,
+        } = request;
+        let started = inner.table.with(listener, |l| -> WsaResult<_> {
+            if l.closing {
+                return Err(WsaError::NotSocket);
+            }
+            if l.kind != SocketKind::Stream {
+                return Err(WsaError::OperationNotSupported);
+            }
+            if !l.listening || l.family != family || listener == target {
+                return Err(WsaError::InvalidArgument);
+            }
+            let id = inner.next_op(listener);
+            record.begin(id, Some(mode))?;
+            // The target's own transport state gives way to the connection.
+            inner.transport.close(target, CloseKind::Abortive);
+            l.pending.push(PendingOp {
+                id,
+                kind: OpKind::AcceptInto { socket: target },
+                record: record.clone(),
+                mode: Some(mode),
+                thread,
+                user,
+            });
+            match inner.transport.accept(listener, target, Wait::Later(id)) {
+                Ok(Io::Pending) => Ok((None, Inherited::from(&*l))),
+                Ok(Io::Done(peer)) => {
+                    l.take_op(id);
+                    Ok((Some((id, peer)), Inherited::from(&*l)))
+                }
+                other => {
+                    l.take_op(id);
+                    record.reject();
+                    let _ = inner.transport.open(target, family, SocketKind::Stream);
+                    Err(other.err().unwrap_or(WsaError::WouldBlock))
+                }
+            }
+        })?;
+        let result = match started {
+            Ok((None, _)) => Err(WsaError::IoPending),
+            Ok((Some((id, peer)), like)) => {
+                inner.accepted_into(listener, target, like);
+                // S9: taken at once, and still told.
+                let outcome = Outcome::default();
+                record.finish(OpState::Completing, outcome.clone(), Vec::new(), Some(peer));
+                record.set_local(inner.transport.local_addr(target).ok());
+                inner.deliver(vec![Pending {
+                    note: Notification {
+                        op: id,
+                        mode,
+                        outcome,
+                        user,
+                    },
+                    record,
+                }]);
+                Ok(peer)
+            }
+            Err(e) => Err(e),
+        };
+        inner.reenable(listener, FdEvents::ACCEPT);
+        result
+    }
+}
+
 /// What an accepted socket takes from its listener (spec §12: "the same
 /// properties as the listener"): its family and flags, its blocking mode,
 /// `SO_LINGER` (both fields), `SO_SNDTIMEO`/`SO_RCVTIMEO` and its network
 /// event selection. Options the transport keeps are copied by
 /// [`Inner::inherit_options`]; buffer sizes are the transport's.
-struct Inherited {
+pub(crate) struct Inherited {
     family: AddressFamily,
     flags: crate::SocketFlags,
     nonblocking: bool,
@@ -506,6 +613,30 @@ impl Inherited {
 }
 
 impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
+    /// `target`, which an `AcceptEx` filled with a connection of
+    /// `listener`: connected, with the listener's properties (as an
+    /// accepted socket has them) and what holds signalled.
+    pub(crate) fn accepted_into(
+        &self,
+        listener: SocketHandle,
+        target: SocketHandle,
+        like: Inherited,
+    ) {
+        let select = like.select;
+        let _ = self.table.with(target, |t| {
+            let fresh = like.into_socket();
+            let flags = t.flags;
+            *t = Socket { flags, ..fresh };
+        });
+        self.inherit_options(listener, target);
+        if let Some((_, mask)) = select {
+            let ready = self.transport.readiness(target) & mask;
+            if !ready.is_empty() {
+                self.signal(target, ready, None);
+            }
+        }
+    }
+
     /// Copies the options the transport keeps (the named ones: keep-alive,
     /// no-delay, out-of-band inline, address reuse, ...) from `listener` to
     /// the socket it accepted. One the transport does not have is skipped.

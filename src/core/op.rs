@@ -66,6 +66,8 @@ struct Record {
     outcome: Outcome,
     data: Vec<u8>,
     from: Option<SocketAddr>,
+    /// The local address of a socket an `AcceptEx` filled.
+    local: Option<SocketAddr>,
 }
 
 /// The record of an overlapped operation, as `WSAOVERLAPPED` is for the SPI:
@@ -103,6 +105,7 @@ impl Overlapped {
                 outcome: Outcome::default(),
                 data: Vec::new(),
                 from: None,
+                local: None,
             })),
         }
     }
@@ -133,9 +136,21 @@ impl Overlapped {
         self.lock().data.clone()
     }
 
-    /// The sender of a completed datagram receive.
+    /// The sender of a completed datagram receive; the peer of an
+    /// accept.
     pub fn from(&self) -> Option<SocketAddr> {
         self.lock().from
+    }
+
+    /// The local address of the socket an `AcceptEx` filled.
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.lock().local
+    }
+
+    /// Keeps the local address of the socket an `AcceptEx` filled (before
+    /// its completion is told).
+    pub(crate) fn set_local(&self, local: Option<SocketAddr>) {
+        self.lock().local = local;
     }
 
     pub(crate) fn mode(&self) -> Option<CompletionMode> {
@@ -156,6 +171,7 @@ impl Overlapped {
             outcome: Outcome::default(),
             data: Vec::new(),
             from: None,
+            local: None,
         };
         Ok(())
     }

@@ -443,6 +443,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     /// still pending.
     fn end_early(&self, op: PendingOp, state: OpState) -> Option<(Notification, Overlapped)> {
         self.transport.cancel(op.id);
+        if let OpKind::AcceptInto { socket } = op.kind {
+            // A connection that raced the abort is not the application's:
+            // its socket goes back to what it was.
+            self.give_back(socket);
+        }
         if let OpKind::Accept { into } = op.kind {
             // The accept may have produced a connection that races in: close it
             // and give the reserved slot back.
@@ -555,10 +560,14 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             Completed::Failed(e) => (Outcome::failed(e), Vec::new(), None),
         };
         let mut connect_ended = None;
+        let mut accepted_into = None;
         let mut outcome = outcome;
         let decided = self.table.with(id.socket, |sock| {
             let op = sock.take_op(id)?;
             self.truncation(sock.kind, &mut outcome);
+            if let OpKind::AcceptInto { socket } = op.kind {
+                accepted_into = Some((socket, super::connect::Inherited::from(&*sock)));
+            }
             let to = if op.mode.is_none() {
                 OpState::Delivered
             } else {
@@ -589,6 +598,15 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             })
         });
         if let Ok(Some(p)) = decided {
+            // An AcceptEx's socket is whole before anyone is told.
+            if let Some((target, like)) = accepted_into {
+                if p.note.outcome.error.is_none() {
+                    self.accepted_into(id.socket, target, like);
+                    p.record.set_local(self.transport.local_addr(target).ok());
+                } else {
+                    self.give_back(target);
+                }
+            }
             self.deliver(vec![p]);
         }
         match connect_ended {
@@ -670,6 +688,16 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         {
             outcome.flags -= MsgFlags::PARTIAL;
             outcome.error = Some(WsaError::MessageSize);
+        }
+    }
+
+    /// An `AcceptEx`'s socket after its accept failed or was aborted: an
+    /// open, unconnected stream socket again, with fresh transport state
+    /// (a connection that raced in is reset).
+    pub(crate) fn give_back(&self, target: SocketHandle) {
+        self.transport.close(target, CloseKind::Abortive);
+        if let Ok(family) = self.table.with(target, |t| t.family) {
+            let _ = self.transport.open(target, family, SocketKind::Stream);
         }
     }
 

@@ -56,6 +56,9 @@ pub(crate) enum OpKind {
     Linger,
     /// A blocking `WSPSelect`, registered on the first socket of its sets.
     Select,
+    /// An `AcceptEx`: the connection goes into the application's own
+    /// socket `socket`.
+    AcceptInto { socket: SocketHandle },
     /// A connect. `background` for a non-blocking socket's: nobody waits
     /// for it and nobody is notified; its end is recorded as `FD_CONNECT`
     /// and in `SO_ERROR`.

@@ -2139,6 +2139,78 @@ done:
     EQ(cleanup(), 0);
 }
 
+typedef BOOL(WINAPI *acceptex_fn)(SOCKET, SOCKET, PVOID, DWORD, DWORD, DWORD, LPDWORD,
+                                  LPWSAOVERLAPPED);
+typedef void(WINAPI *getacceptexsockaddrs_fn)(PVOID, DWORD, DWORD, DWORD, struct sockaddr **,
+                                              LPINT, struct sockaddr **, LPINT);
+
+/* Spec 14: the provider's AcceptEx takes the next connection into a socket
+ * the application made (an overlapped operation on the listener, told
+ * once, S9); GetAcceptExSockaddrs finds the addresses it wrote; after
+ * SO_UPDATE_ACCEPT_CONTEXT, bytes go both ways. Receive data with the
+ * accept is WSAEOPNOTSUPP. */
+static void spec14_acceptex_from_the_extension_pointer(void)
+{
+    static const GUID acceptex = {
+        0xb5367df1, 0xcbac, 0x11cf, {0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92}};
+    static const GUID sockaddrs = {
+        0xb5367df2, 0xcbac, 0x11cf, {0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92}};
+    SOCKET l = INVALID_SOCKET, t = INVALID_SOCKET, c = INVALID_SOCKET;
+    acceptex_fn accept_fn = NULL;
+    getacceptexsockaddrs_fn addrs_fn = NULL;
+    struct sockaddr_in at, client;
+    struct sockaddr *local = NULL, *remote = NULL;
+    int local_len = 0, remote_len = 0;
+    char buf[2 * 44], back[4];
+    DWORD got = 0, flags = 0, received = 0;
+    WSAOVERLAPPED ov;
+    REQUIRE(start());
+    l = new_socket(0, WSA_FLAG_OVERLAPPED);
+    t = new_socket(0, WSA_FLAG_OVERLAPPED);
+    REQUIRE(NE(l, INVALID_SOCKET) && NE(t, INVALID_SOCKET));
+    REQUIRE(EQ(bind_to(l, sin4(127, 0, 0, 1, 0)), 0) && EQ(sock_name(l, &at), 0));
+    err = 0;
+    REQUIRE(EQ(T.lpWSPListen(l, 4, &err), 0));
+    REQUIRE(EQ(ioctl_out(l, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&acceptex,
+                         sizeof acceptex, &accept_fn, sizeof accept_fn, &got, NULL),
+               0));
+    REQUIRE(EQ(ioctl_out(l, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&sockaddrs,
+                         sizeof sockaddrs, &addrs_fn, sizeof addrs_fn, &got, NULL),
+               0));
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(43);
+    EQ(accept_fn(l, t, buf, 8, 44, 44, &received, &ov), FALSE);
+    EQ(last_error(), WSAEOPNOTSUPP); /* no receive data with the accept */
+    if (!accept_fn(l, t, buf, 0, 44, 44, &received, &ov))
+        EQ(last_error(), WSA_IO_PENDING);
+    c = new_socket(0, 0);
+    REQUIRE(NE(c, INVALID_SOCKET));
+    REQUIRE(EQ(connect_to(c, at), 0));
+    REQUIRE(EQ(sock_name(c, &client), 0));
+    run_network();
+    err = 0;
+    EQ(T.lpWSPGetOverlappedResult(l, &ov, &got, FALSE, &flags, &err), TRUE);
+    EQ(ev_completions(EVENT(43)), 1); /* told once */
+    addrs_fn(buf, 0, 44, 44, &local, &local_len, &remote, &remote_len);
+    REQUIRE(local != NULL && remote != NULL);
+    EQ(local_len, sizeof(struct sockaddr_in));
+    EQ(remote_len, sizeof(struct sockaddr_in));
+    EQ(port_of((struct sockaddr_in *)local), port_of(&at));
+    EQ(port_of((struct sockaddr_in *)remote), port_of(&client));
+    err = 0;
+    EQ(T.lpWSPSetSockOpt(t, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (const char *)&l, sizeof l,
+                         &err),
+       0);
+    EQ(send_bytes(c, "pong", 4), 4);
+    EQ(recv_bytes(t, back, 4), 4);
+    EQ(memcmp(back, "pong", 4), 0);
+done:
+    CLOSE_IF_OPEN(c);
+    CLOSE_IF_OPEN(t);
+    CLOSE_IF_OPEN(l);
+    EQ(cleanup(), 0);
+}
+
 /* The entries the provider does not offer answer WSAEOPNOTSUPP after
  * a startup (README: after the gate check). */
 static void unsupported_entries_are_wsaeopnotsupp(void)
@@ -2984,6 +3056,7 @@ int main(int argc, char **argv)
     RUN(spec14_disconnects_without_data_shut_a_direction);
     RUN(spec14_ioctls_handles_atmark_keepalive_and_overlapped);
     RUN(spec14_connectex_from_the_extension_pointer);
+    RUN(spec14_acceptex_from_the_extension_pointer);
     RUN(s6d_s6f_threads_race_the_final_cleanup);
     if (g_layers > 0) {
         RUN(layered_s1_startups_and_cleanups_are_mirrored_one_for_one);

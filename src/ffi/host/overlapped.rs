@@ -78,6 +78,11 @@ pub(crate) fn write_end(
             }
         }
     }
+    if let (Some(out), None) = (op.accept_ex, outcome.error) {
+        // SAFETY: the slots stay the provider's until this completion and
+        // were checked to hold a sockaddr_in6 when the call was made.
+        unsafe { write_accept_ex(out, op.record.local(), op.record.from()) };
+    }
     let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
     let ov = op.overlapped;
     // SAFETY: `ov` was checked (not null, aligned) when the call was
@@ -135,6 +140,28 @@ pub(crate) fn write_end(
         // S6c: the record alone tells; nothing is signalled.
         // SAFETY: as above.
         (Tell::Record, _, _) => unsafe { publish(ov, bytes, status) },
+    }
+}
+
+/// Writes an `AcceptEx`'s local and remote addresses into their slots.
+///
+/// # Safety
+/// Each slot writable for its length, at least a `sockaddr_in6`.
+pub(crate) unsafe fn write_accept_ex(
+    out: super::super::inflight::AcceptExOut,
+    local: Option<std::net::SocketAddr>,
+    remote: Option<std::net::SocketAddr>,
+) {
+    for (slot, len, addr) in [
+        (out.local, out.local_len, local),
+        (out.remote, out.remote_len, remote),
+    ] {
+        let Some(addr) = addr else { continue };
+        let mut room = i32::try_from(len).unwrap_or(i32::MAX);
+        // SAFETY: the caller's promise.
+        if let Err(e) = unsafe { sockaddr::write(addr, slot.cast(), &mut room) } {
+            upcall_failed("AcceptEx addresses", e);
+        }
     }
 }
 

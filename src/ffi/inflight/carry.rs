@@ -84,6 +84,21 @@ pub(crate) unsafe fn carry<'a, D: Exported>(
     args: OverlappedArgs,
     receive: Option<ReceiveInto>,
 ) -> WsaResult<Option<(Carried<'a, D>, OverlappedRequest)>> {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { carry_filling(dll, s, args, receive, None) }
+}
+
+/// [`carry`] for an `AcceptEx`, whose completion writes the addresses.
+///
+/// # Safety
+/// As [`carry`]; `accept_ex`'s slots writable until the completion.
+pub(crate) unsafe fn carry_filling<'a, D: Exported>(
+    dll: &'a Dll<D>,
+    s: SOCKET,
+    args: OverlappedArgs,
+    receive: Option<ReceiveInto>,
+    accept_ex: Option<super::AcceptExOut>,
+) -> WsaResult<Option<(Carried<'a, D>, OverlappedRequest)>> {
     let Some(overlapped) = guard::optional(args.overlapped)? else {
         return Ok(None);
     };
@@ -111,6 +126,7 @@ pub(crate) unsafe fn carry<'a, D: Exported>(
         overlapped: args.overlapped,
         record: record.clone(),
         receive,
+        accept_ex,
         routine,
     });
     // SAFETY: checked above.

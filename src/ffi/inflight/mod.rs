@@ -34,6 +34,18 @@ pub(crate) struct ReceiveInto {
     pub from: Option<(*mut SOCKADDR, *mut i32)>,
 }
 
+/// Where an `AcceptEx` writes the two addresses at its completion: the
+/// caller's output buffer past its receive area, a slot for the local
+/// address then one for the remote, each `sockaddr` at its slot's start
+/// (`GetAcceptExSockaddrs`, the provider's too, reads them there).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AcceptExOut {
+    pub local: *mut u8,
+    pub local_len: usize,
+    pub remote: *mut u8,
+    pub remote_len: usize,
+}
+
 /// One overlapped operation in flight.
 pub(crate) struct InFlight {
     /// The socket, as the host named it (for `WPUCompleteOverlappedRequest`).
@@ -44,6 +56,8 @@ pub(crate) struct InFlight {
     pub record: Overlapped,
     /// For a receive: where the data goes.
     pub receive: Option<ReceiveInto>,
+    /// For an `AcceptEx`: where the addresses go.
+    pub accept_ex: Option<AcceptExOut>,
     /// The completion routine and a copy of the caller's `WSATHREADID`.
     pub routine: Option<(CompletionRoutine, WSATHREADID)>,
 }

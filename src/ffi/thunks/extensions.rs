@@ -2,9 +2,10 @@
 //! hands out. Each is the provider's own, an operation in its core like
 //! any other (close and the final cleanup end it, S6c, S7, S10).
 //!
-//! Handed out: `ConnectEx`. Other GUIDs (`AcceptEx`, `DisconnectEx`,
-//! `GetAcceptExSockaddrs`, `TransmitFile`, `TransmitPackets`,
-//! `WSARecvMsg`, `WSASendMsg`) are `WSAEINVAL`, as an unknown GUID is.
+//! Handed out: `ConnectEx`, `AcceptEx` (without receive data) and
+//! `GetAcceptExSockaddrs`. Other GUIDs (`DisconnectEx`, `TransmitFile`,
+//! `TransmitPackets`, `WSARecvMsg`, `WSASendMsg`) are `WSAEINVAL`, as an
+//! unknown GUID is.
 //!
 //! They return `FALSE` with the error left for `WSAGetLastError` (the
 //! thread's last error; a host that is not ws2_32 reads it with the
@@ -14,7 +15,8 @@
 use super::super::abi::{SOCKADDR, SOCKET, WSAOVERLAPPED};
 use super::super::dll::Exported;
 use super::super::guard;
-use super::super::inflight::carry::{OverlappedArgs, carry, submit};
+use super::super::inflight::AcceptExOut;
+use super::super::inflight::carry::{OverlappedArgs, carry, carry_filling, submit};
 use super::super::last_error;
 use super::super::sockaddr;
 use crate::WsaError;
@@ -27,6 +29,46 @@ const WSAID_CONNECTEX: GUID = GUID {
     data3: 0x4660,
     data4: [0x8e, 0xe9, 0x76, 0xe5, 0x8c, 0x74, 0x06, 0x3e],
 };
+
+/// `WSAID_ACCEPTEX`: {b5367df1-cbac-11cf-95ca-00805f48a192}.
+const WSAID_ACCEPTEX: GUID = GUID {
+    data1: 0xb536_7df1,
+    data2: 0xcbac,
+    data3: 0x11cf,
+    data4: [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92],
+};
+
+/// `WSAID_GETACCEPTEXSOCKADDRS`: {b5367df2-cbac-11cf-95ca-00805f48a192}.
+const WSAID_GETACCEPTEXSOCKADDRS: GUID = GUID {
+    data1: 0xb536_7df2,
+    data2: 0xcbac,
+    data3: 0x11cf,
+    data4: [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92],
+};
+
+/// `LPFN_ACCEPTEX`.
+type AcceptExFn = unsafe extern "system" fn(
+    SOCKET,
+    SOCKET,
+    *mut core::ffi::c_void,
+    u32,
+    u32,
+    u32,
+    *mut u32,
+    *mut WSAOVERLAPPED,
+) -> BOOL;
+
+/// `LPFN_GETACCEPTEXSOCKADDRS`.
+type GetAcceptExSockaddrsFn = unsafe extern "system" fn(
+    *mut core::ffi::c_void,
+    u32,
+    u32,
+    u32,
+    *mut *mut SOCKADDR,
+    *mut i32,
+    *mut *mut SOCKADDR,
+    *mut i32,
+);
 
 fn same(a: &GUID, b: &GUID) -> bool {
     (a.data1, a.data2, a.data3, a.data4) == (b.data1, b.data2, b.data3, b.data4)
@@ -46,7 +88,163 @@ pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
         ) -> BOOL = connect_ex::<D>;
         return Ok(f as usize);
     }
+    if same(guid, &WSAID_ACCEPTEX) {
+        let f: AcceptExFn = accept_ex::<D>;
+        return Ok(f as usize);
+    }
+    if same(guid, &WSAID_GETACCEPTEXSOCKADDRS) {
+        let f: GetAcceptExSockaddrsFn = get_accept_ex_sockaddrs;
+        return Ok(f as usize);
+    }
     Err(WsaError::InvalidArgument)
+}
+
+/// The room an `AcceptEx` address slot needs: the largest `sockaddr` of
+/// the family and 16 more, as the function's page asks.
+fn slot_room(family: crate::AddressFamily) -> usize {
+    16 + match family {
+        crate::AddressFamily::Inet => 16,
+        crate::AddressFamily::Inet6 => 28,
+    }
+}
+
+/// `AcceptEx`: the next connection of `listen` into `accept`, an open,
+/// unbound socket the application made
+/// ([`Provider::accept_overlapped`](crate::Provider::accept_overlapped)),
+/// with the local and remote addresses written into `output` past
+/// `receive_len` (read them with `GetAcceptExSockaddrs`). Receiving the
+/// first data with the connection is not offered: a nonzero
+/// `receive_len` is `WSAEOPNOTSUPP` (receive after the accept ends). An
+/// address slot shorter than the family's `sockaddr` and 16 bytes is
+/// `WSAEINVAL`. `SO_UPDATE_ACCEPT_CONTEXT` afterwards is accepted; the
+/// socket has its listener's properties already.
+///
+/// # Safety
+/// As `LPFN_ACCEPTEX` documents the arguments.
+#[allow(clippy::too_many_arguments)] // LPFN_ACCEPTEX's signature.
+unsafe extern "system" fn accept_ex<D: Exported>(
+    listen: SOCKET,
+    accept: SOCKET,
+    output: *mut core::ffi::c_void,
+    receive_len: u32,
+    local_len: u32,
+    remote_len: u32,
+    received: *mut u32,
+    overlapped: *mut WSAOVERLAPPED,
+) -> BOOL {
+    let mut errno = 0;
+    // SAFETY: `errno` is a live local; the arguments are the caller's.
+    let r = unsafe {
+        guard::boundary(
+            "AcceptEx",
+            &mut errno,
+            0,
+            WsaError::SystemCallFailure,
+            || {
+                let dll = D::dll();
+                let _inside = dll.provider.enter()?;
+                let listener = dll.handle(listen)?;
+                let target = dll.handle(accept)?;
+                if overlapped.is_null() {
+                    return Err(WsaError::InvalidArgument);
+                }
+                if receive_len > 0 {
+                    return Err(WsaError::OperationNotSupported);
+                }
+                let room = slot_room(dll.provider.address_family(listener)?);
+                let (local_len, remote_len) = (local_len as usize, remote_len as usize);
+                if local_len < room || remote_len < room {
+                    return Err(WsaError::InvalidArgument);
+                }
+                let base = guard::bytes_mut(output.cast(), local_len + remote_len)?;
+                let out = AcceptExOut {
+                    local: base,
+                    local_len,
+                    remote: base.add(local_len),
+                    remote_len,
+                };
+                let args = OverlappedArgs {
+                    overlapped,
+                    routine: None,
+                    thread: std::ptr::null(),
+                };
+                let carried = carry_filling(dll, listen, args, None, Some(out))?;
+                let r = submit(carried, |ov| {
+                    let ov = ov.ok_or(WsaError::InvalidArgument)?;
+                    dll.provider.accept_overlapped(listener, target, ov)
+                });
+                super::after_call(dll);
+                r?;
+                if let Some(received) = guard::optional(received)? {
+                    received.write(0);
+                }
+                Ok(1)
+            },
+        )
+    };
+    if r == 0 {
+        last_error::set(WsaError::from_code(errno).unwrap_or(WsaError::SystemCallFailure));
+    }
+    r
+}
+
+/// `GetAcceptExSockaddrs`: where `AcceptEx` wrote the local and remote
+/// addresses in `output`, and their lengths (0 and a null pointer for a
+/// slot without an address). Pointers in the guard region are left alone:
+/// the function has no way to fail.
+///
+/// # Safety
+/// As `LPFN_GETACCEPTEXSOCKADDRS` documents the arguments.
+#[allow(clippy::too_many_arguments)] // LPFN_GETACCEPTEXSOCKADDRS's signature.
+unsafe extern "system" fn get_accept_ex_sockaddrs(
+    output: *mut core::ffi::c_void,
+    receive_len: u32,
+    local_len: u32,
+    _remote_len: u32,
+    local: *mut *mut SOCKADDR,
+    local_size: *mut i32,
+    remote: *mut *mut SOCKADDR,
+    remote_size: *mut i32,
+) {
+    guard::contain("GetAcceptExSockaddrs", || {
+        let Ok(base) =
+            guard::bytes_mut(output.cast::<u8>(), (receive_len + local_len) as usize + 2)
+        else {
+            return;
+        };
+        // SAFETY: the caller's output buffer holds the receive area and
+        // both slots, as it did for AcceptEx.
+        let slots = unsafe {
+            [
+                (base.add(receive_len as usize), local, local_size),
+                (
+                    base.add((receive_len + local_len) as usize),
+                    remote,
+                    remote_size,
+                ),
+            ]
+        };
+        for (slot, at, size) in slots {
+            // SAFETY: each slot starts with a sockaddr's family.
+            let family = unsafe { slot.cast::<u16>().read_unaligned() };
+            let len = match family {
+                super::super::abi::AF_INET => 16,
+                super::super::abi::AF_INET6 => 28,
+                _ => 0,
+            };
+            if let (Ok(at), Ok(size)) = (guard::valid(at), guard::valid(size)) {
+                // SAFETY: checked, and the caller's out-parameters.
+                unsafe {
+                    at.write(if len == 0 {
+                        std::ptr::null_mut()
+                    } else {
+                        slot.cast()
+                    });
+                    size.write(len);
+                }
+            }
+        }
+    });
 }
 
 /// `ConnectEx`: an overlapped connect of a bound stream socket
