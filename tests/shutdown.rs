@@ -596,3 +596,37 @@ fn s8_sd_receive_does_not_abort_pending_operations() {
 fn read_to_eof_or_idle(w: &World, t: SocketHandle) -> Vec<u8> {
     common::drain(&w.net, &w.b.p, t).expect("read")
 }
+
+/// Spec §14 (`DisconnectEx`): ends the sending of a connected stream as
+/// `SD_SEND` does (the peer sees the end, sends fail WSAESHUTDOWN, the
+/// socket stays open); overlapped, it finishes at once and is told (S9);
+/// `TF_REUSE_SOCKET` is not offered; an unconnected socket is WSAENOTCONN.
+#[test]
+fn spec14_disconnect_ends_the_sending_and_an_overlapped_one_is_told() {
+    use winsock_provider::{CompletionMode, EventKey, OpState, OverlappedRequest};
+    let w = World::new(1403);
+    let (s, t) = w.pair();
+    assert_eq!(
+        w.a.p.disconnect(s, true, None),
+        Err(WsaError::OperationNotSupported)
+    );
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    w.a.p.disconnect(s, false, Some(req.clone())).unwrap();
+    assert_eq!(req.overlapped.state(), OpState::Delivered);
+    assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 1);
+    w.settle();
+    assert_eq!(
+        w.b.p.recv(t, 10, MsgFlags::empty(), None).unwrap().data,
+        b"",
+        "the peer sees the end"
+    );
+    assert_eq!(
+        w.a.p.send(s, b"x", MsgFlags::empty(), None),
+        Err(WsaError::Shutdown)
+    );
+    let lone = w.a.stream();
+    assert_eq!(
+        w.a.p.disconnect(lone, false, None),
+        Err(WsaError::NotConnected)
+    );
+}

@@ -2,6 +2,7 @@
 
 use super::error::{WsaError, WsaResult};
 use super::handle::SocketHandle;
+use super::io::OverlappedRequest;
 use super::op::{OpState, Overlapped};
 use super::provider::{Pending, Provider};
 use super::socket_state::{OpKind, PendingOp};
@@ -128,5 +129,38 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             sock.shut_recv |= how.receives();
             Ok(())
         })
+    }
+
+    /// `DisconnectEx` (spec §14, an extension function): ends a connected
+    /// stream's sending, as `WSPShutdown(SD_SEND)` does (the peer sees the
+    /// end after every byte); the socket stays open until it is closed.
+    /// With `request` it is an overlapped operation that finishes at once,
+    /// told (S9). Reusing the socket (`TF_REUSE_SOCKET`) is not offered:
+    /// `WSAEOPNOTSUPP` (close it and make another). `WSAENOTCONN` for a
+    /// socket that is not connected, `WSAEOPNOTSUPP` for a datagram one.
+    pub fn disconnect(
+        &self,
+        s: SocketHandle,
+        reuse: bool,
+        request: Option<OverlappedRequest>,
+    ) -> WsaResult<()> {
+        self.with_open(s, |sock| {
+            if sock.kind != SocketKind::Stream || reuse {
+                return Err(WsaError::OperationNotSupported);
+            }
+            if !sock.connected {
+                return Err(WsaError::NotConnected);
+            }
+            if request.is_some() && !sock.flags.contains(crate::SocketFlags::OVERLAPPED) {
+                return Err(WsaError::InvalidArgument);
+            }
+            self.inner.transport.shutdown(s, ShutdownHow::Send)?;
+            sock.shut_send = true;
+            Ok(())
+        })?;
+        match request {
+            Some(request) => self.finished_at_once(s, 0, request),
+            None => Ok(()),
+        }
     }
 }

@@ -2211,6 +2211,45 @@ done:
     EQ(cleanup(), 0);
 }
 
+typedef BOOL(WINAPI *disconnectex_fn)(SOCKET, LPWSAOVERLAPPED, DWORD, DWORD);
+
+/* Spec 14: the provider's DisconnectEx ends the sending as SD_SEND does
+ * (later sends: WSAESHUTDOWN); overlapped, it finishes at once, told (S9);
+ * TF_REUSE_SOCKET is WSAEOPNOTSUPP, a reserved value WSAEINVAL. */
+static void spec14_disconnectex_from_the_extension_pointer(void)
+{
+    static const GUID disconnectex = {
+        0x7fda2e11, 0x8630, 0x436f, {0xa0, 0x31, 0xf5, 0x36, 0xa6, 0xee, 0xc1, 0x57}};
+    SOCKET s = INVALID_SOCKET;
+    disconnectex_fn fn = NULL;
+    DWORD got = 0;
+    WSAOVERLAPPED ov;
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    REQUIRE(EQ(ioctl_out(s, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&disconnectex,
+                         sizeof disconnectex, &fn, sizeof fn, &got, NULL),
+               0));
+    EQ(fn(s, NULL, 0x02, 0), FALSE);
+    EQ(last_error(), WSAEOPNOTSUPP); /* TF_REUSE_SOCKET */
+    EQ(fn(s, NULL, 0, 1), FALSE);
+    EQ(last_error(), WSAEINVAL); /* reserved */
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(44);
+    EQ(fn(s, &ov, 0, 0), TRUE);
+    run_network();
+    EQ(ev_completions(EVENT(44)), 1); /* finished at once, still told */
+    {
+        WSABUF b = {1, (char *)"x"};
+        DWORD n = 0;
+        FAILS_WITH(T.lpWSPSend(s, &b, 1, &n, 0, NULL, NULL, NULL, &err), SOCKET_ERROR,
+                   WSAESHUTDOWN);
+    }
+done:
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
 /* The entries the provider does not offer answer WSAEOPNOTSUPP after
  * a startup (README: after the gate check). */
 static void unsupported_entries_are_wsaeopnotsupp(void)
@@ -3057,6 +3096,7 @@ int main(int argc, char **argv)
     RUN(spec14_ioctls_handles_atmark_keepalive_and_overlapped);
     RUN(spec14_connectex_from_the_extension_pointer);
     RUN(spec14_acceptex_from_the_extension_pointer);
+    RUN(spec14_disconnectex_from_the_extension_pointer);
     RUN(s6d_s6f_threads_race_the_final_cleanup);
     if (g_layers > 0) {
         RUN(layered_s1_startups_and_cleanups_are_mirrored_one_for_one);

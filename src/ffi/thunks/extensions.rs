@@ -2,10 +2,10 @@
 //! hands out. Each is the provider's own, an operation in its core like
 //! any other (close and the final cleanup end it, S6c, S7, S10).
 //!
-//! Handed out: `ConnectEx`, `AcceptEx` (without receive data) and
-//! `GetAcceptExSockaddrs`. Other GUIDs (`DisconnectEx`, `TransmitFile`,
-//! `TransmitPackets`, `WSARecvMsg`, `WSASendMsg`) are `WSAEINVAL`, as an
-//! unknown GUID is.
+//! Handed out: `ConnectEx`, `AcceptEx` (without receive data),
+//! `GetAcceptExSockaddrs` and `DisconnectEx` (without `TF_REUSE_SOCKET`).
+//! Other GUIDs (`TransmitFile`, `TransmitPackets`, `WSARecvMsg`,
+//! `WSASendMsg`) are `WSAEINVAL`, as an unknown GUID is.
 //!
 //! They return `FALSE` with the error left for `WSAGetLastError` (the
 //! thread's last error; a host that is not ws2_32 reads it with the
@@ -45,6 +45,20 @@ const WSAID_GETACCEPTEXSOCKADDRS: GUID = GUID {
     data3: 0x11cf,
     data4: [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92],
 };
+
+/// `WSAID_DISCONNECTEX`: {7fda2e11-8630-436f-a031-f536a6eec157}.
+const WSAID_DISCONNECTEX: GUID = GUID {
+    data1: 0x7fda_2e11,
+    data2: 0x8630,
+    data3: 0x436f,
+    data4: [0xa0, 0x31, 0xf5, 0x36, 0xa6, 0xee, 0xc1, 0x57],
+};
+
+/// `TF_REUSE_SOCKET`, the one flag `DisconnectEx` knows.
+const TF_REUSE_SOCKET: u32 = 0x02;
+
+/// `LPFN_DISCONNECTEX`.
+type DisconnectExFn = unsafe extern "system" fn(SOCKET, *mut WSAOVERLAPPED, u32, u32) -> BOOL;
 
 /// `LPFN_ACCEPTEX`.
 type AcceptExFn = unsafe extern "system" fn(
@@ -92,11 +106,63 @@ pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
         let f: AcceptExFn = accept_ex::<D>;
         return Ok(f as usize);
     }
+    if same(guid, &WSAID_DISCONNECTEX) {
+        let f: DisconnectExFn = disconnect_ex::<D>;
+        return Ok(f as usize);
+    }
     if same(guid, &WSAID_GETACCEPTEXSOCKADDRS) {
         let f: GetAcceptExSockaddrsFn = get_accept_ex_sockaddrs;
         return Ok(f as usize);
     }
     Err(WsaError::InvalidArgument)
+}
+
+/// `DisconnectEx`: ends a connected stream's sending
+/// ([`Provider::disconnect`](crate::Provider::disconnect)), the peer seeing
+/// the end after every byte; with a `WSAOVERLAPPED`, an operation that
+/// finishes at once and is told (S9). `TF_REUSE_SOCKET` is
+/// `WSAEOPNOTSUPP`; another flag or a nonzero `reserved` is `WSAEINVAL`.
+///
+/// # Safety
+/// As `LPFN_DISCONNECTEX` documents the arguments.
+unsafe extern "system" fn disconnect_ex<D: Exported>(
+    s: SOCKET,
+    overlapped: *mut WSAOVERLAPPED,
+    flags: u32,
+    reserved: u32,
+) -> BOOL {
+    let mut errno = 0;
+    // SAFETY: `errno` is a live local; the arguments are the caller's.
+    let r = unsafe {
+        guard::boundary(
+            "DisconnectEx",
+            &mut errno,
+            0,
+            WsaError::SystemCallFailure,
+            || {
+                let dll = D::dll();
+                let _inside = dll.provider.enter()?;
+                let h = dll.handle(s)?;
+                if reserved != 0 || flags & !TF_REUSE_SOCKET != 0 {
+                    return Err(WsaError::InvalidArgument);
+                }
+                let reuse = flags & TF_REUSE_SOCKET != 0;
+                let args = OverlappedArgs {
+                    overlapped,
+                    routine: None,
+                    thread: std::ptr::null(),
+                };
+                let carried = carry(dll, s, args, None)?;
+                let r = submit(carried, |ov| dll.provider.disconnect(h, reuse, ov));
+                super::after_call(dll);
+                r.map(|()| 1)
+            },
+        )
+    };
+    if r == 0 {
+        last_error::set(WsaError::from_code(errno).unwrap_or(WsaError::SystemCallFailure));
+    }
+    r
 }
 
 /// The room an `AcceptEx` address slot needs: the largest `sockaddr` of
