@@ -53,7 +53,11 @@ impl IfsPort {
         let thread = std::thread::Builder::new()
             .name("winsock-layer-ifs".into())
             .spawn(move || read_port(port, &next, &ack))
-            .map_err(|_| WsaError::ProviderFailedInit)?;
+            .map_err(|_| {
+                // SAFETY: the port made above, used by nobody.
+                unsafe { CloseHandle(port as HANDLE) };
+                WsaError::ProviderFailedInit
+            })?;
         Ok(IfsPort {
             port,
             thread: Some(thread),

@@ -107,11 +107,11 @@ pub(super) fn thread_id() -> *const WSATHREADID {
 }
 
 /// A user of the relay thread (a layered transport that started): the
-/// thread starts with the first.
-pub(super) fn acquire() {
+/// thread starts with the first. `WSAEPROVIDERFAILEDINIT` when it cannot
+/// be started (then nothing was taken).
+pub(super) fn acquire() -> Result<(), WsaError> {
     let r = relay();
     let mut t = lock!(r.thread);
-    t.users += 1;
     if t.running.is_none() {
         // The thread runs this DLL's code: an unload without cleanup
         // (S11) must not pull it away.
@@ -139,10 +139,15 @@ pub(super) fn acquire() {
                     }
                 }
             })
-            .expect("the relay thread starts");
+            .map_err(|e| {
+                tracing::error!(target: "winsock_provider", error = %e, "the relay thread cannot start");
+                WsaError::ProviderFailedInit
+            })?;
         r.sender.store(Some(Arc::new(tx.clone())));
         t.running = Some((tx, join));
     }
+    t.users += 1;
+    Ok(())
 }
 
 /// The end of a use: the last one stops the thread and waits for it, after

@@ -728,7 +728,14 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             tracing::error!(target: "winsock_provider", "the next provider says it has IFS handles, which only Windows has");
             return Err(WsaError::ProviderFailedInit);
         }
-        relay::acquire();
+        let acquired = relay::acquire();
+        #[cfg(windows)]
+        if acquired.is_err()
+            && let Some(port) = lock!(sh.ifs).take()
+        {
+            port.stop();
+        }
+        acquired?;
         let target: Weak<dyn EventTarget> = sh.me.clone();
         *lock!(sh.window) = Some(relay::window_for(target));
         let started = sh.upcalls().and_then(|u| next.startup(u));
