@@ -26,6 +26,18 @@ pub(crate) struct OverlappedArgs {
     pub(crate) thread: *const WSATHREADID,
 }
 
+impl OverlappedArgs {
+    /// A call told by its event or a completion port, never by a routine
+    /// (the extension functions take no routine and no thread id).
+    pub(crate) fn without_routine(overlapped: *mut WSAOVERLAPPED) -> Self {
+        Self {
+            overlapped,
+            routine: None,
+            thread: std::ptr::null(),
+        }
+    }
+}
+
 /// An overlapped call in the registry, until the core accepts it.
 pub(crate) struct Carried<'a, D: Exported> {
     dll: &'a Dll<D>,

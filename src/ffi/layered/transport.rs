@@ -156,13 +156,17 @@ unsafe impl<L: Layer> Sync for Shared<L> {}
 /// ```no_run
 /// use std::sync::Arc;
 /// use winsock_provider::ffi::layered::{LayeredTransport, NextProvider, NextSource};
-/// use winsock_provider::{Provider, ProviderConfig, ThreadWaiter};
-/// # fn upcalls() -> winsock_provider::ffi::abi::WSPUPCALLTABLE { unimplemented!() }
-/// # fn base_entry() -> winsock_provider::ffi::abi::WSAPROTOCOL_INFOW { unimplemented!() }
+/// use winsock_provider::ffi::{abi::WSPUPCALLTABLE, install};
+/// use winsock_provider::{AddressFamily, ProtocolInfo, Provider, ProviderConfig, SocketKind, ThreadWaiter};
+///
+/// // The entry the next provider is loaded for (from the catalog), and the
+/// // upcall table ws2_32 handed the layer's own `WSPStartup`.
+/// let base_entry = install::encode(&ProtocolInfo::base(1001, AddressFamily::Inet, SocketKind::Stream));
+/// let upcalls = WSPUPCALLTABLE::default();
 ///
 /// // SAFETY: the path names a Winsock provider DLL.
-/// let next = unsafe { NextProvider::load("./libloopback_provider.so".as_ref(), base_entry()) }?;
-/// let layer = LayeredTransport::new((), NextSource::Given { next: Arc::new(next), upcalls: upcalls() });
+/// let next = unsafe { NextProvider::load("./libloopback_provider.so".as_ref(), base_entry) }?;
+/// let layer = LayeredTransport::new((), NextSource::Given { next: Arc::new(next), upcalls });
 /// let provider = Provider::new(ProviderConfig::default(), layer, ThreadWaiter::new());
 /// # Ok::<(), winsock_provider::WsaError>(())
 /// ```

@@ -13,13 +13,13 @@
 //! will end later.
 
 use super::super::abi::{SOCKADDR, SOCKET, WSAOVERLAPPED};
-use super::super::dll::Exported;
+use super::super::dll::{Dll, Exported};
 use super::super::guard;
 use super::super::inflight::AcceptExOut;
 use super::super::inflight::carry::{OverlappedArgs, carry, carry_filling, submit};
 use super::super::last_error;
 use super::super::sockaddr;
-use crate::WsaError;
+use crate::{WsaError, WsaResult};
 use windows_sys::core::{BOOL, GUID};
 
 /// `WSAID_CONNECTEX`: {25a207b9-ddf3-4660-8ee9-76e58c74063e}.
@@ -117,6 +117,20 @@ pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
     Err(WsaError::InvalidArgument)
 }
 
+/// An extension function's body inside the provider, as every `WSP*`
+/// thunk runs ([`super::run`]: the panic boundary, the gate, the author's
+/// `after_call`), returning `TRUE`, or `FALSE` with the code left as the
+/// thread's last error: the extension functions have no `lpErrno`.
+fn extension<D: Exported>(name: &str, body: impl FnOnce(&'static Dll<D>) -> WsaResult<()>) -> BOOL {
+    let mut errno = 0;
+    // SAFETY: `errno` is a live local.
+    let r = unsafe { super::run(name, &mut errno, 0, |dll| body(dll).map(|()| 1)) };
+    if r == 0 {
+        last_error::set(WsaError::from_code(errno).unwrap_or(WsaError::SystemCallFailure));
+    }
+    r
+}
+
 /// `DisconnectEx`: ends a connected stream's sending
 /// ([`Provider::disconnect`](crate::Provider::disconnect)), the peer seeing
 /// the end after every byte; with a `WSAOVERLAPPED`, an operation that
@@ -131,38 +145,19 @@ unsafe extern "system" fn disconnect_ex<D: Exported>(
     flags: u32,
     reserved: u32,
 ) -> BOOL {
-    let mut errno = 0;
-    // SAFETY: `errno` is a live local; the arguments are the caller's.
-    let r = unsafe {
-        guard::boundary(
-            "DisconnectEx",
-            &mut errno,
-            0,
-            WsaError::SystemCallFailure,
-            || {
-                let dll = D::dll();
-                let _inside = dll.provider.enter()?;
-                let h = dll.handle(s)?;
-                if reserved != 0 || flags & !TF_REUSE_SOCKET != 0 {
-                    return Err(WsaError::InvalidArgument);
-                }
-                let reuse = flags & TF_REUSE_SOCKET != 0;
-                let args = OverlappedArgs {
-                    overlapped,
-                    routine: None,
-                    thread: std::ptr::null(),
-                };
-                let carried = carry(dll, s, args, None)?;
-                let r = submit(carried, |ov| dll.provider.disconnect(h, reuse, ov));
-                super::after_call(dll);
-                r.map(|()| 1)
-            },
-        )
-    };
-    if r == 0 {
-        last_error::set(WsaError::from_code(errno).unwrap_or(WsaError::SystemCallFailure));
+    // SAFETY: the arguments are the caller's, as the function's page
+    // documents them.
+    unsafe {
+        extension::<D>("DisconnectEx", |dll| {
+            let h = dll.handle(s)?;
+            if reserved != 0 || flags & !TF_REUSE_SOCKET != 0 {
+                return Err(WsaError::InvalidArgument);
+            }
+            let reuse = flags & TF_REUSE_SOCKET != 0;
+            let carried = carry(dll, s, OverlappedArgs::without_routine(overlapped), None)?;
+            submit(carried, |ov| dll.provider.disconnect(h, reuse, ov))
+        })
     }
-    r
 }
 
 /// The room an `AcceptEx` address slot needs: the largest `sockaddr` of
@@ -198,60 +193,42 @@ unsafe extern "system" fn accept_ex<D: Exported>(
     received: *mut u32,
     overlapped: *mut WSAOVERLAPPED,
 ) -> BOOL {
-    let mut errno = 0;
-    // SAFETY: `errno` is a live local; the arguments are the caller's.
-    let r = unsafe {
-        guard::boundary(
-            "AcceptEx",
-            &mut errno,
-            0,
-            WsaError::SystemCallFailure,
-            || {
-                let dll = D::dll();
-                let _inside = dll.provider.enter()?;
-                let listener = dll.handle(listen)?;
-                let target = dll.handle(accept)?;
-                if overlapped.is_null() {
-                    return Err(WsaError::InvalidArgument);
-                }
-                if receive_len > 0 {
-                    return Err(WsaError::OperationNotSupported);
-                }
-                let room = slot_room(dll.provider.address_family(listener)?);
-                let (local_len, remote_len) = (local_len as usize, remote_len as usize);
-                if local_len < room || remote_len < room {
-                    return Err(WsaError::InvalidArgument);
-                }
-                let base = guard::bytes_mut(output.cast(), local_len + remote_len)?;
-                let out = AcceptExOut {
-                    local: base,
-                    local_len,
-                    remote: base.add(local_len),
-                    remote_len,
-                };
-                let args = OverlappedArgs {
-                    overlapped,
-                    routine: None,
-                    thread: std::ptr::null(),
-                };
-                let carried = carry_filling(dll, listen, args, None, Some(out))?;
-                let r = submit(carried, |ov| {
-                    let ov = ov.ok_or(WsaError::InvalidArgument)?;
-                    dll.provider.accept_overlapped(listener, target, ov)
-                });
-                super::after_call(dll);
-                r?;
-                if let Some(received) = guard::optional(received)? {
-                    received.write(0);
-                }
-                Ok(1)
-            },
-        )
-    };
-    if r == 0 {
-        last_error::set(WsaError::from_code(errno).unwrap_or(WsaError::SystemCallFailure));
+    // SAFETY: the arguments are the caller's, as the function's page
+    // documents them.
+    unsafe {
+        extension::<D>("AcceptEx", |dll| {
+            let listener = dll.handle(listen)?;
+            let target = dll.handle(accept)?;
+            if overlapped.is_null() {
+                return Err(WsaError::InvalidArgument);
+            }
+            if receive_len > 0 {
+                return Err(WsaError::OperationNotSupported);
+            }
+            let room = slot_room(dll.provider.address_family(listener)?);
+            let (local_len, remote_len) = (local_len as usize, remote_len as usize);
+            if local_len < room || remote_len < room {
+                return Err(WsaError::InvalidArgument);
+            }
+            let base = guard::bytes_mut(output.cast(), local_len + remote_len)?;
+            let out = AcceptExOut {
+                local: base,
+                local_len,
+                remote: base.add(local_len),
+                remote_len,
+            };
+            let args = OverlappedArgs::without_routine(overlapped);
+            let carried = carry_filling(dll, listen, args, None, Some(out))?;
+            submit(carried, |ov| {
+                let ov = ov.ok_or(WsaError::InvalidArgument)?;
+                dll.provider.accept_overlapped(listener, target, ov)
+            })?;
+            if let Some(received) = guard::optional(received)? {
+                received.write(0);
+            }
+            Ok(())
+        })
     }
-    r
 }
 
 /// `GetAcceptExSockaddrs`: where `AcceptEx` wrote the local and remote
@@ -331,46 +308,27 @@ unsafe extern "system" fn connect_ex<D: Exported>(
     sent: *mut u32,
     overlapped: *mut WSAOVERLAPPED,
 ) -> BOOL {
-    let mut errno = 0;
-    // SAFETY: `errno` is a live local; the arguments are the caller's.
-    let r = unsafe {
-        guard::boundary(
-            "ConnectEx",
-            &mut errno,
-            0,
-            WsaError::SystemCallFailure,
-            || {
-                let dll = D::dll();
-                let _inside = dll.provider.enter()?;
-                let h = dll.handle(s)?;
-                if overlapped.is_null() {
-                    return Err(WsaError::InvalidArgument);
-                }
-                if !send.is_null() && send_len > 0 {
-                    return Err(WsaError::OperationNotSupported);
-                }
-                let addr = sockaddr::read(name, namelen, dll.provider.address_family(h)?)?;
-                let args = OverlappedArgs {
-                    overlapped,
-                    routine: None,
-                    thread: std::ptr::null(),
-                };
-                let carried = carry(dll, s, args, None)?;
-                let r = submit(carried, |ov| {
-                    let ov = ov.ok_or(WsaError::InvalidArgument)?;
-                    dll.provider.connect_overlapped(h, addr, ov)
-                });
-                super::after_call(dll);
-                r?;
-                if let Some(sent) = guard::optional(sent)? {
-                    sent.write(0);
-                }
-                Ok(1)
-            },
-        )
-    };
-    if r == 0 {
-        last_error::set(WsaError::from_code(errno).unwrap_or(WsaError::SystemCallFailure));
+    // SAFETY: the arguments are the caller's, as the function's page
+    // documents them.
+    unsafe {
+        extension::<D>("ConnectEx", |dll| {
+            let h = dll.handle(s)?;
+            if overlapped.is_null() {
+                return Err(WsaError::InvalidArgument);
+            }
+            if !send.is_null() && send_len > 0 {
+                return Err(WsaError::OperationNotSupported);
+            }
+            let addr = sockaddr::read(name, namelen, dll.provider.address_family(h)?)?;
+            let carried = carry(dll, s, OverlappedArgs::without_routine(overlapped), None)?;
+            submit(carried, |ov| {
+                let ov = ov.ok_or(WsaError::InvalidArgument)?;
+                dll.provider.connect_overlapped(h, addr, ov)
+            })?;
+            if let Some(sent) = guard::optional(sent)? {
+                sent.write(0);
+            }
+            Ok(())
+        })
     }
-    r
 }
