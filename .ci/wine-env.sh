@@ -21,6 +21,7 @@ _wsp_wine_setup() {
     echo "wine-env: installing ${missing[*]}" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || return 1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null || return 1
+    DEBIAN_FRONTEND=noninteractive apt-get clean || true
   fi
 
   # Rust std for both Windows targets (32-bit is built, not run: no wine32).
