@@ -7,7 +7,7 @@ mod abi_host;
 use abi_host::*;
 use std::ptr::null_mut;
 use winsock_provider::ffi::abi::{
-    IPPROTO_TCP, SOCK_DGRAM, SOCK_STREAM, SOCKET, WSAPROTOCOL_INFOW, WSPPROC_TABLE,
+    IPPROTO_TCP, SOCK_DGRAM, SOCK_STREAM, SOCKET, WSAOVERLAPPED, WSAPROTOCOL_INFOW, WSPPROC_TABLE,
 };
 use winsock_provider::option_names::*;
 
@@ -15,6 +15,8 @@ winsock_provider::export_provider!(TestDll);
 
 const WSAENOPROTOOPT: i32 = 10042;
 const WSAENOBUFS: i32 = 10055;
+const WSAEOPNOTSUPP: i32 = 10045;
+const WSA_IO_PENDING: i32 = 997;
 const FIONREAD: u32 = 0x4004_667F;
 
 fn udp(t: &WSPPROC_TABLE) -> SOCKET {
@@ -117,7 +119,9 @@ fn so_protocol_infow_describes_the_socket() {
     reset(&t);
 }
 
-/// `WSPIoctl`: `FIONREAD` answers 4 bytes; an unknown code is `WSAEINVAL`.
+/// `WSPIoctl`: `FIONREAD` answers 4 bytes; an unknown code is
+/// `WSAEOPNOTSUPP` with no bytes returned, as Windows answers it (spec
+/// §14), not the page's `WSAEINVAL`.
 #[test]
 fn ioctl_fionread_and_an_unknown_code() {
     let _g = serial();
@@ -159,6 +163,44 @@ fn ioctl_fionread_and_an_unknown_code() {
             e,
         )
     });
-    assert_eq!((r, errno), (-1, WSAEINVAL));
+    assert_eq!((r, errno, returned), (-1, WSAEOPNOTSUPP, 0));
     reset(&t);
+}
+
+/// Spec §14: an unknown code on an overlapped `WSPIoctl` is
+/// `WSA_IO_PENDING`, then its completion carries `WSAEOPNOTSUPP` (what
+/// Windows does), told once (S10).
+#[test]
+fn spec14_an_unknown_overlapped_ioctl_pends_then_fails_with_wsaeopnotsupp() {
+    let _g = serial();
+    let t = started();
+    let s = connected_to_echo(&t);
+    let ov = Box::into_raw(Box::new(WSAOVERLAPPED::default()));
+    let mut returned = 7u32;
+    // SAFETY: live locals; `ov` lives until the end.
+    let (r, errno) = errno_of(|e| unsafe {
+        t.lpWSPIoctl.unwrap()(
+            s,
+            0x9800_0099,
+            std::ptr::null(),
+            0,
+            null_mut(),
+            0,
+            &mut returned,
+            ov,
+            None,
+            std::ptr::null(),
+            e,
+        )
+    });
+    assert_eq!((r, errno, returned), (-1, WSA_IO_PENDING, 0));
+    let (mut n, mut flags) = (9u32, 0u32);
+    // SAFETY: `ov` is live.
+    let (ok, errno) = errno_of(|e| unsafe {
+        t.lpWSPGetOverlappedResult.unwrap()(s, ov, &mut n, 0, &mut flags, e)
+    });
+    assert_eq!((ok, errno, n), (0, WSAEOPNOTSUPP, 0));
+    reset(&t);
+    // SAFETY: made by Box::into_raw above; nothing holds it any more.
+    drop(unsafe { Box::from_raw(ov) });
 }

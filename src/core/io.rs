@@ -205,13 +205,37 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         bytes: usize,
         overlapped: OverlappedRequest,
     ) -> WsaResult<()> {
+        self.ended_at_once(s, Transfer::sent(bytes), overlapped)
+    }
+
+    /// An overlapped operation that failed at once with `error` but whose
+    /// failure is told through its completion, as Windows tells an unknown
+    /// overlapped ioctl code (spec §14: `WSA_IO_PENDING`, then a completion
+    /// with `WSAEOPNOTSUPP`): recorded (0 bytes, `error`) and told once.
+    pub(crate) fn failed_at_once(
+        &self,
+        s: SocketHandle,
+        error: WsaError,
+        overlapped: OverlappedRequest,
+    ) -> WsaResult<()> {
+        let mut failed = Transfer::sent(0);
+        failed.error = Some(error);
+        self.ended_at_once(s, failed, overlapped)
+    }
+
+    fn ended_at_once(
+        &self,
+        s: SocketHandle,
+        transfer: Transfer,
+        overlapped: OverlappedRequest,
+    ) -> WsaResult<()> {
         self.submit(
             s,
             FdEvents::empty(),
             |_| None,
             Some(overlapped),
             |_| Ok(()),
-            |_, _| Ok(Io::Done(Transfer::sent(bytes))),
+            |_, _| Ok(Io::Done(transfer)),
         )
         .map(|_| ())
     }

@@ -165,7 +165,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     ///   `WSAENOPROTOOPT`).
     ///
     /// Any other code is the transport's ([`Transport::ioctl`], default
-    /// `WSAEINVAL`). The bytes to write back, at most `output_capacity`;
+    /// `WSAEOPNOTSUPP`, as Windows answers an unknown code). The bytes to write back, at most `output_capacity`;
     /// `WSAEFAULT` when `input` or the capacity is too short.
     pub fn ioctl(
         &self,

@@ -442,8 +442,11 @@ pub trait Transport: Send + Sync {
 
     /// An ioctl the core does not handle itself (it handles `FIONBIO` and
     /// `FIONREAD`): `input` as the application gave it, at most
-    /// `output_capacity` bytes back. Default: `WSAEINVAL`, as `WSPIoctl`
-    /// answers an unknown code.
+    /// `output_capacity` bytes back. Default: `WSAEOPNOTSUPP`, as Windows
+    /// answers an unknown code (spec §14; the `WSPIoctl` page says
+    /// `WSAEINVAL`, Windows and Wine say `WSAEOPNOTSUPP`, and that is what
+    /// applications test for). Overlapped, the shim reports it as Windows
+    /// does: `WSA_IO_PENDING`, then a completion with that error.
     fn ioctl(
         &self,
         socket: SocketHandle,
@@ -452,7 +455,7 @@ pub trait Transport: Send + Sync {
         output_capacity: usize,
     ) -> Result<Vec<u8>, WsaError> {
         let _ = (socket, code, input, output_capacity);
-        Err(WsaError::InvalidArgument)
+        Err(WsaError::OperationNotSupported)
     }
 
     /// Bytes a receive could take now without waiting (`FIONREAD`): all the

@@ -2072,6 +2072,25 @@ static void spec14_ioctls_handles_atmark_keepalive_and_overlapped(void)
     EQ(ev_completions(EVENT(41)), 1); /* finished at once, still told (S9) */
     EQ(ov.InternalHigh, sizeof h);
     EQ(ov.OffsetHigh, 0);
+    /* An unknown code: WSAEOPNOTSUPP and no bytes, as Windows answers it;
+     * overlapped, pending and then a completion with that error (spec 14). */
+    got = 5;
+    FAILS_WITH(ioctl_out(s, 0x98000099, NULL, 0, NULL, 0, &got, NULL), SOCKET_ERROR,
+               WSAEOPNOTSUPP);
+    EQ(got, 0);
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(45);
+    FAILS_WITH(ioctl_out(s, 0x98000099, NULL, 0, NULL, 0, &got, &ov), SOCKET_ERROR,
+               WSA_IO_PENDING);
+    run_network();
+    EQ(ev_completions(EVENT(45)), 1); /* told once */
+    {
+        DWORD n = 7, flags = 0;
+        INT err = 0;
+        FAILS_WITH(T.lpWSPGetOverlappedResult(s, &ov, &n, FALSE, &flags, &err), FALSE,
+                   WSAEOPNOTSUPP);
+        EQ(n, 0);
+    }
 done:
     CLOSE_IF_OPEN(s);
     CLOSE_IF_OPEN(u);

@@ -133,7 +133,9 @@ const SIO_GET_EXTENSION_FUNCTION_POINTER: u32 = 0xC800_0006;
 /// `SIO_GET_EXTENSION_FUNCTION_POINTER` hands out the provider's extension
 /// functions (see `extensions`; an unknown GUID is `WSAEINVAL`). Any other code
 /// is the transport's. An overlapped ioctl finishes at once: 0, and its
-/// completion is told (S9); a failure is never told.
+/// completion is told (S9); a failure is never told, except an unknown code
+/// (the transport's `WSAEOPNOTSUPP`), which Windows reports overlapped as
+/// `WSA_IO_PENDING` and then a completion with `WSAEOPNOTSUPP` (spec §14).
 ///
 /// # Safety
 /// As the SPI documents the arguments.
@@ -156,6 +158,8 @@ pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
         run::<D, _>("WSPIoctl", lp_errno, SOCKET_ERROR, |dll| {
             let h = dll.handle(s)?;
             let returned = checked_mut(returned)?;
+            // A failed ioctl returns no bytes (spec §14).
+            *returned = 0;
             let input_len = input_len as usize;
             let input: &[u8] = if input_len == 0 || input.is_null() {
                 &[]
@@ -206,7 +210,19 @@ pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
                             .to_ne_bytes()
                             .to_vec()
                     }
-                    _ => dll.provider.ioctl(h, code, input, capacity)?,
+                    _ => {
+                        let r = dll.provider.ioctl(h, code, input, capacity);
+                        // Spec §14: an unknown code, overlapped, is pending
+                        // and then completes with WSAEOPNOTSUPP.
+                        let unknown = WsaError::OperationNotSupported;
+                        if let (Err(e), Some(pending)) = (&r, ov.clone())
+                            && *e == unknown
+                        {
+                            dll.provider.failed_at_once(h, unknown, pending)?;
+                            return Err(WsaError::IoPending);
+                        }
+                        r?
+                    }
                 };
                 // The output is the caller's before the completion is told.
                 if !out.is_empty() {
