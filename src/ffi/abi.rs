@@ -5,7 +5,7 @@ pub use windows_sys::Win32::Networking::WinSock::{
     AF_INET, AF_INET6, AF_UNSPEC, FIONBIO, FIONREAD, INVALID_SOCKET, IPPROTO_TCP, IPPROTO_UDP,
     LINGER, LPCONDITIONPROC, LPWSAOVERLAPPED_COMPLETION_ROUTINE, LPWSPSTARTUP, QOS, SO_DONTLINGER,
     SO_ERROR, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOCKADDR,
-    SOCKADDR_IN, SOCKADDR_IN6, SOCKET, SOCKET_ERROR, SOL_SOCKET, WSABUF, WSANETWORKEVENTS,
+    SOCKADDR_IN, SOCKADDR_IN6, SOCKET, SOCKET_ERROR, SOL_SOCKET, WSABUF, WSAMSG, WSANETWORKEVENTS,
     WSAPROTOCOL_INFOW, WSAPROTOCOLCHAIN, WSATHREADID, WSPDATA, WSPPROC_TABLE, WSPUPCALLTABLE,
 };
 pub use windows_sys::Win32::System::IO::OVERLAPPED as WSAOVERLAPPED;
@@ -69,6 +69,9 @@ const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, iProtocol) == 92);
 const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, dwMessageSize) == 108);
 const _: () = assert!(offset_of!(WSAPROTOCOL_INFOW, szProtocol) == 116);
 const _: () = assert!(size_of::<WSAPROTOCOLCHAIN>() == 32);
+// WSAMSG (ws2def.h): 56 bytes on 64-bit, 28 on 32-bit; `Control` at 4 pointers.
+const _: () = assert!(size_of::<WSAMSG>() == if P == 8 { 56 } else { 28 });
+const _: () = assert!(offset_of!(WSAMSG, Control) == 4 * P);
 // The tables: 30 and 15 function pointers, none optional in layout.
 const _: () = assert!(size_of::<WSPPROC_TABLE>() == 30 * P);
 const _: () = assert!(size_of::<WSPUPCALLTABLE>() == 15 * P);

@@ -38,6 +38,7 @@ mod sockaddr;
 mod thunks;
 mod upcalls;
 mod wsabuf;
+mod wsamsg;
 
 pub use dll::{Dll, DllConfig, Exported, ProviderDll, ProviderOf};
 pub use guard::{contain, last_panic};

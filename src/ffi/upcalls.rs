@@ -109,6 +109,31 @@ impl Upcalls {
         ok_if_zero(r, errno, WsaError::Fault)
     }
 
+    /// `WPUOpenCurrentThread`: a `WSATHREADID` for the calling thread,
+    /// for [`queue_apc`](Self::queue_apc) later. An extension function
+    /// called with a completion routine needs one: the application calls
+    /// it directly, so no `lpThreadId` comes with it. Give it back with
+    /// [`close_thread`](Self::close_thread) once its APC is queued.
+    pub(crate) fn open_current_thread(&self) -> Result<WSATHREADID, WsaError> {
+        let (_table, f) = self.entry(|t| t.lpWPUOpenCurrentThread)?;
+        // SAFETY: a plain C struct; all zeroes is a valid value.
+        let mut thread: WSATHREADID = unsafe { std::mem::zeroed() };
+        let mut errno = 0;
+        // SAFETY: as above; `thread` is a live local.
+        let r = unsafe { f(&mut thread, &mut errno) };
+        ok_if_zero(r, errno, WsaError::SystemCallFailure).map(|()| thread)
+    }
+
+    /// `WPUCloseThread`: gives back what
+    /// [`open_current_thread`](Self::open_current_thread) opened.
+    pub(crate) fn close_thread(&self, thread: &WSATHREADID) -> Result<(), WsaError> {
+        let (_table, f) = self.entry(|t| t.lpWPUCloseThread)?;
+        let mut errno = 0;
+        // SAFETY: as above; `thread` is a live reference.
+        let r = unsafe { f(thread, &mut errno) };
+        ok_if_zero(r, errno, WsaError::SystemCallFailure)
+    }
+
     /// `WPUSetEvent`.
     pub(crate) fn set_event(&self, event: WSAEVENT) -> Result<(), WsaError> {
         let (_table, f) = self.entry(|t| t.lpWPUSetEvent)?;

@@ -187,14 +187,22 @@ pub unsafe extern "system" fn close_handle(s: SOCKET, _: *mut i32) -> i32 {
     0
 }
 
+/// The `ThreadHandle` of each `WPUQueueApc`, in order.
+pub static APC_THREADS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
 pub unsafe extern "system" fn queue_apc(
-    _: *const WSATHREADID,
+    thread: *const WSATHREADID,
     f: Option<unsafe extern "system" fn(usize)>,
     ctx: usize,
     _: *mut i32,
 ) -> i32 {
     upcall_made();
     APCS.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: the shim passes a live reference.
+    APC_THREADS
+        .lock()
+        .unwrap()
+        .push(unsafe { (*thread).ThreadHandle } as usize);
     QUEUED.lock().unwrap().push((f.unwrap(), ctx));
     0
 }
@@ -260,6 +268,28 @@ pub unsafe extern "system" fn routine(error: u32, bytes: u32, ov: *mut WSAOVERLA
     TOLD.lock().unwrap().push(ov as usize);
 }
 
+/// `WPUOpenCurrentThread` and `WPUCloseThread` calls: every thread opened
+/// for an extension function's routine must be closed again.
+pub static THREADS_OPENED: AtomicUsize = AtomicUsize::new(0);
+pub static THREADS_CLOSED: AtomicUsize = AtomicUsize::new(0);
+
+pub unsafe extern "system" fn open_current_thread(thread: *mut WSATHREADID, _: *mut i32) -> i32 {
+    let n = THREADS_OPENED.fetch_add(1, Ordering::SeqCst) + 1;
+    // SAFETY: the shim passes a live local.
+    unsafe {
+        thread.write(WSATHREADID {
+            ThreadHandle: (0x7000 + n) as _,
+            Reserved: 0,
+        })
+    };
+    0
+}
+
+pub unsafe extern "system" fn close_thread(_: *const WSATHREADID, _: *mut i32) -> i32 {
+    THREADS_CLOSED.fetch_add(1, Ordering::SeqCst);
+    0
+}
+
 /// Runs the queued APCs, as an alertable wait would.
 pub fn alertable_wait() {
     let queued = std::mem::take(&mut *QUEUED.lock().unwrap());
@@ -278,6 +308,8 @@ pub fn upcalls() -> WSPUPCALLTABLE {
         lpWPUSetEvent: Some(set_event),
         lpWPUResetEvent: Some(reset_event),
         lpWPUPostMessage: Some(post_message),
+        lpWPUOpenCurrentThread: Some(open_current_thread),
+        lpWPUCloseThread: Some(close_thread),
         ..Default::default()
     }
 }

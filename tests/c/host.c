@@ -2158,6 +2158,155 @@ done:
     EQ(cleanup(), 0);
 }
 
+typedef INT(WINAPI *wsarecvmsg_fn)(SOCKET, LPWSAMSG, LPDWORD, LPWSAOVERLAPPED,
+                                   LPWSAOVERLAPPED_COMPLETION_ROUTINE);
+typedef INT(WSAAPI *wsasendmsg_fn)(SOCKET, LPWSAMSG, DWORD, LPDWORD, LPWSAOVERLAPPED,
+                                   LPWSAOVERLAPPED_COMPLETION_ROUTINE);
+
+/* Spec 14: WSASendMsg and WSARecvMsg from the extension pointer, datagram
+ * sockets only (a stream socket is WSAEOPNOTSUPP). A message goes to
+ * msg.name; a receive fills the buffers and writes the sender, namelen,
+ * dwFlags and Control.len (0: no ancillary data); MSG_PEEK leaves the
+ * datagram; a datagram bigger than the buffers is WSAEMSGSIZE with
+ * MSG_TRUNC (spec 16); overlapped, the receive pends and is told once
+ * (S9, S10) with the header written at its completion. */
+static void spec14_wsasendmsg_and_wsarecvmsg_from_the_extension_pointer(void)
+{
+    static const GUID recvmsg_id = {
+        0xf689d7c8, 0x6f1f, 0x436b, {0x8a, 0x53, 0xe5, 0x4f, 0xe3, 0x51, 0xc3, 0x22}};
+    static const GUID sendmsg_id = {
+        0xa441e712, 0x754f, 0x43ca, {0x84, 0xa7, 0x0d, 0xee, 0x44, 0xcf, 0x60, 0x6d}};
+    SOCKET u1 = INVALID_SOCKET, u2 = INVALID_SOCKET, s = INVALID_SOCKET;
+    wsarecvmsg_fn recv_msg = NULL;
+    wsasendmsg_fn send_msg = NULL;
+    struct sockaddr_in n1, n2, from;
+    char big[100], buf[32];
+    DWORD got = 0, n = 0, flags = 0;
+    WSABUF b;
+    WSAMSG m;
+    WSAOVERLAPPED ov;
+    for (int i = 0; i < (int)sizeof big; i++)
+        big[i] = (char)i;
+    REQUIRE(start());
+    u1 = new_socket(1, 0);
+    u2 = new_socket(1, WSA_FLAG_OVERLAPPED);
+    s = new_socket(0, 0);
+    REQUIRE(NE(u1, INVALID_SOCKET) && NE(u2, INVALID_SOCKET) && NE(s, INVALID_SOCKET));
+    REQUIRE(EQ(ioctl_out(u1, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&sendmsg_id,
+                         sizeof sendmsg_id, &send_msg, sizeof send_msg, &got, NULL),
+               0));
+    REQUIRE(EQ(ioctl_out(u2, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&recvmsg_id,
+                         sizeof recvmsg_id, &recv_msg, sizeof recv_msg, &got, NULL),
+               0));
+    REQUIRE(send_msg != NULL && recv_msg != NULL);
+    REQUIRE(EQ(bind_to(u2, sin4(127, 0, 0, 1, 0)), 0));
+    REQUIRE(EQ(sock_name(u2, &n2), 0));
+
+    /* A stream socket: WSAEOPNOTSUPP for both. */
+    memset(&m, 0, sizeof m);
+    b.len = 5;
+    b.buf = (char *)"hello";
+    m.lpBuffers = &b;
+    m.dwBufferCount = 1;
+    EQ(send_msg(s, &m, 0, &n, NULL, NULL), SOCKET_ERROR);
+    EQ(last_error(), WSAEOPNOTSUPP);
+    EQ(recv_msg(s, &m, &n, NULL, NULL), SOCKET_ERROR);
+    EQ(last_error(), WSAEOPNOTSUPP);
+    /* A null Control.buf with a length: WSAEFAULT. */
+    m.Control.len = 8;
+    EQ(send_msg(u1, &m, 0, &n, NULL, NULL), SOCKET_ERROR);
+    EQ(last_error(), WSAEFAULT);
+
+    /* Two datagrams to u2's name: "hello", then 100 bytes. */
+    memset(&m, 0, sizeof m);
+    m.name = (struct sockaddr *)&n2;
+    m.namelen = sizeof n2;
+    m.lpBuffers = &b;
+    m.dwBufferCount = 1;
+    n = 0;
+    EQ(send_msg(u1, &m, 0, &n, NULL, NULL), 0);
+    EQ(n, 5);
+    b.len = sizeof big;
+    b.buf = big;
+    EQ(send_msg(u1, &m, 0, &n, NULL, NULL), 0);
+    EQ(n, sizeof big);
+    REQUIRE(EQ(sock_name(u1, &n1), 0));
+    run_network();
+
+    /* A peek, then the receive: the same datagram, the sender named. */
+    for (int peek = 1; peek >= 0; peek--) {
+        memset(&m, 0, sizeof m);
+        memset(&from, 0, sizeof from);
+        memset(buf, 0, sizeof buf);
+        b.len = sizeof buf;
+        b.buf = buf;
+        m.name = (struct sockaddr *)&from;
+        m.namelen = sizeof from;
+        m.lpBuffers = &b;
+        m.dwBufferCount = 1;
+        m.Control.len = 0;
+        m.dwFlags = peek ? MSG_PEEK : 0;
+        n = 0;
+        EQ(recv_msg(u2, &m, &n, NULL, NULL), 0);
+        EQ(n, 5);
+        EQ(memcmp(buf, "hello", 5), 0);
+        EQ(m.namelen, sizeof from);
+        EQ(from.sin_port, n1.sin_port);
+        EQ(m.dwFlags & MSG_TRUNC, 0);
+    }
+    /* 100 bytes into 10: WSAEMSGSIZE, the part that fit, MSG_TRUNC. */
+    b.len = 10;
+    m.dwFlags = 0;
+    m.Control.len = 0;
+    EQ(recv_msg(u2, &m, &n, NULL, NULL), SOCKET_ERROR);
+    EQ(last_error(), WSAEMSGSIZE);
+    EQ(n, 10);
+    EQ(memcmp(buf, big, 10), 0);
+    EQ(m.dwFlags & MSG_TRUNC, MSG_TRUNC);
+    /* Flags other than MSG_PEEK: WSAEOPNOTSUPP. */
+    m.dwFlags = MSG_OOB;
+    EQ(recv_msg(u2, &m, &n, NULL, NULL), SOCKET_ERROR);
+    EQ(last_error(), WSAEOPNOTSUPP);
+
+    /* Overlapped: pending until a datagram comes, told once, the header
+     * written at the completion. */
+    memset(&m, 0, sizeof m);
+    memset(&from, 0, sizeof from);
+    memset(buf, 0, sizeof buf);
+    b.len = sizeof buf;
+    m.name = (struct sockaddr *)&from;
+    m.namelen = sizeof from;
+    m.lpBuffers = &b;
+    m.dwBufferCount = 1;
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(46);
+    EQ(recv_msg(u2, &m, &n, &ov, NULL), SOCKET_ERROR);
+    EQ(last_error(), WSA_IO_PENDING);
+    run_network();
+    EQ(ev_completions(EVENT(46)), 0);
+    {
+        WSABUF late = {4, (char *)"late"};
+        DWORD sent = 0;
+        err = 0;
+        EQ(T.lpWSPSendTo(u1, &late, 1, &sent, 0, (struct sockaddr *)&n2, sizeof n2, NULL, NULL,
+                         NULL, &err),
+           0);
+    }
+    run_network();
+    EQ(ev_completions(EVENT(46)), 1); /* told once */
+    err = 0;
+    EQ(T.lpWSPGetOverlappedResult(u2, &ov, &n, FALSE, &flags, &err), TRUE);
+    EQ(n, 4);
+    EQ(memcmp(buf, "late", 4), 0);
+    EQ(from.sin_port, n1.sin_port);
+    EQ(m.namelen, sizeof from);
+done:
+    CLOSE_IF_OPEN(u1);
+    CLOSE_IF_OPEN(u2);
+    CLOSE_IF_OPEN(s);
+    EQ(cleanup(), 0);
+}
+
 typedef BOOL(WINAPI *acceptex_fn)(SOCKET, SOCKET, PVOID, DWORD, DWORD, DWORD, LPDWORD,
                                   LPWSAOVERLAPPED);
 typedef void(WINAPI *getacceptexsockaddrs_fn)(PVOID, DWORD, DWORD, DWORD, struct sockaddr **,
@@ -3113,6 +3262,7 @@ int main(int argc, char **argv)
     RUN(spec14_address_strings_in_the_forms_windows_uses);
     RUN(spec14_disconnects_without_data_shut_a_direction);
     RUN(spec14_ioctls_handles_atmark_keepalive_and_overlapped);
+    RUN(spec14_wsasendmsg_and_wsarecvmsg_from_the_extension_pointer);
     RUN(spec14_connectex_from_the_extension_pointer);
     RUN(spec14_acceptex_from_the_extension_pointer);
     RUN(spec14_disconnectex_from_the_extension_pointer);

@@ -148,6 +148,16 @@ typedef struct _WSABUF {
     char *buf;
 } WSABUF, *LPWSABUF;
 
+/* The header of WSARecvMsg and WSASendMsg (ws2def.h). */
+typedef struct _WSAMSG {
+    struct sockaddr *name;
+    INT namelen;
+    LPWSABUF lpBuffers;
+    DWORD dwBufferCount;
+    WSABUF Control;
+    DWORD dwFlags;
+} WSAMSG, *LPWSAMSG;
+
 typedef struct _OVERLAPPED {
     ULONG_PTR Internal;
     ULONG_PTR InternalHigh;
@@ -600,6 +610,9 @@ typedef int(WSAAPI *HOST_LPWPUCOMPLETEOVERLAPPEDREQUEST)(SOCKET s,
 #ifndef SIO_KEEPALIVE_VALS
 #define SIO_KEEPALIVE_VALS 0x98000004u
 #endif
+#ifndef MSG_TRUNC
+#define MSG_TRUNC 0x0100
+#endif
 
 /* ---- layouts of spec section 8, checked on both platforms -------------- */
 #define WS2SPI_P sizeof(void *)
@@ -613,6 +626,8 @@ _Static_assert(offsetof(WSPDATA, wHighVersion) == 2, "WSPDATA.wHighVersion @2");
 _Static_assert(offsetof(WSPDATA, szDescription) == 4, "WSPDATA.szDescription @4");
 _Static_assert(sizeof(GUID) == 16, "GUID 16 bytes");
 _Static_assert(sizeof(WSAPROTOCOLCHAIN) == 32, "WSAPROTOCOLCHAIN 32 bytes");
+_Static_assert(sizeof(WSAMSG) == (WS2SPI_P == 8 ? 56 : 28), "WSAMSG 56 bytes (x86: 28)");
+_Static_assert(offsetof(WSAMSG, Control) == 4 * WS2SPI_P, "WSAMSG.Control @32 (x86: 16)");
 _Static_assert(sizeof(WSAPROTOCOL_INFOW) == 628, "WSAPROTOCOL_INFOW 628 bytes");
 _Static_assert(offsetof(WSAPROTOCOL_INFOW, dwProviderFlags) == 16, "dwProviderFlags @16");
 _Static_assert(offsetof(WSAPROTOCOL_INFOW, ProviderId) == 20, "ProviderId @20");

@@ -113,6 +113,9 @@ impl Host {
     /// Takes back an operation the core refused (it has no end to write).
     pub(crate) fn take_back(&self, ticket: Ticket) {
         if let Some(op) = self.inflight.remove(ticket) {
+            if let Some(thread) = op.thread_to_close() {
+                overlapped::close_opened_thread(&self.upcalls, &thread);
+            }
             self.handles
                 .release_if_waiting(&self.upcalls, &self.inflight, op.socket);
         }

@@ -13,11 +13,12 @@
 
 use super::super::abi::{
     CompleteOverlappedFn, CompletionRoutine, STATUS_BUFFER_OVERFLOW, STATUS_CANCELLED,
-    STATUS_SUCCESS, STATUS_UNSUCCESSFUL, WSAOVERLAPPED, WSS_OPERATION_IN_PROGRESS,
+    STATUS_SUCCESS, STATUS_UNSUCCESSFUL, WSAOVERLAPPED, WSATHREADID, WSS_OPERATION_IN_PROGRESS,
 };
 use super::super::inflight::InFlight;
 use super::super::sockaddr;
 use super::super::upcalls::Upcalls;
+use super::super::wsamsg::write_msg_flags;
 use super::upcall_failed;
 use crate::WsaError;
 use crate::core::notifier::Outcome;
@@ -77,6 +78,11 @@ pub(crate) fn write_end(
                 upcall_failed("recvfrom address", e);
             }
         }
+        if let Some(msg) = rx.msg {
+            // SAFETY: a WSARecvMsg's WSAMSG, checked when the call was
+            // made; the application keeps it until this completion.
+            unsafe { write_msg_flags(msg, outcome.flags, outcome.error) };
+        }
     }
     if let (Some(out), None) = (op.accept_ex, outcome.error) {
         // SAFETY: the slots stay the provider's until this completion and
@@ -97,6 +103,7 @@ pub(crate) fn write_end(
         Some(WsaError::MessageSize) => STATUS_BUFFER_OVERFLOW,
         Some(_) => STATUS_UNSUCCESSFUL,
     };
+    let opened_thread = op.thread_to_close();
     match (tell, op.routine, complete) {
         (Tell::Notify, Some((routine, thread)), _) => {
             // SAFETY: as above.
@@ -140,6 +147,18 @@ pub(crate) fn write_end(
         // S6c: the record alone tells; nothing is signalled.
         // SAFETY: as above.
         (Tell::Record, _, _) => unsafe { publish(ov, bytes, status) },
+    }
+    // The APC, if any, is queued: the thread opened for it can go.
+    if let Some(thread) = opened_thread {
+        close_opened_thread(upcalls, &thread);
+    }
+}
+
+/// `WPUCloseThread` for a thread opened for an extension function's
+/// routine; a failure is only reported (nothing else can be done).
+pub(crate) fn close_opened_thread(upcalls: &Upcalls, thread: &WSATHREADID) {
+    if let Err(e) = upcalls.close_thread(thread) {
+        upcall_failed("WPUCloseThread", e);
     }
 }
 

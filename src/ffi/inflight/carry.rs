@@ -21,20 +21,53 @@ use windows_sys::Win32::Networking::WinSock::WSAEVENT;
 /// The three overlapped arguments of a send or receive.
 #[derive(Clone, Copy)]
 pub(crate) struct OverlappedArgs {
-    pub(crate) overlapped: *mut WSAOVERLAPPED,
-    pub(crate) routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
-    pub(crate) thread: *const WSATHREADID,
+    overlapped: *mut WSAOVERLAPPED,
+    routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+    thread: *const WSATHREADID,
+    /// No `lpThreadId` came with the call (an extension function): a
+    /// routine's thread is the calling one, opened with
+    /// `WPUOpenCurrentThread` and closed once its APC is queued.
+    open_thread: bool,
 }
 
 impl OverlappedArgs {
-    /// A call told by its event or a completion port, never by a routine
-    /// (the extension functions take no routine and no thread id).
-    pub(crate) fn without_routine(overlapped: *mut WSAOVERLAPPED) -> Self {
+    /// A `WSP*` call's `lpOverlapped`, `lpCompletionRoutine` and
+    /// `lpThreadId`.
+    pub(crate) fn new(
+        overlapped: *mut WSAOVERLAPPED,
+        routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+        thread: *const WSATHREADID,
+    ) -> Self {
         Self {
             overlapped,
-            routine: None,
-            thread: std::ptr::null(),
+            routine,
+            thread,
+            open_thread: false,
         }
+    }
+
+    /// A call told by its event or a completion port, never by a routine
+    /// (`ConnectEx`, `AcceptEx`, `DisconnectEx` take no routine).
+    pub(crate) fn without_routine(overlapped: *mut WSAOVERLAPPED) -> Self {
+        Self::new(overlapped, None, std::ptr::null())
+    }
+
+    /// An extension function's `lpOverlapped` and `lpCompletionRoutine`
+    /// (`WSARecvMsg`, `WSASendMsg`): the application calls it directly, so
+    /// a routine runs on the calling thread, which the host opens for it.
+    pub(crate) fn of_extension(
+        overlapped: *mut WSAOVERLAPPED,
+        routine: LPWSAOVERLAPPED_COMPLETION_ROUTINE,
+    ) -> Self {
+        Self {
+            open_thread: true,
+            ..Self::new(overlapped, routine, std::ptr::null())
+        }
+    }
+
+    /// Whether the call is overlapped (has a `WSAOVERLAPPED`).
+    pub(crate) fn is_overlapped(&self) -> bool {
+        !self.overlapped.is_null()
     }
 }
 
@@ -119,8 +152,12 @@ pub(crate) unsafe fn carry_filling<'a, D: Exported>(
     let record = Overlapped::new();
     let (mode, routine) = match args.routine {
         Some(routine) => {
-            // SAFETY: the caller's promise.
-            let thread = *unsafe { checked(args.thread) }?;
+            let thread = if args.open_thread {
+                dll.host.upcalls.open_current_thread()?
+            } else {
+                // SAFETY: the caller's promise.
+                *unsafe { checked(args.thread) }?
+            };
             let mode = CompletionMode::Routine {
                 thread: dll.provider.waiter().current_thread(),
                 routine: routine as usize as u64,
@@ -140,6 +177,7 @@ pub(crate) unsafe fn carry_filling<'a, D: Exported>(
         receive,
         accept_ex,
         routine,
+        opened_thread: args.open_thread,
     });
     // SAFETY: checked above.
     let internal_before = unsafe { mark_in_progress(args.overlapped) };

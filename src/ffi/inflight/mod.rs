@@ -15,7 +15,7 @@
 
 pub(crate) mod carry;
 
-use super::abi::{CompletionRoutine, SOCKADDR, SOCKET, WSAOVERLAPPED, WSATHREADID};
+use super::abi::{CompletionRoutine, SOCKADDR, SOCKET, WSAMSG, WSAOVERLAPPED, WSATHREADID};
 use super::wsabuf::Scatter;
 use crate::core::op::Overlapped;
 use crate::sync::lock;
@@ -32,6 +32,8 @@ pub(crate) struct ReceiveInto {
     pub buffers: Scatter,
     /// `WSPRecvFrom`'s `lpFrom` and `lpFromlen`, written at completion.
     pub from: Option<(*mut SOCKADDR, *mut i32)>,
+    /// `WSARecvMsg`'s header, whose flags are written at completion.
+    pub msg: Option<*mut WSAMSG>,
 }
 
 /// Where an `AcceptEx` writes the two addresses at its completion: the
@@ -60,6 +62,19 @@ pub(crate) struct InFlight {
     pub accept_ex: Option<AcceptExOut>,
     /// The completion routine and a copy of the caller's `WSATHREADID`.
     pub routine: Option<(CompletionRoutine, WSATHREADID)>,
+    /// The routine's `WSATHREADID` was opened for the call
+    /// (`WPUOpenCurrentThread`) and is closed when the operation ends.
+    pub opened_thread: bool,
+}
+
+impl InFlight {
+    /// The `WSATHREADID` to give back with `WPUCloseThread` once the
+    /// operation has ended (and its routine, if told, is queued).
+    pub(crate) fn thread_to_close(&self) -> Option<WSATHREADID> {
+        self.routine
+            .filter(|_| self.opened_thread)
+            .map(|(_, thread)| thread)
+    }
 }
 
 impl std::fmt::Debug for InFlight {

@@ -3,9 +3,10 @@
 //! any other (close and the final cleanup end it, S6c, S7, S10).
 //!
 //! Handed out: `ConnectEx`, `AcceptEx` (without receive data),
-//! `GetAcceptExSockaddrs` and `DisconnectEx` (without `TF_REUSE_SOCKET`).
-//! Other GUIDs (`TransmitFile`, `TransmitPackets`, `WSARecvMsg`,
-//! `WSASendMsg`) are `WSAEINVAL`, as an unknown GUID is.
+//! `GetAcceptExSockaddrs`, `DisconnectEx` (without `TF_REUSE_SOCKET`),
+//! and `WSARecvMsg` and `WSASendMsg` (in [`messages`]). Other GUIDs
+//! (`TransmitFile`, `TransmitPackets`) are `WSAEINVAL`, as an unknown GUID
+//! is.
 //!
 //! They return `FALSE` with the error left for `WSAGetLastError` (the
 //! thread's last error; a host that is not ws2_32 reads it with the
@@ -19,6 +20,7 @@ use super::super::inflight::AcceptExOut;
 use super::super::inflight::carry::{OverlappedArgs, carry, carry_filling, submit};
 use super::super::last_error;
 use super::super::sockaddr;
+use super::messages;
 use crate::{WsaError, WsaResult};
 use windows_sys::core::{BOOL, GUID};
 
@@ -52,6 +54,22 @@ const WSAID_DISCONNECTEX: GUID = GUID {
     data2: 0x8630,
     data3: 0x436f,
     data4: [0xa0, 0x31, 0xf5, 0x36, 0xa6, 0xee, 0xc1, 0x57],
+};
+
+/// `WSAID_WSARECVMSG`: {f689d7c8-6f1f-436b-8a53-e54fe351c322}.
+const WSAID_WSARECVMSG: GUID = GUID {
+    data1: 0xf689_d7c8,
+    data2: 0x6f1f,
+    data3: 0x436b,
+    data4: [0x8a, 0x53, 0xe5, 0x4f, 0xe3, 0x51, 0xc3, 0x22],
+};
+
+/// `WSAID_WSASENDMSG`: {a441e712-754f-43ca-84a7-0dee44cf606d}.
+const WSAID_WSASENDMSG: GUID = GUID {
+    data1: 0xa441_e712,
+    data2: 0x754f,
+    data3: 0x43ca,
+    data4: [0x84, 0xa7, 0x0d, 0xee, 0x44, 0xcf, 0x60, 0x6d],
 };
 
 /// `TF_REUSE_SOCKET`, the one flag `DisconnectEx` knows.
@@ -114,6 +132,14 @@ pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
         let f: GetAcceptExSockaddrsFn = get_accept_ex_sockaddrs;
         return Ok(f as usize);
     }
+    if same(guid, &WSAID_WSARECVMSG) {
+        let f: messages::WsaRecvMsgFn = messages::wsa_recv_msg::<D>;
+        return Ok(f as usize);
+    }
+    if same(guid, &WSAID_WSASENDMSG) {
+        let f: messages::WsaSendMsgFn = messages::wsa_send_msg::<D>;
+        return Ok(f as usize);
+    }
     Err(WsaError::InvalidArgument)
 }
 
@@ -122,10 +148,21 @@ pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
 /// `after_call`), returning `TRUE`, or `FALSE` with the code left as the
 /// thread's last error: the extension functions have no `lpErrno`.
 fn extension<D: Exported>(name: &str, body: impl FnOnce(&'static Dll<D>) -> WsaResult<()>) -> BOOL {
+    extension_returning(name, 1, 0, body)
+}
+
+/// [`extension`] for a function whose result is `ok` or `failed` (`0` or
+/// `SOCKET_ERROR` for `WSARecvMsg` and `WSASendMsg`).
+pub(super) fn extension_returning<D: Exported, R: Copy + PartialEq>(
+    name: &str,
+    ok: R,
+    failed: R,
+    body: impl FnOnce(&'static Dll<D>) -> WsaResult<()>,
+) -> R {
     let mut errno = 0;
     // SAFETY: `errno` is a live local.
-    let r = unsafe { super::run(name, &mut errno, 0, |dll| body(dll).map(|()| 1)) };
-    if r == 0 {
+    let r = unsafe { super::run(name, &mut errno, failed, |dll| body(dll).map(|()| ok)) };
+    if r == failed {
         last_error::set(WsaError::from_code(errno).unwrap_or(WsaError::SystemCallFailure));
     }
     r

@@ -3,8 +3,8 @@
 //! registry (`inflight::carry`).
 
 use super::super::abi::{
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAOVERLAPPED,
-    WSATHREADID, WSS_OPERATION_IN_PROGRESS,
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAMSG,
+    WSAOVERLAPPED, WSATHREADID, WSS_OPERATION_IN_PROGRESS,
 };
 use super::super::dll::{Dll, Exported};
 use super::super::guard::{checked_mut, valid};
@@ -13,6 +13,7 @@ use super::super::inflight::ReceiveInto;
 use super::super::inflight::carry::{OverlappedArgs, carry, submit};
 use super::super::sockaddr;
 use super::super::wsabuf::{Scatter, gather};
+use super::super::wsamsg::write_msg_flags;
 use super::run;
 use crate::{MsgFlags, ServiceFlags, SocketHandle, SocketKind, WsaError, WsaResult};
 use std::sync::atomic::Ordering;
@@ -47,7 +48,7 @@ unsafe fn count_out<'a>(count: *mut u32, overlapped: bool) -> WsaResult<Option<&
 ///
 /// # Safety
 /// As the SPI documents the arguments.
-unsafe fn send_impl<D: Exported>(
+pub(super) unsafe fn send_impl<D: Exported>(
     dll: &Dll<D>,
     s: SOCKET,
     buffers: *const WSABUF,
@@ -72,7 +73,7 @@ unsafe fn send_impl<D: Exported>(
     check_offered(dll, flags)?;
     // SAFETY (whole block): the caller's promise.
     let data = unsafe { gather(buffers, count) }?;
-    let sent = unsafe { count_out(sent, !args.overlapped.is_null()) }?;
+    let sent = unsafe { count_out(sent, args.is_overlapped()) }?;
     let carried = unsafe { carry(dll, s, args, None) }?;
     let n = submit(carried, |ov| {
         dll.provider.send_owned(h, data, to, flags, ov)
@@ -88,7 +89,7 @@ unsafe fn send_impl<D: Exported>(
 /// # Safety
 /// As the SPI documents the arguments.
 #[allow(clippy::too_many_arguments)] // The SPI's arguments, passed through.
-unsafe fn recv_impl<D: Exported>(
+pub(super) unsafe fn recv_impl<D: Exported>(
     dll: &Dll<D>,
     s: SOCKET,
     buffers: *const WSABUF,
@@ -96,6 +97,7 @@ unsafe fn recv_impl<D: Exported>(
     received: *mut u32,
     lp_flags: *mut u32,
     from: Option<(*mut SOCKADDR, *mut i32)>,
+    msg: Option<*mut WSAMSG>,
     args: OverlappedArgs,
 ) -> WsaResult<i32> {
     let h: SocketHandle = dll.handle(s)?;
@@ -104,7 +106,7 @@ unsafe fn recv_impl<D: Exported>(
     let flags = MsgFlags::from_bits_retain(*flags_io);
     check_offered(dll, flags)?;
     let scatter = unsafe { Scatter::capture(buffers, count) }?;
-    let overlapped = !args.overlapped.is_null();
+    let overlapped = args.is_overlapped();
     let received = unsafe { count_out(received, overlapped) }?;
     if let Some((_, len)) = from
         && *unsafe { checked_mut(len) }? < 16
@@ -116,6 +118,7 @@ unsafe fn recv_impl<D: Exported>(
         let into = ReceiveInto {
             buffers: scatter,
             from,
+            msg,
         };
         let carried = unsafe { carry(dll, s, args, Some(into)) }?;
         // The data was copied into the buffers by the completion, which
@@ -124,7 +127,10 @@ unsafe fn recv_impl<D: Exported>(
         if let Some(received) = received {
             *received = u32::try_from(r.data.len()).unwrap_or(u32::MAX);
         }
-        *flags_io = r.flags.bits();
+        // A WSAMSG's flags were written by the completion, MSG_TRUNC with them.
+        if msg.is_none() {
+            *flags_io = r.flags.bits();
+        }
         return Ok(0);
     }
     // A truncated datagram fails WSAEMSGSIZE with the buffers filled and
@@ -138,6 +144,9 @@ unsafe fn recv_impl<D: Exported>(
         *received = u32::try_from(n).unwrap_or(u32::MAX);
     }
     *flags_io = r.flags.bits();
+    if let Some(msg) = msg {
+        unsafe { write_msg_flags(msg, r.flags, truncated) };
+    }
     truncated.map_or(Ok(0), Err)
 }
 
@@ -157,11 +166,7 @@ pub(crate) unsafe extern "system" fn send<D: Exported>(
     thread: *const WSATHREADID,
     lp_errno: *mut i32,
 ) -> i32 {
-    let args = OverlappedArgs {
-        overlapped,
-        routine,
-        thread,
-    };
+    let args = OverlappedArgs::new(overlapped, routine, thread);
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPSend", lp_errno, SOCKET_ERROR, |dll| {
@@ -189,11 +194,7 @@ pub(crate) unsafe extern "system" fn send_to<D: Exported>(
     thread: *const WSATHREADID,
     lp_errno: *mut i32,
 ) -> i32 {
-    let args = OverlappedArgs {
-        overlapped,
-        routine,
-        thread,
-    };
+    let args = OverlappedArgs::new(overlapped, routine, thread);
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPSendTo", lp_errno, SOCKET_ERROR, |dll| {
@@ -220,15 +221,11 @@ pub(crate) unsafe extern "system" fn recv<D: Exported>(
     thread: *const WSATHREADID,
     lp_errno: *const i32,
 ) -> i32 {
-    let args = OverlappedArgs {
-        overlapped,
-        routine,
-        thread,
-    };
+    let args = OverlappedArgs::new(overlapped, routine, thread);
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPRecv", lp_errno.cast_mut(), SOCKET_ERROR, |dll| {
-            recv_impl(dll, s, buffers, count, received, flags, None, args)
+            recv_impl(dll, s, buffers, count, received, flags, None, None, args)
         })
     }
 }
@@ -252,16 +249,12 @@ pub(crate) unsafe extern "system" fn recv_from<D: Exported>(
     thread: *const WSATHREADID,
     lp_errno: *mut i32,
 ) -> i32 {
-    let args = OverlappedArgs {
-        overlapped,
-        routine,
-        thread,
-    };
+    let args = OverlappedArgs::new(overlapped, routine, thread);
     let from = (!from.is_null()).then_some((from, fromlen));
     // SAFETY: the caller's promise.
     unsafe {
         run::<D, _>("WSPRecvFrom", lp_errno, SOCKET_ERROR, |dll| {
-            recv_impl(dll, s, buffers, count, received, flags, from, args)
+            recv_impl(dll, s, buffers, count, received, flags, from, None, args)
         })
     }
 }

@@ -8,12 +8,15 @@
 //! name, connect, close), [`io`] (send, receive, overlapped results),
 //! [`options`] (socket options, ioctl), [`events`] (event and window
 //! select), [`select`] (`WSPSelect`), [`text`] (address strings),
-//! [`unsupported`] (the entries that answer `WSAEOPNOTSUPP`).
+//! [`extensions`] (what `SIO_GET_EXTENSION_FUNCTION_POINTER` hands out) and
+//! [`messages`] (`WSARecvMsg`, `WSASendMsg`), [`unsupported`] (the entries
+//! that answer `WSAEOPNOTSUPP`).
 
 pub(super) mod events;
 pub(super) mod extensions;
 pub(super) mod io;
 pub(super) mod lifecycle;
+pub(super) mod messages;
 pub(super) mod options;
 pub(super) mod select;
 pub(super) mod sockets;

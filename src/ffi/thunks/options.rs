@@ -176,11 +176,7 @@ pub(crate) unsafe extern "system" fn ioctl<D: Exported>(
             let carried = super::super::inflight::carry::carry(
                 dll,
                 s,
-                super::super::inflight::carry::OverlappedArgs {
-                    overlapped,
-                    routine,
-                    thread,
-                },
+                super::super::inflight::carry::OverlappedArgs::new(overlapped, routine, thread),
                 None,
             )?;
             let out = super::super::inflight::carry::submit(carried, |ov| {
