@@ -312,6 +312,104 @@ fn spec14_an_overlapped_connect_is_told_once_and_a_close_aborts_it() {
     assert_eq!(w.a.notes.delivered_for(pending.overlapped.op().unwrap()), 1);
 }
 
+/// Spec §14 (`ConnectEx` with a send buffer): once connected, the same
+/// operation sends the buffer, and its one completion (S10) counts the
+/// bytes sent; the peer reads them. A connect that fails sends nothing and
+/// ends with its error, told once.
+#[test]
+fn spec14_a_connect_with_a_send_buffer_sends_it_in_the_same_operation() {
+    use winsock_provider::{CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest};
+    let w = common::World::new(1403);
+    let l = w.b.stream();
+    let at = w.b.p.bind(l, SocketAddr::from((w.b.ip, 0))).unwrap();
+    w.b.p.listen(l, 4).unwrap();
+    for latency in [0, 20] {
+        w.net.set_latency(std::time::Duration::from_millis(latency));
+        let s = w.a.stream();
+        w.a.p.bind(s, SocketAddr::from((w.a.ip, 0))).unwrap();
+        let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+        match w
+            .a
+            .p
+            .connect_and_send(s, at, b"first words".to_vec(), req.clone())
+        {
+            Ok(()) | Err(WsaError::IoPending) => {}
+            other => panic!("{other:?}"),
+        }
+        w.settle();
+        assert_eq!(req.overlapped.state(), OpState::Delivered);
+        let outcome = req.overlapped.outcome().unwrap();
+        assert_eq!((outcome.error, outcome.bytes), (None, 11), "the bytes sent");
+        assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 1);
+        let (c, _) = w.b.p.accept(l).unwrap();
+        w.settle();
+        assert_eq!(
+            w.b.p.recv(c, 64, MsgFlags::empty(), None).unwrap().data,
+            b"first words"
+        );
+    }
+
+    let nobody = SocketAddr::from((w.b.ip, 4998));
+    let t = w.a.stream();
+    w.a.p.bind(t, SocketAddr::from((w.a.ip, 0))).unwrap();
+    let refused = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
+    match w
+        .a
+        .p
+        .connect_and_send(t, nobody, b"lost".to_vec(), refused.clone())
+    {
+        Err(WsaError::IoPending) => {}
+        other => panic!("{other:?}"),
+    }
+    w.settle();
+    let outcome = refused.overlapped.outcome().unwrap();
+    assert_eq!(outcome.error, Some(WsaError::ConnectionRefused));
+    assert_eq!(outcome.bytes, 0);
+    assert_eq!(w.a.notes.delivered_for(refused.overlapped.op().unwrap()), 1);
+}
+
+/// S7 and S6c for a `ConnectEx` with a send buffer: a close while the
+/// connect pends aborts it, told once, and nothing reaches the listener;
+/// at the final cleanup a pending one ends `WSA_OPERATION_ABORTED`, told
+/// to nobody.
+#[test]
+fn s7_s6c_a_pending_connect_with_a_send_buffer_ends_as_any_operation() {
+    use winsock_provider::{CompletionMode, EventKey, OpState, OverlappedRequest};
+    let w = common::World::new(1404);
+    let l = w.b.stream();
+    let at = w.b.p.bind(l, SocketAddr::from((w.b.ip, 0))).unwrap();
+    w.b.p.listen(l, 4).unwrap();
+    w.net.set_latency(std::time::Duration::from_millis(50));
+    let s = w.a.stream();
+    w.a.p.bind(s, SocketAddr::from((w.a.ip, 0))).unwrap();
+    let closed = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        w.a.p
+            .connect_and_send(s, at, b"never".to_vec(), closed.clone()),
+        Err(WsaError::IoPending)
+    );
+    w.a.p.close_socket(s).unwrap();
+    assert_eq!(closed.overlapped.state(), OpState::AbortedNotified, "S7");
+    assert_eq!(w.a.notes.delivered_for(closed.overlapped.op().unwrap()), 1);
+
+    let t = w.a.stream();
+    w.a.p.bind(t, SocketAddr::from((w.a.ip, 0))).unwrap();
+    let silent = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
+    assert_eq!(
+        w.a.p
+            .connect_and_send(t, at, b"never".to_vec(), silent.clone()),
+        Err(WsaError::IoPending)
+    );
+    w.a.p.cleanup().unwrap();
+    assert_eq!(silent.overlapped.state(), OpState::AbortedSilent, "S6c");
+    assert_eq!(
+        silent.overlapped.outcome().unwrap().error,
+        Some(WsaError::OperationAborted)
+    );
+    assert_eq!(w.a.notes.delivered_for(silent.overlapped.op().unwrap()), 0);
+    w.settle();
+}
+
 /// Spec §14 (`AcceptEx`): the next connection goes into the application's
 /// own socket, told once, with the peer and local addresses on record; the
 /// socket then carries bytes; a bound target is WSAEINVAL; a close of the
@@ -373,4 +471,77 @@ fn spec14_an_overlapped_accept_fills_the_applications_socket() {
         "the target is as it was"
     );
     w.a.p.bind(spare, SocketAddr::from((w.a.ip, 0))).unwrap();
+}
+
+/// A transport whose connects finish at once and whose sends take
+/// everything at once, as a transport over a fast host may: the core's
+/// own bookkeeping for a `ConnectEx` that ends inside the call.
+struct AtOnce;
+
+impl winsock_provider::testkit::Intercept<MockTransport> for AtOnce {
+    fn connect(
+        &self,
+        _: &MockTransport,
+        _: SocketHandle,
+        _: SocketAddr,
+        _: winsock_provider::OpId,
+    ) -> Result<winsock_provider::Io<()>, WsaError> {
+        Ok(winsock_provider::Io::Done(()))
+    }
+
+    fn send(
+        &self,
+        _: &MockTransport,
+        _: SocketHandle,
+        data: Vec<u8>,
+        _: Option<SocketAddr>,
+        _: winsock_provider::Wait,
+    ) -> Result<winsock_provider::Io<usize>, WsaError> {
+        Ok(winsock_provider::Io::Done(data.len()))
+    }
+}
+
+/// Spec §14 and S9: a `ConnectEx` with a send buffer that connects and
+/// sends inside the call returns `Ok` and is still told, once, with the
+/// bytes sent; `FD_CONNECT` and `FD_WRITE` are recorded for its
+/// registration, as for any connect.
+#[test]
+fn s9_a_connect_with_a_send_buffer_that_ends_at_once_is_still_told() {
+    use winsock_provider::mock::MockWaiter;
+    use winsock_provider::testkit::Intercepted;
+    use winsock_provider::{CompletionMode, OpState, OverlappedRequest};
+    let net = Network::new(1405);
+    let node = net.add_node("10.0.0.1".parse().unwrap());
+    let t = Intercepted::new(net.transport(node), AtOnce);
+    let p = Provider::new(ProviderConfig::default(), t, MockWaiter::new(&net));
+    let notes = RecordingNotifier::new();
+    p.startup(Version::new(2, 2), Arc::new(notes.clone()))
+        .unwrap();
+    let s = p
+        .socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
+        .unwrap();
+    p.bind(s, "10.0.0.1:0".parse().unwrap()).unwrap();
+    p.event_select(s, EventKey(3), FdEvents::CONNECT | FdEvents::WRITE)
+        .unwrap();
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        p.connect_and_send(
+            s,
+            "10.0.0.2:80".parse().unwrap(),
+            b"hello".to_vec(),
+            req.clone()
+        ),
+        Ok(())
+    );
+    assert_eq!(req.overlapped.state(), OpState::Delivered);
+    let outcome = req.overlapped.outcome().unwrap();
+    assert_eq!((outcome.error, outcome.bytes), (None, 5));
+    assert_eq!(notes.delivered_for(req.overlapped.op().unwrap()), 1);
+    let events = p.enum_network_events(s).unwrap();
+    assert_eq!(events.events, FdEvents::CONNECT | FdEvents::WRITE);
+    p.cleanup().unwrap();
 }

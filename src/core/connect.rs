@@ -248,6 +248,24 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         addr: SocketAddr,
         request: OverlappedRequest,
     ) -> WsaResult<()> {
+        self.connect_and_send(s, addr, Vec::new(), request)
+    }
+
+    /// `ConnectEx` with a send buffer: [`connect_overlapped`], and once
+    /// connected the same operation sends `data`; its completion's bytes
+    /// are the bytes sent. A connect that fails sends nothing and ends with
+    /// its error; a send that fails after the connect ends the operation
+    /// with the send's error (told: the call was accepted, S9). Empty
+    /// `data` is a plain connect.
+    ///
+    /// [`connect_overlapped`]: Self::connect_overlapped
+    pub fn connect_and_send(
+        &self,
+        s: SocketHandle,
+        addr: SocketAddr,
+        data: Vec<u8>,
+        request: OverlappedRequest,
+    ) -> WsaResult<()> {
         let _call = self.enter()?;
         let inner = &self.inner;
         let thread = inner.waiter.current_thread();
@@ -290,7 +308,13 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             match inner.transport.connect(s, addr, id) {
                 Ok(Io::Pending) => {
                     sock.connecting = Some(id);
-                    Ok(None)
+                    sock.connect_data = (!data.is_empty()).then_some(data);
+                    Ok((false, None))
+                }
+                Ok(Io::Done(())) if !data.is_empty() => {
+                    sock.connected = true;
+                    sock.so_error = 0;
+                    Ok((true, inner.send_after_connect(s, sock, id, data)))
                 }
                 Ok(Io::Done(())) => {
                     sock.take_op(id);
@@ -299,15 +323,18 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                     // S9: connected at once, and still told.
                     let outcome = Outcome::default();
                     record.finish(OpState::Completing, outcome.clone(), Vec::new(), None);
-                    Ok(Some(Pending {
-                        note: Notification {
-                            op: id,
-                            mode,
-                            outcome,
-                            user,
-                        },
-                        record,
-                    }))
+                    Ok((
+                        true,
+                        Some(Pending {
+                            note: Notification {
+                                op: id,
+                                mode,
+                                outcome,
+                                user,
+                            },
+                            record,
+                        }),
+                    ))
                 }
                 other => {
                     sock.take_op(id);
@@ -316,13 +343,18 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 }
             }
         })??;
-        match done {
-            Some(pending) => {
-                inner.deliver(vec![pending]);
-                inner.signal(s, FdEvents::CONNECT | FdEvents::WRITE, None);
-                Ok(())
-            }
-            None => Err(WsaError::IoPending),
+        let (connected_now, finished) = done;
+        let told = finished.is_some();
+        inner.deliver(finished.into_iter().collect());
+        if connected_now {
+            inner.signal(s, FdEvents::CONNECT | FdEvents::WRITE, None);
+        }
+        // Finished at once (S9: still told), or it ends later: the connect,
+        // or the send that follows it.
+        if told {
+            Ok(())
+        } else {
+            Err(WsaError::IoPending)
         }
     }
 

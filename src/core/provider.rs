@@ -25,7 +25,7 @@ use super::op::{OpState, Overlapped};
 use super::protocol::ProtocolInfo;
 use super::socket_state::{OpKind, PendingOp, Select, Socket};
 use super::table::Table;
-use super::transport::{CloseKind, Completed, CompletionSink, SocketKind, Transport};
+use super::transport::{CloseKind, Completed, CompletionSink, Io, SocketKind, Transport, Wait};
 use super::version::{Negotiated, Version, VersionRange};
 use super::waiter::{WaitResult, Waiter};
 use crate::sync::lock;
@@ -533,10 +533,50 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         }
     }
 
+    /// A `ConnectEx`'s second part, under the socket's lock once its
+    /// connect has succeeded: the same operation (`id`, still pending, so
+    /// a close or the final cleanup ends it as any other, S7, S6c) becomes
+    /// a send of `data`. The operation's end when the send finished or
+    /// failed at once (told: the call was accepted, S9); `None` while the
+    /// send is under way (its completion ends the operation).
+    pub(crate) fn send_after_connect(
+        &self,
+        s: SocketHandle,
+        sock: &mut Socket,
+        id: OpId,
+        data: Vec<u8>,
+    ) -> Option<Pending> {
+        let op = sock.pending.iter_mut().find(|op| op.id == id)?;
+        op.kind = OpKind::Transfer;
+        let outcome = match self.transport.send(s, data, None, Wait::Later(id)) {
+            Ok(Io::Pending) => return None,
+            Ok(Io::Done(bytes)) => Outcome {
+                bytes,
+                ..Outcome::default()
+            },
+            Ok(Io::WouldBlock) => Outcome::failed(WsaError::WouldBlock),
+            Err(e) => Outcome::failed(e),
+        };
+        let op = sock.take_op(id)?;
+        let mode = op.mode?;
+        op.record
+            .finish(OpState::Completing, outcome.clone(), Vec::new(), None)
+            .then_some(Pending {
+                note: Notification {
+                    op: id,
+                    mode,
+                    outcome,
+                    user: op.user,
+                },
+                record: op.record,
+            })
+    }
+
     /// A completion from the transport. Ignored when the operation is no
     /// longer pending (aborted, or its socket gone): one outcome only (S10).
     fn on_complete(&self, id: OpId, result: Completed) {
         let Ok(_call) = self.enter() else { return };
+        let connected = matches!(result, Completed::Connected);
         let (outcome, data, from) = match result {
             Completed::Sent(n) => (
                 Outcome {
@@ -563,6 +603,16 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         let mut accepted_into = None;
         let mut outcome = outcome;
         let decided = self.table.with(id.socket, |sock| {
+            // A ConnectEx with a send buffer goes on as a send.
+            if sock.connecting == Some(id)
+                && let Some(data) = sock.connect_data.take()
+                && connected
+            {
+                sock.connecting = None;
+                sock.connected = true;
+                connect_ended = Some(None);
+                return self.send_after_connect(id.socket, sock, id, data);
+            }
             let op = sock.take_op(id)?;
             self.truncation(sock.kind, &mut outcome);
             if let OpKind::AcceptInto { socket } = op.kind {
@@ -578,6 +628,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             }
             if let OpKind::Connect { background } = op.kind {
                 sock.connecting = None;
+                sock.connect_data = None;
                 sock.connected = outcome.error.is_none();
                 if background {
                     // SO_ERROR keeps a non-blocking connect's error (a

@@ -125,6 +125,9 @@ pub(crate) struct Socket {
     /// A connect that ended while no registration took `FD_CONNECT`: an
     /// event-select registration made later records it (spec §12).
     pub(crate) unreported_connect: Option<Option<WsaError>>,
+    /// A pending `ConnectEx`'s send buffer: sent by the same operation once
+    /// the connect succeeds, dropped if it fails.
+    pub(crate) connect_data: Option<Vec<u8>>,
 }
 
 impl Socket {
@@ -149,6 +152,7 @@ impl Socket {
             record: NetworkEvents::default(),
             armed: FdEvents::REENABLED,
             unreported_connect: None,
+            connect_data: None,
         }
     }
 

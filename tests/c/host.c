@@ -2114,7 +2114,8 @@ typedef BOOL(WINAPI *connectex_fn)(SOCKET, const struct sockaddr *, int, PVOID, 
  * ConnectEx (an unknown GUID is WSAEINVAL); it refuses an unbound socket
  * (FALSE, WSAEINVAL); on a bound one it is an overlapped connect, told
  * once (S9), after which SO_UPDATE_CONNECT_CONTEXT is accepted and bytes
- * go both ways. */
+ * go both ways; a send buffer goes with the connect, in the same
+ * operation. */
 static void spec14_connectex_from_the_extension_pointer(void)
 {
     static const GUID connectex = {
@@ -2153,6 +2154,24 @@ static void spec14_connectex_from_the_extension_pointer(void)
     EQ(send_bytes(s, "ping", 4), 4);
     EQ(recv_bytes(s, back, 4), 4);
     EQ(memcmp(back, "ping", 4), 0);
+    /* With a send buffer: sent by the same operation once connected, its
+     * completion counting the bytes; the echo sends them back. */
+    CLOSE_IF_OPEN(s);
+    s = new_socket(0, WSA_FLAG_OVERLAPPED);
+    REQUIRE(NE(s, INVALID_SOCKET));
+    REQUIRE(EQ(bind_to(s, sin4(127, 0, 0, 1, 0)), 0));
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(47);
+    if (!fn(s, (struct sockaddr *)&echo, sizeof echo, (PVOID) "pong", 4, &sent, &ov))
+        EQ(last_error(), WSA_IO_PENDING);
+    run_network();
+    err = 0;
+    got = 0;
+    EQ(T.lpWSPGetOverlappedResult(s, &ov, &got, FALSE, &flags, &err), TRUE);
+    EQ(got, 4);
+    EQ(ev_completions(EVENT(47)), 1); /* told once */
+    EQ(recv_bytes(s, back, 4), 4);
+    EQ(memcmp(back, "pong", 4), 0);
 done:
     CLOSE_IF_OPEN(s);
     EQ(cleanup(), 0);

@@ -2,7 +2,8 @@
 //! hands out. Each is the provider's own, an operation in its core like
 //! any other (close and the final cleanup end it, S6c, S7, S10).
 //!
-//! Handed out: `ConnectEx`, `AcceptEx` (without receive data),
+//! Handed out: `ConnectEx` (with its send buffer), `AcceptEx` (without
+//! receive data),
 //! `GetAcceptExSockaddrs`, `DisconnectEx` (without `TF_REUSE_SOCKET`),
 //! and `WSARecvMsg` and `WSASendMsg` (in [`messages`]). Other GUIDs
 //! (`TransmitFile`, `TransmitPackets`) are `WSAEINVAL`, as an unknown GUID
@@ -327,12 +328,12 @@ unsafe extern "system" fn get_accept_ex_sockaddrs(
     });
 }
 
-/// `ConnectEx`: an overlapped connect of a bound stream socket
-/// ([`Provider::connect_overlapped`](crate::Provider::connect_overlapped)).
-/// Data to send once connected is not offered: a send buffer is
-/// `WSAEOPNOTSUPP` (send after the connect ends instead). Once connected,
-/// `SO_UPDATE_CONNECT_CONTEXT` is accepted and changes nothing (the socket
-/// is whole already).
+/// `ConnectEx`: an overlapped connect of a bound stream socket, then, in
+/// the same operation, a send of the send buffer if one is given
+/// ([`Provider::connect_and_send`](crate::Provider::connect_and_send));
+/// the completion's bytes (and `*lpdwBytesSent` when it ends at once) are
+/// the bytes sent. Once connected, `SO_UPDATE_CONNECT_CONTEXT` is accepted
+/// and changes nothing (the socket is whole already).
 ///
 /// # Safety
 /// As `LPFN_CONNECTEX` documents the arguments.
@@ -353,17 +354,24 @@ unsafe extern "system" fn connect_ex<D: Exported>(
             if overlapped.is_null() {
                 return Err(WsaError::InvalidArgument);
             }
-            if !send.is_null() && send_len > 0 {
-                return Err(WsaError::OperationNotSupported);
-            }
+            let data = if send_len == 0 {
+                Vec::new()
+            } else {
+                let len = send_len as usize;
+                std::slice::from_raw_parts(guard::bytes(send.cast(), len)?, len).to_vec()
+            };
             let addr = sockaddr::read(name, namelen, dll.provider.address_family(h)?)?;
             let carried = carry(dll, s, OverlappedArgs::without_routine(overlapped), None)?;
+            let mut bytes = 0;
             submit(carried, |ov| {
                 let ov = ov.ok_or(WsaError::InvalidArgument)?;
-                dll.provider.connect_overlapped(h, addr, ov)
+                let record = ov.overlapped.clone();
+                dll.provider.connect_and_send(h, addr, data, ov)?;
+                bytes = record.outcome().map_or(0, |o| o.bytes);
+                Ok(())
             })?;
             if let Some(sent) = guard::optional(sent)? {
-                sent.write(0);
+                sent.write(u32::try_from(bytes).unwrap_or(u32::MAX));
             }
             Ok(())
         })
