@@ -473,6 +473,89 @@ fn spec14_an_overlapped_accept_fills_the_applications_socket() {
     w.a.p.bind(spare, SocketAddr::from((w.a.ip, 0))).unwrap();
 }
 
+/// Spec §14 (`AcceptEx` with a receive area): the operation does not end
+/// with the connection but with its first data, in one completion (S10)
+/// counting the bytes, the data and both addresses on the record. From
+/// the connection on it is the accepted socket's: closing the listener no
+/// longer ends it, closing the socket aborts it, told once (S7).
+#[test]
+fn spec14_an_accept_with_a_receive_area_ends_with_the_first_data() {
+    use winsock_provider::{CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest};
+    let w = common::World::new(1406);
+    let l = w.a.stream();
+    let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
+    w.a.p.listen(l, 4).unwrap();
+    let target = w.a.stream();
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        w.a.p.accept_and_receive(l, target, 16, req.clone()),
+        Err(WsaError::IoPending)
+    );
+    let c = w.b.stream();
+    w.b.p.connect(c, at).unwrap();
+    w.settle();
+    assert_eq!(req.overlapped.state(), OpState::Pending, "no data yet");
+    assert_eq!(w.a.p.peer_addr(target), w.b.p.local_addr(c), "connected");
+    w.b.p
+        .send(c, b"first data", MsgFlags::empty(), None)
+        .unwrap();
+    w.settle();
+    assert_eq!(req.overlapped.state(), OpState::Delivered);
+    let outcome = req.overlapped.outcome().unwrap();
+    assert_eq!((outcome.error, outcome.bytes), (None, 10));
+    assert_eq!(req.overlapped.data(), b"first data");
+    assert_eq!(req.overlapped.from(), w.b.p.local_addr(c).ok(), "the peer");
+    assert_eq!(req.overlapped.local(), Some(at), "the local address");
+    assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 1);
+
+    let second = w.a.stream();
+    let waiting = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
+    assert_eq!(
+        w.a.p.accept_and_receive(l, second, 16, waiting.clone()),
+        Err(WsaError::IoPending)
+    );
+    let d = w.b.stream();
+    w.b.p.connect(d, at).unwrap();
+    w.settle();
+    w.a.p.close_socket(l).unwrap();
+    assert_eq!(
+        waiting.overlapped.state(),
+        OpState::Pending,
+        "the connection is in: the listener's close no longer ends it"
+    );
+    w.a.p.close_socket(second).unwrap();
+    assert_eq!(waiting.overlapped.state(), OpState::AbortedNotified, "S7");
+    assert_eq!(
+        waiting.overlapped.outcome().unwrap().error,
+        Some(WsaError::OperationAborted)
+    );
+    assert_eq!(w.a.notes.delivered_for(waiting.overlapped.op().unwrap()), 1);
+}
+
+/// S6c: an `AcceptEx` waiting for its first data at the final cleanup
+/// ends `WSA_OPERATION_ABORTED`, told to nobody.
+#[test]
+fn s6c_an_accept_waiting_for_its_first_data_ends_silently_at_the_final_cleanup() {
+    use winsock_provider::{CompletionMode, EventKey, OpState, OverlappedRequest};
+    let w = common::World::new(1407);
+    let l = w.a.stream();
+    let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
+    w.a.p.listen(l, 4).unwrap();
+    let target = w.a.stream();
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        w.a.p.accept_and_receive(l, target, 16, req.clone()),
+        Err(WsaError::IoPending)
+    );
+    let c = w.b.stream();
+    w.b.p.connect(c, at).unwrap();
+    w.settle();
+    assert_eq!(req.overlapped.state(), OpState::Pending);
+    w.a.p.cleanup().unwrap();
+    assert_eq!(req.overlapped.state(), OpState::AbortedSilent, "S6c");
+    assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 0);
+}
+
 /// A transport whose connects finish at once and whose sends take
 /// everything at once, as a transport over a fast host may: the core's
 /// own bookkeeping for a `ConnectEx` that ends inside the call.

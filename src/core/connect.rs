@@ -516,6 +516,27 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         target: SocketHandle,
         request: OverlappedRequest,
     ) -> WsaResult<SocketAddr> {
+        self.accept_and_receive(listener, target, 0, request)
+    }
+
+    /// `AcceptEx` with a receive area: [`accept_overlapped`], and once the
+    /// connection is in `target` the same operation receives at most
+    /// `receive` bytes on it; it ends when the first data comes (at least
+    /// one byte, or 0 for a peer that closed at once), its bytes those
+    /// received and its data on the record ([`Overlapped::data`]). From
+    /// then on the operation is `target`'s: a close of `target` aborts it
+    /// (S7), a close of the listener no longer does. `Ok(peer)` only when
+    /// the connection and its data both came inside the call (still told,
+    /// S9). `receive` 0 is [`accept_overlapped`].
+    ///
+    /// [`accept_overlapped`]: Self::accept_overlapped
+    pub fn accept_and_receive(
+        &self,
+        listener: SocketHandle,
+        target: SocketHandle,
+        receive: usize,
+        request: OverlappedRequest,
+    ) -> WsaResult<SocketAddr> {
         let _call = self.enter()?;
         let inner = &self.inner;
         let family = inner.table.with(target, |t| {
@@ -555,7 +576,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             inner.transport.close(target, CloseKind::Abortive);
             l.pending.push(PendingOp {
                 id,
-                kind: OpKind::AcceptInto { socket: target },
+                kind: OpKind::AcceptInto {
+                    socket: target,
+                    receive,
+                },
                 record: record.clone(),
                 mode: Some(mode),
                 thread,
@@ -564,8 +588,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             match inner.transport.accept(listener, target, Wait::Later(id)) {
                 Ok(Io::Pending) => Ok((None, Inherited::from(&*l))),
                 Ok(Io::Done(peer)) => {
-                    l.take_op(id);
-                    Ok((Some((id, peer)), Inherited::from(&*l)))
+                    let op = l.take_op(id);
+                    Ok((op.map(|op| (op, peer)), Inherited::from(&*l)))
                 }
                 other => {
                     l.take_op(id);
@@ -577,7 +601,19 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         })?;
         let result = match started {
             Ok((None, _)) => Err(WsaError::IoPending),
-            Ok((Some((id, peer)), like)) => {
+            Ok((Some((op, peer)), like)) if receive > 0 => {
+                inner.accepted_into(listener, target, like);
+                record.set_local(inner.transport.local_addr(target).ok());
+                match inner.receive_after_accept(target, op, receive, Some(peer)) {
+                    // S9: the connection and its data came at once, still told.
+                    Some(end) => {
+                        inner.deliver(vec![end]);
+                        Ok(peer)
+                    }
+                    None => Err(WsaError::IoPending),
+                }
+            }
+            Ok((Some((op, peer)), like)) => {
                 inner.accepted_into(listener, target, like);
                 // S9: taken at once, and still told.
                 let outcome = Outcome::default();
@@ -585,7 +621,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 record.set_local(inner.transport.local_addr(target).ok());
                 inner.deliver(vec![Pending {
                     note: Notification {
-                        op: id,
+                        op: op.id,
                         mode,
                         outcome,
                         user,

@@ -203,6 +203,23 @@ impl Overlapped {
         r.state = to;
         r.outcome = outcome;
         r.data = data;
+        // An AcceptEx that goes on as a receive keeps the peer it was
+        // given when it moved (`move_to`).
+        if from.is_some() {
+            r.from = from;
+        }
+        true
+    }
+
+    /// A pending operation that goes on under another id (an `AcceptEx`
+    /// whose receive runs on the accepted socket), with the peer it
+    /// accepted. False, changing nothing, when it is no longer pending.
+    pub(crate) fn move_to(&self, op: OpId, from: Option<SocketAddr>) -> bool {
+        let mut r = self.lock();
+        if r.state != OpState::Pending {
+            return false;
+        }
+        r.op = Some(op);
         r.from = from;
         true
     }

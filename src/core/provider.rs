@@ -30,6 +30,7 @@ use super::version::{Negotiated, Version, VersionRange};
 use super::waiter::{WaitResult, Waiter};
 use crate::sync::lock;
 use arc_swap::ArcSwap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -443,7 +444,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     /// still pending.
     fn end_early(&self, op: PendingOp, state: OpState) -> Option<(Notification, Overlapped)> {
         self.transport.cancel(op.id);
-        if let OpKind::AcceptInto { socket } = op.kind {
+        if let OpKind::AcceptInto { socket, .. } = op.kind {
             // A connection that raced the abort is not the application's:
             // its socket goes back to what it was.
             self.give_back(socket);
@@ -558,12 +559,82 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             Err(e) => Outcome::failed(e),
         };
         let op = sock.take_op(id)?;
+        self.finished_now(op, outcome, Vec::new())
+    }
+
+    /// An `AcceptEx`'s second part, once its connection is in `target`:
+    /// the operation (taken from the listener, still pending) moves to
+    /// `target` under a new id and becomes a receive of at most `receive`
+    /// bytes, so that a close of `target` or the final cleanup ends it as
+    /// any other (S7, S6c). The operation's end when the receive finished
+    /// or failed at once, or when `target` was closed meanwhile (aborted,
+    /// told); `None` while the receive is under way.
+    pub(crate) fn receive_after_accept(
+        &self,
+        target: SocketHandle,
+        op: PendingOp,
+        receive: usize,
+        peer: Option<SocketAddr>,
+    ) -> Option<Pending> {
+        // `None` from the closure: `target` is closing, the operation aborted.
+        let moved = self.table.with(target, |t| {
+            if t.closing {
+                return None;
+            }
+            let id = self.next_op(target);
+            if !op.record.move_to(id, peer) {
+                return Some(None);
+            }
+            t.pending.push(PendingOp {
+                id,
+                kind: OpKind::Transfer,
+                ..op.clone()
+            });
+            let (outcome, data) =
+                match self
+                    .transport
+                    .recv(target, receive, MsgFlags::empty(), Wait::Later(id))
+                {
+                    Ok(Io::Pending) => return Some(None),
+                    Ok(Io::Done(r)) => (
+                        Outcome {
+                            bytes: r.data.len(),
+                            flags: r.flags,
+                            error: None,
+                        },
+                        r.data,
+                    ),
+                    Ok(Io::WouldBlock) => (Outcome::failed(WsaError::WouldBlock), Vec::new()),
+                    Err(e) => (Outcome::failed(e), Vec::new()),
+                };
+            Some(
+                t.take_op(id)
+                    .and_then(|taken| self.finished_now(taken, outcome, data)),
+            )
+        });
+        match moved {
+            Ok(Some(end)) => end,
+            // S7: its socket was closed before the receive could start.
+            Ok(None) | Err(_) => {
+                self.finished_now(op, Outcome::failed(WsaError::OperationAborted), Vec::new())
+            }
+        }
+    }
+
+    /// An overlapped operation's end decided now: recorded, and the
+    /// notification to deliver (`None` if it was no longer pending).
+    fn finished_now(&self, op: PendingOp, outcome: Outcome, data: Vec<u8>) -> Option<Pending> {
         let mode = op.mode?;
+        let state = if outcome.error == Some(WsaError::OperationAborted) {
+            OpState::AbortedNotified
+        } else {
+            OpState::Completing
+        };
         op.record
-            .finish(OpState::Completing, outcome.clone(), Vec::new(), None)
+            .finish(state, outcome.clone(), data, None)
             .then_some(Pending {
                 note: Notification {
-                    op: id,
+                    op: op.record.op()?,
                     mode,
                     outcome,
                     user: op.user,
@@ -601,6 +672,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         };
         let mut connect_ended = None;
         let mut accepted_into = None;
+        let mut then_receive = None;
         let mut outcome = outcome;
         let decided = self.table.with(id.socket, |sock| {
             // A ConnectEx with a send buffer goes on as a send.
@@ -615,8 +687,14 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             }
             let op = sock.take_op(id)?;
             self.truncation(sock.kind, &mut outcome);
-            if let OpKind::AcceptInto { socket } = op.kind {
+            if let OpKind::AcceptInto { socket, receive } = op.kind {
                 accepted_into = Some((socket, super::connect::Inherited::from(&*sock)));
+                // An AcceptEx with a receive area goes on as a receive on
+                // its socket (after the socket is made whole, below).
+                if receive > 0 && outcome.error.is_none() {
+                    then_receive = Some((op, receive, from));
+                    return None;
+                }
             }
             let to = if op.mode.is_none() {
                 OpState::Delivered
@@ -648,6 +726,15 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
                 record: op.record,
             })
         });
+        if let Some((op, receive, peer)) = then_receive
+            && let Some((target, like)) = accepted_into.take()
+        {
+            self.accepted_into(id.socket, target, like);
+            op.record.set_local(self.transport.local_addr(target).ok());
+            if let Some(p) = self.receive_after_accept(target, op, receive, peer) {
+                self.deliver(vec![p]);
+            }
+        }
         if let Ok(Some(p)) = decided {
             // An AcceptEx's socket is whole before anyone is told.
             if let Some((target, like)) = accepted_into {

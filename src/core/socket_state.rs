@@ -57,8 +57,12 @@ pub(crate) enum OpKind {
     /// A blocking `WSPSelect`, registered on the first socket of its sets.
     Select,
     /// An `AcceptEx`: the connection goes into the application's own
-    /// socket `socket`.
-    AcceptInto { socket: SocketHandle },
+    /// socket `socket`, then, when `receive` is not 0, the operation goes
+    /// on as a receive of at most `receive` bytes on that socket.
+    AcceptInto {
+        socket: SocketHandle,
+        receive: usize,
+    },
     /// A connect. `background` for a non-blocking socket's: nobody waits
     /// for it and nobody is notified; its end is recorded as `FD_CONNECT`
     /// and in `SO_ERROR`.

@@ -2334,8 +2334,8 @@ typedef void(WINAPI *getacceptexsockaddrs_fn)(PVOID, DWORD, DWORD, DWORD, struct
 /* Spec 14: the provider's AcceptEx takes the next connection into a socket
  * the application made (an overlapped operation on the listener, told
  * once, S9); GetAcceptExSockaddrs finds the addresses it wrote; after
- * SO_UPDATE_ACCEPT_CONTEXT, bytes go both ways. Receive data with the
- * accept is WSAEOPNOTSUPP. */
+ * SO_UPDATE_ACCEPT_CONTEXT, bytes go both ways. With a receive area, it
+ * ends with the first data, in the same operation. */
 static void spec14_acceptex_from_the_extension_pointer(void)
 {
     static const GUID acceptex = {
@@ -2366,8 +2366,6 @@ static void spec14_acceptex_from_the_extension_pointer(void)
                0));
     memset(&ov, 0, sizeof ov);
     ov.hEvent = EVENT(43);
-    EQ(accept_fn(l, t, buf, 8, 44, 44, &received, &ov), FALSE);
-    EQ(last_error(), WSAEOPNOTSUPP); /* no receive data with the accept */
     if (!accept_fn(l, t, buf, 0, 44, 44, &received, &ov))
         EQ(last_error(), WSA_IO_PENDING);
     c = new_socket(0, 0);
@@ -2391,6 +2389,40 @@ static void spec14_acceptex_from_the_extension_pointer(void)
     EQ(send_bytes(c, "pong", 4), 4);
     EQ(recv_bytes(t, back, 4), 4);
     EQ(memcmp(back, "pong", 4), 0);
+    /* With a receive area: the operation ends with the first data, not the
+     * connection; the data at the start of the buffer, the addresses past
+     * it. */
+    CLOSE_IF_OPEN(c);
+    CLOSE_IF_OPEN(t);
+    c = INVALID_SOCKET;
+    t = new_socket(0, WSA_FLAG_OVERLAPPED);
+    REQUIRE(NE(t, INVALID_SOCKET));
+    {
+        char area[16 + 2 * 44];
+        memset(&ov, 0, sizeof ov);
+        ov.hEvent = EVENT(48);
+        if (!accept_fn(l, t, area, 16, 44, 44, &received, &ov))
+            EQ(last_error(), WSA_IO_PENDING);
+        c = new_socket(0, 0);
+        REQUIRE(NE(c, INVALID_SOCKET));
+        REQUIRE(EQ(connect_to(c, at), 0));
+        REQUIRE(EQ(sock_name(c, &client), 0));
+        run_network();
+        EQ(ev_completions(EVENT(48)), 0); /* connected, no data yet */
+        EQ(send_bytes(c, "hello", 5), 5);
+        run_network();
+        EQ(ev_completions(EVENT(48)), 1); /* told once */
+        err = 0;
+        got = 0;
+        EQ(T.lpWSPGetOverlappedResult(l, &ov, &got, FALSE, &flags, &err), TRUE);
+        EQ(got, 5);
+        EQ(memcmp(area, "hello", 5), 0);
+        local = remote = NULL;
+        addrs_fn(area, 16, 44, 44, &local, &local_len, &remote, &remote_len);
+        REQUIRE(local != NULL && remote != NULL);
+        EQ(port_of((struct sockaddr_in *)local), port_of(&at));
+        EQ(port_of((struct sockaddr_in *)remote), port_of(&client));
+    }
 done:
     CLOSE_IF_OPEN(c);
     CLOSE_IF_OPEN(t);

@@ -2,8 +2,8 @@
 //! hands out. Each is the provider's own, an operation in its core like
 //! any other (close and the final cleanup end it, S6c, S7, S10).
 //!
-//! Handed out: `ConnectEx` (with its send buffer), `AcceptEx` (without
-//! receive data),
+//! Handed out: `ConnectEx` (with its send buffer), `AcceptEx` (with its
+//! receive area),
 //! `GetAcceptExSockaddrs`, `DisconnectEx` (without `TF_REUSE_SOCKET`),
 //! and `WSARecvMsg` and `WSASendMsg` (in [`messages`]). Other GUIDs
 //! (`TransmitFile`, `TransmitPackets`) are `WSAEINVAL`, as an unknown GUID
@@ -14,13 +14,15 @@
 //! `WSPLastError` export); `ERROR_IO_PENDING` (997) when the operation
 //! will end later.
 
+use super::super::abi::WSABUF;
 use super::super::abi::{SOCKADDR, SOCKET, WSAOVERLAPPED};
 use super::super::dll::{Dll, Exported};
 use super::super::guard;
-use super::super::inflight::AcceptExOut;
 use super::super::inflight::carry::{OverlappedArgs, carry, carry_filling, submit};
+use super::super::inflight::{AcceptExOut, ReceiveInto};
 use super::super::last_error;
 use super::super::sockaddr;
+use super::super::wsabuf::Scatter;
 use super::messages;
 use crate::{WsaError, WsaResult};
 use windows_sys::core::{BOOL, GUID};
@@ -208,13 +210,13 @@ fn slot_room(family: crate::AddressFamily) -> usize {
 }
 
 /// `AcceptEx`: the next connection of `listen` into `accept`, an open,
-/// unbound socket the application made
-/// ([`Provider::accept_overlapped`](crate::Provider::accept_overlapped)),
-/// with the local and remote addresses written into `output` past
-/// `receive_len` (read them with `GetAcceptExSockaddrs`). Receiving the
-/// first data with the connection is not offered: a nonzero
-/// `receive_len` is `WSAEOPNOTSUPP` (receive after the accept ends). An
-/// address slot shorter than the family's `sockaddr` and 16 bytes is
+/// unbound socket the application made, and with a nonzero `receive_len`
+/// its first data, in one operation
+/// ([`Provider::accept_and_receive`](crate::Provider::accept_and_receive)):
+/// the data at the start of `output` (the completion's bytes, and
+/// `*lpdwBytesReceived` when it ends at once), the local and remote
+/// addresses past `receive_len` (read them with `GetAcceptExSockaddrs`).
+/// An address slot shorter than the family's `sockaddr` and 16 bytes is
 /// `WSAEINVAL`. `SO_UPDATE_ACCEPT_CONTEXT` afterwards is accepted; the
 /// socket has its listener's properties already.
 ///
@@ -240,29 +242,46 @@ unsafe extern "system" fn accept_ex<D: Exported>(
             if overlapped.is_null() {
                 return Err(WsaError::InvalidArgument);
             }
-            if receive_len > 0 {
-                return Err(WsaError::OperationNotSupported);
-            }
             let room = slot_room(dll.provider.address_family(listener)?);
+            let receive_len = receive_len as usize;
             let (local_len, remote_len) = (local_len as usize, remote_len as usize);
             if local_len < room || remote_len < room {
                 return Err(WsaError::InvalidArgument);
             }
-            let base = guard::bytes_mut(output.cast(), local_len + remote_len)?;
+            let base = guard::bytes_mut(output.cast(), receive_len + local_len + remote_len)?;
             let out = AcceptExOut {
-                local: base,
+                local: base.add(receive_len),
                 local_len,
-                remote: base.add(local_len),
+                remote: base.add(receive_len + local_len),
                 remote_len,
             };
+            // The first data goes to the start of the output buffer.
+            let receive = if receive_len == 0 {
+                None
+            } else {
+                let area = WSABUF {
+                    len: receive_len as u32,
+                    buf: base,
+                };
+                Some(ReceiveInto {
+                    buffers: Scatter::capture(&area, 1)?,
+                    from: None,
+                    msg: None,
+                })
+            };
             let args = OverlappedArgs::without_routine(overlapped);
-            let carried = carry_filling(dll, listen, args, None, Some(out))?;
+            let carried = carry_filling(dll, listen, args, receive, Some(out))?;
+            let mut bytes = 0;
             submit(carried, |ov| {
                 let ov = ov.ok_or(WsaError::InvalidArgument)?;
-                dll.provider.accept_overlapped(listener, target, ov)
+                let record = ov.overlapped.clone();
+                dll.provider
+                    .accept_and_receive(listener, target, receive_len, ov)?;
+                bytes = record.outcome().map_or(0, |o| o.bytes);
+                Ok(())
             })?;
             if let Some(received) = guard::optional(received)? {
-                received.write(0);
+                received.write(u32::try_from(bytes).unwrap_or(u32::MAX));
             }
             Ok(())
         })
