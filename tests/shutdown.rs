@@ -630,3 +630,56 @@ fn spec14_disconnect_ends_the_sending_and_an_overlapped_one_is_told() {
         Err(WsaError::NotConnected)
     );
 }
+
+/// Spec §14 (`TransmitFile`, `TransmitPackets`): a transmission is one
+/// send, told once with its bytes (S10), that even when it must wait for
+/// room arrives whole; with `TF_DISCONNECT` the sending is shut down once
+/// it has succeeded (the peer reads every byte, then the end; a later send
+/// is `WSAESHUTDOWN`); without it the socket goes on. A datagram socket
+/// is `WSAEOPNOTSUPP`, an unconnected stream `WSAENOTCONN`.
+#[test]
+fn spec14_a_transmission_is_one_send_and_tf_disconnect_ends_the_sending_after_it() {
+    let w = World::new(1408);
+    let (s, t) = w.pair();
+    let big = pattern(300_000);
+    let req = event(1);
+    match w.a.p.transmit(s, big.clone(), true, Some(req.clone())) {
+        Ok(_) | Err(WsaError::IoPending) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(read_to_eof(&w, t), big, "every byte, then the end");
+    assert_eq!(req.overlapped.state(), OpState::Delivered);
+    assert_eq!(req.overlapped.outcome().unwrap().bytes, big.len());
+    assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 1);
+    assert_eq!(
+        w.a.p.send(s, b"x", MsgFlags::empty(), None),
+        Err(WsaError::Shutdown)
+    );
+
+    let (s2, t2) = w.pair();
+    assert_eq!(w.a.p.transmit(s2, b"no end".to_vec(), false, None), Ok(6));
+    w.a.p.send(s2, b" yet", MsgFlags::empty(), None).unwrap();
+    w.settle();
+    assert_eq!(
+        w.b.p.recv(t2, 64, MsgFlags::empty(), None).unwrap().data,
+        b"no end yet"
+    );
+
+    let lone = w.a.stream();
+    assert_eq!(
+        w.a.p.transmit(lone, b"x".to_vec(), false, None),
+        Err(WsaError::NotConnected)
+    );
+    let datagram =
+        w.a.p
+            .socket(
+                winsock_provider::AddressFamily::Inet,
+                winsock_provider::SocketKind::Datagram,
+                winsock_provider::SocketFlags::OVERLAPPED,
+            )
+            .unwrap();
+    assert_eq!(
+        w.a.p.transmit(datagram, b"x".to_vec(), false, None),
+        Err(WsaError::OperationNotSupported)
+    );
+}

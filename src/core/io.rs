@@ -82,6 +82,45 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         flags: MsgFlags,
         overlapped: Option<OverlappedRequest>,
     ) -> WsaResult<usize> {
+        self.send_as(s, data, to, flags, overlapped, OpKind::Transfer)
+    }
+
+    /// `TransmitFile` and `TransmitPackets` (spec §14, extension
+    /// functions), once the shim has gathered what they send: a send of
+    /// `data` on a connected stream socket, blocking, non-blocking or
+    /// overlapped as [`send`](Self::send) is (S9, S10; a close aborts it,
+    /// S7; silent at the final cleanup, S6c). With `disconnect`
+    /// (`TF_DISCONNECT`), the socket's sending is shut down once the send
+    /// succeeds, as `WSPShutdown(SD_SEND)` does, before the completion is
+    /// told. `WSAENOTCONN` for a socket that is not connected,
+    /// `WSAEOPNOTSUPP` for a datagram socket.
+    pub fn transmit(
+        &self,
+        s: SocketHandle,
+        data: Vec<u8>,
+        disconnect: bool,
+        overlapped: Option<OverlappedRequest>,
+    ) -> WsaResult<usize> {
+        if self.socket_kind(s)? != SocketKind::Stream {
+            return Err(WsaError::OperationNotSupported);
+        }
+        let kind = if disconnect {
+            OpKind::TransmitThenDisconnect
+        } else {
+            OpKind::Transfer
+        };
+        self.send_as(s, data, None, MsgFlags::empty(), overlapped, kind)
+    }
+
+    fn send_as(
+        &self,
+        s: SocketHandle,
+        data: Vec<u8>,
+        to: Option<SocketAddr>,
+        flags: MsgFlags,
+        overlapped: Option<OverlappedRequest>,
+        kind: OpKind,
+    ) -> WsaResult<usize> {
         let transport = &self.inner.transport;
         // Argument checks run after the gate and the handle (S4, S13).
         let check = |sock: &Socket| {
@@ -106,6 +145,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let timeout = |sock: &Socket| sock.send_timeout;
         let r = self.submit(
             s,
+            kind,
             FdEvents::WRITE,
             timeout,
             overlapped,
@@ -175,6 +215,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         let inner = &self.inner;
         let r = self.submit(
             s,
+            OpKind::Transfer,
             FdEvents::empty(),
             timeout,
             overlapped,
@@ -231,6 +272,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     ) -> WsaResult<()> {
         self.submit(
             s,
+            OpKind::Transfer,
             FdEvents::empty(),
             |_| None,
             Some(overlapped),
@@ -335,9 +377,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
 
     /// The one path of every send and receive (see the module docs).
     #[allow(clippy::too_many_arguments)] // one path for every send and receive
+    #[allow(clippy::too_many_arguments)] // each piece is one call's own
     fn submit(
         &self,
         s: SocketHandle,
+        kind: OpKind,
         rearm_on_would_block: FdEvents,
         timeout_of: impl FnOnce(&Socket) -> Option<Duration>,
         overlapped: Option<OverlappedRequest>,
@@ -362,7 +406,10 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             }
             if !is_overlapped && sock.nonblocking {
                 return match start(sock.kind, Wait::No)? {
-                    Io::Done(t) => Ok((Started::Now(t), None)),
+                    Io::Done(t) => {
+                        inner.after_transfer(s, sock, kind);
+                        Ok((Started::Now(t), None))
+                    }
                     Io::Pending | Io::WouldBlock => {
                         // Spec §12: FD_WRITE comes again once room comes
                         // back; armed under the socket's lock, so an
@@ -383,7 +430,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             record.begin(id, mode)?;
             sock.pending.push(PendingOp {
                 id,
-                kind: OpKind::Transfer,
+                kind,
                 record: record.clone(),
                 mode,
                 thread,
@@ -393,6 +440,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 Ok(Io::Pending) => Ok((Started::Waiting(record), None)),
                 Ok(Io::Done(t)) => {
                     sock.take_op(id);
+                    inner.after_transfer(s, sock, kind);
                     let outcome = t.outcome();
                     // S9: finished at once, and still notified.
                     let to = if mode.is_some() {

@@ -25,7 +25,9 @@ use super::op::{OpState, Overlapped};
 use super::protocol::ProtocolInfo;
 use super::socket_state::{OpKind, PendingOp, Select, Socket};
 use super::table::Table;
-use super::transport::{CloseKind, Completed, CompletionSink, Io, SocketKind, Transport, Wait};
+use super::transport::{
+    CloseKind, Completed, CompletionSink, Io, ShutdownHow, SocketKind, Transport, Wait,
+};
 use super::version::{Negotiated, Version, VersionRange};
 use super::waiter::{WaitResult, Waiter};
 use crate::sync::lock;
@@ -562,6 +564,16 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         self.finished_now(op, outcome, Vec::new())
     }
 
+    /// What a send of `kind` does once it has succeeded, under the
+    /// socket's lock: a `TF_DISCONNECT` transmission shuts down sending.
+    pub(crate) fn after_transfer(&self, s: SocketHandle, sock: &mut Socket, kind: OpKind) {
+        if kind == OpKind::TransmitThenDisconnect
+            && self.transport.shutdown(s, ShutdownHow::Send).is_ok()
+        {
+            sock.shut_send = true;
+        }
+    }
+
     /// An `AcceptEx`'s second part, once its connection is in `target`:
     /// the operation (taken from the listener, still pending) moves to
     /// `target` under a new id and becomes a receive of at most `receive`
@@ -687,6 +699,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
             }
             let op = sock.take_op(id)?;
             self.truncation(sock.kind, &mut outcome);
+            if outcome.error.is_none() {
+                self.after_transfer(id.socket, sock, op.kind);
+            }
             if let OpKind::AcceptInto { socket, receive } = op.kind {
                 accepted_into = Some((socket, super::connect::Inherited::from(&*sock)));
                 // An AcceptEx with a receive area goes on as a receive on

@@ -50,6 +50,10 @@ pub(crate) enum Select {
 pub(crate) enum OpKind {
     /// A send or a receive: aborting it needs nothing beyond cancelling it.
     Transfer,
+    /// A `TransmitFile` or `TransmitPackets` send with `TF_DISCONNECT`:
+    /// when it succeeds, the socket's sending is shut down (the peer sees
+    /// the end after the last byte). Aborted as a transfer.
+    TransmitThenDisconnect,
     /// A blocking accept; `into` is the reserved handle of the new socket.
     Accept { into: SocketHandle },
     /// A blocking close waiting out its linger time.

@@ -72,6 +72,10 @@ const _: () = assert!(size_of::<WSAPROTOCOLCHAIN>() == 32);
 // WSAMSG (ws2def.h): 56 bytes on 64-bit, 28 on 32-bit; `Control` at 4 pointers.
 const _: () = assert!(size_of::<WSAMSG>() == if P == 8 { 56 } else { 28 });
 const _: () = assert!(offset_of!(WSAMSG, Control) == 4 * P);
+// TRANSMIT_PACKETS_ELEMENT (mswsock.h): 24 bytes on both (the union holds
+// an 8-aligned LARGE_INTEGER), the union at 8.
+const _: () =
+    assert!(size_of::<windows_sys::Win32::Networking::WinSock::TRANSMIT_PACKETS_ELEMENT>() == 24);
 // The tables: 30 and 15 function pointers, none optional in layout.
 const _: () = assert!(size_of::<WSPPROC_TABLE>() == 30 * P);
 const _: () = assert!(size_of::<WSPUPCALLTABLE>() == 15 * P);

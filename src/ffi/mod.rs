@@ -26,6 +26,7 @@
 pub mod abi;
 mod dll;
 mod export;
+mod file;
 mod guard;
 mod host;
 mod inflight;

@@ -2430,6 +2430,131 @@ done:
     EQ(cleanup(), 0);
 }
 
+typedef BOOL(WINAPI *transmitfile_fn)(SOCKET, HANDLE, DWORD, DWORD, LPWSAOVERLAPPED,
+                                      LPTRANSMIT_FILE_BUFFERS, DWORD);
+typedef BOOL(WINAPI *transmitpackets_fn)(SOCKET, LPTRANSMIT_PACKETS_ELEMENT, DWORD, DWORD,
+                                         LPWSAOVERLAPPED, DWORD);
+
+/* A file holding "file body" for TransmitFile to read (Windows); NULL
+ * elsewhere, where a file handle means nothing to the provider. */
+static HANDLE body_file(void)
+{
+#ifdef _WIN32
+    char dir[MAX_PATH], path[MAX_PATH];
+    DWORD wrote = 0;
+    HANDLE f;
+    if (!GetTempPathA(sizeof dir, dir) || !GetTempFileNameA(dir, "wsp", 0, path))
+        return NULL;
+    f = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+                    FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    if (f == INVALID_HANDLE_VALUE)
+        return NULL;
+    if (!WriteFile(f, "file body", 9, &wrote, NULL) || wrote != 9) {
+        CloseHandle(f);
+        return NULL;
+    }
+    return f;
+#else
+    return NULL;
+#endif
+}
+
+/* Spec 14: TransmitFile and TransmitPackets from the extension pointer.
+ * What they send (head, file, tail; memory and file elements) goes as one
+ * operation, told once (S9, S10); TF_DISCONNECT ends the sending after it
+ * (the echo sends everything back, then the end; a later send is
+ * WSAESHUTDOWN); TF_REUSE_SOCKET is WSAEOPNOTSUPP. A file is read from
+ * the OVERLAPPED's offset (Windows; elsewhere a file is WSAEOPNOTSUPP). */
+static void spec14_transmitfile_and_transmitpackets_from_the_extension_pointer(void)
+{
+    static const GUID transmitfile = {
+        0xb5367df0, 0xcbac, 0x11cf, {0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92}};
+    static const GUID transmitpackets = {
+        0xd9689da0, 0x1f90, 0x11d3, {0x99, 0x71, 0x00, 0xc0, 0x4f, 0x68, 0xc8, 0x76}};
+    SOCKET s = INVALID_SOCKET;
+    transmitfile_fn tf = NULL;
+    transmitpackets_fn tp = NULL;
+    HANDLE file = body_file();
+    TRANSMIT_FILE_BUFFERS around;
+    TRANSMIT_PACKETS_ELEMENT el[3];
+    WSAOVERLAPPED ov;
+    DWORD got = 0, flags = 0;
+    char back[64];
+#ifdef _WIN32
+    const char *want = "HEADfile bodyTAIL";
+#else
+    const char *want = "HEADTAIL";
+#endif
+#ifdef _WIN32
+    REQUIRE(file != NULL); /* the file part runs wherever there are files */
+#endif
+    REQUIRE(start());
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    REQUIRE(EQ(ioctl_out(s, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&transmitfile,
+                         sizeof transmitfile, &tf, sizeof tf, &got, NULL),
+               0));
+    REQUIRE(EQ(ioctl_out(s, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&transmitpackets,
+                         sizeof transmitpackets, &tp, sizeof tp, &got, NULL),
+               0));
+    REQUIRE(tf != NULL && tp != NULL);
+    around.Head = (void *)"HEAD";
+    around.HeadLength = 4;
+    around.Tail = (void *)"TAIL";
+    around.TailLength = 4;
+    EQ(tf(s, NULL, 0, 0, NULL, &around, TF_DISCONNECT | TF_REUSE_SOCKET), FALSE);
+    EQ(last_error(), WSAEOPNOTSUPP);
+#ifndef _WIN32
+    EQ(tf(s, (HANDLE)1, 0, 0, NULL, &around, 0), FALSE);
+    EQ(last_error(), WSAEOPNOTSUPP); /* no file handles outside Windows */
+#endif
+
+    /* TransmitPackets, blocking: two memory elements (and the file's first
+     * four bytes on Windows); the socket goes on. */
+    memset(el, 0, sizeof el);
+    el[0].dwElFlags = TP_ELEMENT_MEMORY;
+    el[0].cLength = 3;
+    el[0].pBuffer = (void *)"one";
+    el[1].dwElFlags = TP_ELEMENT_MEMORY | TP_ELEMENT_EOP;
+    el[1].cLength = 3;
+    el[1].pBuffer = (void *)"two";
+    el[2].dwElFlags = TP_ELEMENT_FILE;
+    el[2].cLength = 4;
+#ifdef _WIN32
+    el[2].nFileOffset.QuadPart = 0;
+#else
+    el[2].nFileOffset = 0;
+#endif
+    el[2].hFile = file;
+    EQ(tp(s, el, file ? 3 : 2, 0, NULL, 0), TRUE);
+    REQUIRE(EQ(recv_bytes(s, back, file ? 10 : 6), file ? 10 : 6));
+    EQ(memcmp(back, file ? "onetwofile" : "onetwo", file ? 10 : 6), 0);
+
+    /* TransmitFile, overlapped, with TF_DISCONNECT: head, file, tail as
+     * one operation, then the end of the sending. */
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = EVENT(49);
+    if (!tf(s, file, 0, 0, &ov, &around, TF_DISCONNECT))
+        EQ(last_error(), WSA_IO_PENDING);
+    run_network();
+    err = 0;
+    got = 0;
+    EQ(T.lpWSPGetOverlappedResult(s, &ov, &got, FALSE, &flags, &err), TRUE);
+    EQ(got, strlen(want));
+    EQ(ev_completions(EVENT(49)), 1); /* told once */
+    REQUIRE(EQ(recv_bytes(s, back, (int)strlen(want)), (int)strlen(want)));
+    EQ(memcmp(back, want, strlen(want)), 0);
+    EQ(send_bytes(s, "x", 1), -1);
+    EQ(err, WSAESHUTDOWN);
+done:
+    CLOSE_IF_OPEN(s);
+#ifdef _WIN32
+    if (file)
+        CloseHandle(file);
+#endif
+    EQ(cleanup(), 0);
+}
+
 typedef BOOL(WINAPI *disconnectex_fn)(SOCKET, LPWSAOVERLAPPED, DWORD, DWORD);
 
 /* Spec 14: the provider's DisconnectEx ends the sending as SD_SEND does
@@ -3314,6 +3439,7 @@ int main(int argc, char **argv)
     RUN(spec14_disconnects_without_data_shut_a_direction);
     RUN(spec14_ioctls_handles_atmark_keepalive_and_overlapped);
     RUN(spec14_wsasendmsg_and_wsarecvmsg_from_the_extension_pointer);
+    RUN(spec14_transmitfile_and_transmitpackets_from_the_extension_pointer);
     RUN(spec14_connectex_from_the_extension_pointer);
     RUN(spec14_acceptex_from_the_extension_pointer);
     RUN(spec14_disconnectex_from_the_extension_pointer);

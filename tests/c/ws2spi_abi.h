@@ -29,6 +29,7 @@
 #include <winsock2.h> /* before ws2spi.h, which needs its types */
 #include <ws2spi.h>
 #include <ws2ipdef.h> /* sockaddr_in6 */
+#include <mswsock.h>  /* TRANSMIT_FILE_BUFFERS, TRANSMIT_PACKETS_ELEMENT */
 
 #else /* !_WIN32: the Windows layouts with fixed-width types */
 
@@ -147,6 +148,30 @@ typedef struct _WSABUF {
     u_long len;
     char *buf;
 } WSABUF, *LPWSABUF;
+
+/* What TransmitFile and TransmitPackets send (mswsock.h). */
+typedef struct _TRANSMIT_FILE_BUFFERS {
+    void *Head;
+    DWORD HeadLength;
+    void *Tail;
+    DWORD TailLength;
+} TRANSMIT_FILE_BUFFERS, *LPTRANSMIT_FILE_BUFFERS;
+#define TF_DISCONNECT 0x01
+#define TF_REUSE_SOCKET 0x02
+#define TP_ELEMENT_MEMORY 1
+#define TP_ELEMENT_FILE 2
+#define TP_ELEMENT_EOP 4
+typedef struct _TRANSMIT_PACKETS_ELEMENT {
+    ULONG dwElFlags;
+    ULONG cLength;
+    union {
+        struct {
+            _Alignas(8) int64_t nFileOffset; /* LARGE_INTEGER: 8-aligned on x86 too */
+            HANDLE hFile;
+        };
+        void *pBuffer;
+    };
+} TRANSMIT_PACKETS_ELEMENT, *LPTRANSMIT_PACKETS_ELEMENT;
 
 /* The header of WSARecvMsg and WSASendMsg (ws2def.h). */
 typedef struct _WSAMSG {
@@ -627,6 +652,8 @@ _Static_assert(offsetof(WSPDATA, szDescription) == 4, "WSPDATA.szDescription @4"
 _Static_assert(sizeof(GUID) == 16, "GUID 16 bytes");
 _Static_assert(sizeof(WSAPROTOCOLCHAIN) == 32, "WSAPROTOCOLCHAIN 32 bytes");
 _Static_assert(sizeof(WSAMSG) == (WS2SPI_P == 8 ? 56 : 28), "WSAMSG 56 bytes (x86: 28)");
+_Static_assert(sizeof(TRANSMIT_PACKETS_ELEMENT) == 24, "TRANSMIT_PACKETS_ELEMENT 24 bytes");
+_Static_assert(offsetof(TRANSMIT_PACKETS_ELEMENT, pBuffer) == 8, "pBuffer @8");
 _Static_assert(offsetof(WSAMSG, Control) == 4 * WS2SPI_P, "WSAMSG.Control @32 (x86: 16)");
 _Static_assert(sizeof(WSAPROTOCOL_INFOW) == 628, "WSAPROTOCOL_INFOW 628 bytes");
 _Static_assert(offsetof(WSAPROTOCOL_INFOW, dwProviderFlags) == 16, "dwProviderFlags @16");

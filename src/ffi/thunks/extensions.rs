@@ -3,11 +3,10 @@
 //! any other (close and the final cleanup end it, S6c, S7, S10).
 //!
 //! Handed out: `ConnectEx` (with its send buffer), `AcceptEx` (with its
-//! receive area),
-//! `GetAcceptExSockaddrs`, `DisconnectEx` (without `TF_REUSE_SOCKET`),
-//! and `WSARecvMsg` and `WSASendMsg` (in [`messages`]). Other GUIDs
-//! (`TransmitFile`, `TransmitPackets`) are `WSAEINVAL`, as an unknown GUID
-//! is.
+//! receive area), `GetAcceptExSockaddrs`, `DisconnectEx` (without
+//! `TF_REUSE_SOCKET`), `WSARecvMsg` and `WSASendMsg` (in [`messages`]),
+//! `TransmitFile` and `TransmitPackets` (in [`transmit`]). An unknown GUID
+//! is `WSAEINVAL`.
 //!
 //! They return `FALSE` with the error left for `WSAGetLastError` (the
 //! thread's last error; a host that is not ws2_32 reads it with the
@@ -23,7 +22,7 @@ use super::super::inflight::{AcceptExOut, ReceiveInto};
 use super::super::last_error;
 use super::super::sockaddr;
 use super::super::wsabuf::Scatter;
-use super::messages;
+use super::{messages, transmit};
 use crate::{WsaError, WsaResult};
 use windows_sys::core::{BOOL, GUID};
 
@@ -57,6 +56,22 @@ const WSAID_DISCONNECTEX: GUID = GUID {
     data2: 0x8630,
     data3: 0x436f,
     data4: [0xa0, 0x31, 0xf5, 0x36, 0xa6, 0xee, 0xc1, 0x57],
+};
+
+/// `WSAID_TRANSMITFILE`: {b5367df0-cbac-11cf-95ca-00805f48a192}.
+const WSAID_TRANSMITFILE: GUID = GUID {
+    data1: 0xb536_7df0,
+    data2: 0xcbac,
+    data3: 0x11cf,
+    data4: [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92],
+};
+
+/// `WSAID_TRANSMITPACKETS`: {d9689da0-1f90-11d3-9971-00c04f68c876}.
+const WSAID_TRANSMITPACKETS: GUID = GUID {
+    data1: 0xd968_9da0,
+    data2: 0x1f90,
+    data3: 0x11d3,
+    data4: [0x99, 0x71, 0x00, 0xc0, 0x4f, 0x68, 0xc8, 0x76],
 };
 
 /// `WSAID_WSARECVMSG`: {f689d7c8-6f1f-436b-8a53-e54fe351c322}.
@@ -135,6 +150,14 @@ pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
         let f: GetAcceptExSockaddrsFn = get_accept_ex_sockaddrs;
         return Ok(f as usize);
     }
+    if same(guid, &WSAID_TRANSMITFILE) {
+        let f: transmit::TransmitFileFn = transmit::transmit_file::<D>;
+        return Ok(f as usize);
+    }
+    if same(guid, &WSAID_TRANSMITPACKETS) {
+        let f: transmit::TransmitPacketsFn = transmit::transmit_packets::<D>;
+        return Ok(f as usize);
+    }
     if same(guid, &WSAID_WSARECVMSG) {
         let f: messages::WsaRecvMsgFn = messages::wsa_recv_msg::<D>;
         return Ok(f as usize);
@@ -150,7 +173,10 @@ pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
 /// thunk runs ([`super::run`]: the panic boundary, the gate, the author's
 /// `after_call`), returning `TRUE`, or `FALSE` with the code left as the
 /// thread's last error: the extension functions have no `lpErrno`.
-fn extension<D: Exported>(name: &str, body: impl FnOnce(&'static Dll<D>) -> WsaResult<()>) -> BOOL {
+pub(super) fn extension<D: Exported>(
+    name: &str,
+    body: impl FnOnce(&'static Dll<D>) -> WsaResult<()>,
+) -> BOOL {
     extension_returning(name, 1, 0, body)
 }
 

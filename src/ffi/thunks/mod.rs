@@ -9,7 +9,8 @@
 //! [`options`] (socket options, ioctl), [`events`] (event and window
 //! select), [`select`] (`WSPSelect`), [`text`] (address strings),
 //! [`extensions`] (what `SIO_GET_EXTENSION_FUNCTION_POINTER` hands out) and
-//! [`messages`] (`WSARecvMsg`, `WSASendMsg`), [`unsupported`] (the entries
+//! [`messages`] (`WSARecvMsg`, `WSASendMsg`), [`transmit`] (`TransmitFile`,
+//! `TransmitPackets`), [`unsupported`] (the entries
 //! that answer `WSAEOPNOTSUPP`).
 
 pub(super) mod events;
@@ -21,6 +22,7 @@ pub(super) mod options;
 pub(super) mod select;
 pub(super) mod sockets;
 pub(super) mod text;
+pub(super) mod transmit;
 pub(super) mod unsupported;
 
 use super::abi::WSPPROC_TABLE;
