@@ -32,6 +32,19 @@ pub enum LingerChoice {
     Timed(u16),
 }
 
+/// The `WSPIoctl` codes the workload issues (spec §14).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IoctlCode {
+    /// `FIONREAD`: 4 bytes back.
+    Fionread,
+    /// `SIOCATMARK`: 4 bytes back, TRUE (the workload sends no urgent data).
+    AtMark,
+    /// `SIO_KEEPALIVE_VALS`: keep-alive on, nothing back.
+    KeepAlive,
+    /// A code nobody knows: `WSAEOPNOTSUPP`, as Windows answers it.
+    Unknown,
+}
+
 /// One step of the workload. Socket and operation indices pick among the
 /// ones the harness tracks (modulo their number).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -138,6 +151,36 @@ pub enum Action {
         /// Which stale handle.
         idx: u8,
     },
+    /// `WSPIoctl` with one of the codes the workload knows.
+    Ioctl {
+        /// Which open socket.
+        sock: u8,
+        /// The code.
+        code: IoctlCode,
+    },
+    /// `ConnectEx` to a new network service, sending `len` bytes (0: none)
+    /// in the same operation; the workload's thread then waits for it.
+    ConnectEx {
+        /// Echo service instead of a discard sink.
+        echo: bool,
+        /// Bytes sent with the connect (at most 4095).
+        len: u16,
+        /// How it is told (`Plain` is told by an event: ConnectEx is
+        /// always overlapped).
+        how: How,
+    },
+    /// `TransmitFile` of `len` bytes from memory, with `TF_DISCONNECT` or
+    /// not.
+    Transmit {
+        /// Which open socket.
+        sock: u8,
+        /// How many bytes.
+        len: u16,
+        /// How.
+        how: How,
+        /// `TF_DISCONNECT`: the sending ends once the bytes are sent.
+        disconnect: bool,
+    },
 }
 
 impl Action {
@@ -153,7 +196,7 @@ impl Action {
             3 => How::Port,
             _ => How::Polling,
         };
-        Some(match tag % 32 {
+        Some(match tag % 36 {
             0 | 31 => match b() % 8 {
                 0 => Action::Startup(1, 1),
                 1 => Action::Startup(2, 0),
@@ -212,6 +255,30 @@ impl Action {
                 _ => Action::Delay { ms: b().max(1) },
             },
             29 => Action::NetworkDown(b() % 4 == 0),
+            32 => Action::Ioctl {
+                sock: b(),
+                code: match b() % 4 {
+                    0 => IoctlCode::Fionread,
+                    1 => IoctlCode::AtMark,
+                    2 => IoctlCode::KeepAlive,
+                    _ => IoctlCode::Unknown,
+                },
+            },
+            33 => Action::ConnectEx {
+                echo: b() % 3 == 0,
+                len: u16::from_le_bytes([b(), b() % 16]),
+                how: how(b()),
+            },
+            34 | 35 => {
+                let sock = b();
+                let len = u16::from_le_bytes([b(), b() % 64]);
+                Action::Transmit {
+                    sock,
+                    len: len.max(1),
+                    how: how(b()),
+                    disconnect: b() % 4 == 0,
+                }
+            }
             // A crash ends everything the process owns: keep it rare.
             _ => match b() {
                 0..=7 => Action::Crash,
@@ -235,6 +302,17 @@ impl fmt::Display for How {
             How::Routine => "overlapped/routine",
             How::Port => "overlapped/port",
             How::Polling => "overlapped/polling",
+        })
+    }
+}
+
+impl fmt::Display for IoctlCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IoctlCode::Fionread => "fionread",
+            IoctlCode::AtMark => "atmark",
+            IoctlCode::KeepAlive => "keepalive",
+            IoctlCode::Unknown => "unknown",
         })
     }
 }

@@ -3,13 +3,13 @@
 //! every step. The random workload of `wspsim random`, the property test,
 //! the fuzz target and the scenario files all run through it.
 
-use super::action::{Action, How, LingerChoice};
+use super::action::{Action, How, IoctlCode, LingerChoice};
 use super::model::{APP_THREAD, Closed, Failure, Model, RunStats, Sock, TrackedOp};
 use super::simulation::{BrokenRule, Call, ProcessId, Simulation};
 use super::trace::{CallResult, Event, TraceEvent};
 use crate::Transport as _;
 use crate::core::op::{OpState, Overlapped};
-use crate::mock::MockWaiter;
+use crate::mock::{MockWaiter, ServiceId};
 use crate::{
     AddressFamily, CleanupOutcome, CompletionMode, EventKey, FdEvents, Linger, MsgFlags,
     OverlappedRequest, PortKey, ProviderConfig, SocketFlags, SocketHandle, SocketKind, Version,
@@ -24,6 +24,10 @@ pub use super::interleave::SimProvider;
 
 /// Where the services the driver connects to live.
 const SERVICES: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 1);
+/// How many network steps a `ConnectEx` is given to end.
+const CONNECT_EX_STEPS: usize = 100_000;
+/// The driven process's address.
+const APP_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// The first port a service gets.
 const FIRST_PORT: u16 = 1000;
 
@@ -70,7 +74,7 @@ impl Driver {
         let mut sim = Simulation::with_config(seed, config);
         sim.keep_trace(trace);
         sim.observe(true);
-        let app = sim.add_process("app", Ipv4Addr::new(10, 0, 0, 1).into());
+        let app = sim.add_process("app", APP_IP.into());
         MockWaiter::set_current_thread(APP_THREAD);
         Driver {
             sim,
@@ -254,6 +258,14 @@ impl Driver {
                 self.model.net_down = down;
             }
             Action::Crash => self.crash(),
+            Action::Ioctl { sock, code } => self.ioctl(sock, code),
+            Action::ConnectEx { echo, len, how } => self.connect_ex(echo, len, how),
+            Action::Transmit {
+                sock,
+                len,
+                how,
+                disconnect,
+            } => self.transmit(sock, len, how, disconnect),
             Action::UseStale { idx } => {
                 if !self.model.stale.is_empty() {
                     let h = self.model.stale[usize::from(idx) % self.model.stale.len()];
@@ -387,6 +399,10 @@ impl Driver {
     /// connections; a new process (a new provider) starts on the node.
     fn crash(&mut self) {
         let net = self.sim.network().clone();
+        // A TF_DISCONNECT transmission that ended has sent our FIN.
+        for i in 0..self.model.sockets.len() {
+            self.disconnect_pending(i);
+        }
         // A peer that already saw our FIN (SD_SEND) has closed its end; the
         // others must see the reset.
         for s in std::mem::take(&mut self.model.sockets) {
@@ -430,6 +446,27 @@ impl Driver {
     }
 
     fn socket(&mut self, echo: bool) {
+        let Some(h) = self.new_socket() else { return };
+        let (addr, service) = self.new_service(echo);
+        let kind = if echo { "echo" } else { "discard" };
+        let c = self.call(
+            || Call::on("WSPConnect", h).args(format!("{addr} {kind}")),
+            |p| p.connect(h, addr),
+        );
+        if c.is_err() {
+            self.give_up(
+                h,
+                service,
+                format!("connect to a listening service failed: {c:?}"),
+            );
+            return;
+        }
+        self.adopt(h, service, echo);
+    }
+
+    /// `WSPSocket` (stream, overlapped), checked against S4: `None` when
+    /// it failed (as it must with no startup in force).
+    fn new_socket(&mut self) -> Option<SocketHandle> {
         let r = self.call(
             || Call::from("WSPSocket").args("stream, overlapped"),
             |p| {
@@ -454,12 +491,17 @@ impl Driver {
                 } else if !(self.model.net_down && e == WsaError::NetworkDown) {
                     self.fail("S13", format!("socket failed: {e}"));
                 }
-                return;
+                return None;
             }
         };
         if self.model.count == 0 {
             self.fail("S4", "socket succeeded with no startup in force".into());
         }
+        Some(h)
+    }
+
+    /// A new echo or discard service on a free port.
+    fn new_service(&mut self, echo: bool) -> (SocketAddr, ServiceId) {
         let addr = SocketAddr::from((SERVICES, self.free_port()));
         let net = self.sim.network().clone();
         let service = if echo {
@@ -467,23 +509,22 @@ impl Driver {
         } else {
             net.add_discard_service(addr, None)
         };
-        let kind = if echo { "echo" } else { "discard" };
-        let c = self.call(
-            || Call::on("WSPConnect", h).args(format!("{addr} {kind}")),
-            |p| p.connect(h, addr),
-        );
-        if c.is_err() {
-            let _ = self.provider().close_socket(h);
-            self.model.retire_handle(h);
-            self.model.retire_service(&self.sim, service);
-            if !self.model.net_down {
-                self.fail(
-                    "S13",
-                    format!("connect to a listening service failed: {c:?}"),
-                );
-            }
-            return;
+        (addr, service)
+    }
+
+    /// A socket that could not be connected: closed, its service retired;
+    /// a failure unless the network is down.
+    fn give_up(&mut self, h: SocketHandle, service: ServiceId, failure: String) {
+        let _ = self.provider().close_socket(h);
+        self.model.retire_handle(h);
+        self.model.retire_service(&self.sim, service);
+        if !self.model.net_down {
+            self.fail("S13", failure);
         }
+    }
+
+    /// A connected socket the model follows from now on.
+    fn adopt(&mut self, h: SocketHandle, service: ServiceId, echo: bool) {
         self.model.sockets.push(Sock {
             h,
             service,
@@ -497,7 +538,200 @@ impl Driver {
             exact: true,
             selected: FdEvents::empty(),
             closes_recorded: 0,
+            disconnecting: None,
         });
+    }
+
+    /// `ConnectEx` (spec §14) to a new service, with `len` bytes sent in
+    /// the same operation: followed as a send (its bytes count toward
+    /// what the peer must get, S6e), told once (S9, S10). The network then
+    /// runs until it has ended (at most [`CONNECT_EX_STEPS`] steps; one
+    /// still pending then is closed, aborting it, S7), so that the socket
+    /// is a connected one from the next step on.
+    fn connect_ex(&mut self, echo: bool, len: u16, how: How) {
+        if self.model.net_down {
+            return; // a connect that nothing would ever finish
+        }
+        let Some(h) = self.new_socket() else { return };
+        let (addr, service) = self.new_service(echo);
+        let local = SocketAddr::from((APP_IP, 0));
+        if let Err(e) = self.call(
+            || Call::on("WSPBind", h).args(local.to_string()),
+            |p| p.bind(h, local),
+        ) {
+            self.give_up(h, service, format!("bind before ConnectEx failed: {e}"));
+            return;
+        }
+        let how = if how == How::Plain { How::Event } else { how };
+        let Some(req) = Self::request(how) else {
+            return;
+        };
+        let ov = req.overlapped.clone();
+        let data = vec![0x5Au8; usize::from(len)];
+        let kind = if echo { "echo" } else { "discard" };
+        let r = self.call(
+            || Call::on("ConnectEx", h).args(format!("{addr} {kind}, {len} bytes, {how}")),
+            |p| p.connect_and_send(h, addr, data, req),
+        );
+        if let Err(e) = r
+            && e != WsaError::IoPending
+        {
+            if ov.state() != OpState::Idle {
+                self.fail(
+                    "S9",
+                    format!("a refused ConnectEx left its record {:?}", ov.state()),
+                );
+            }
+            self.give_up(
+                h,
+                service,
+                format!("ConnectEx to a listening service failed: {e}"),
+            );
+            return;
+        }
+        self.adopt(h, service, echo);
+        let i = self.model.sockets.len() - 1;
+        let at_once = r.map(|()| ov.outcome().map_or(0, |o| o.bytes as u64));
+        self.track(i, Some(ov.clone()), &at_once, true);
+        let ended = self
+            .sim
+            .run_until(CONNECT_EX_STEPS, |_| ov.state() != OpState::Pending);
+        if !ended {
+            // The socket is followed as connecting no further: closed, its
+            // pending ConnectEx aborted (S7, checked as any abort).
+            let s = self.model.sockets.remove(i);
+            let _ = self.provider().close_socket(s.h);
+            self.model.retire_handle(s.h);
+            self.model.retire_service(&self.sim, s.service);
+            return;
+        }
+        let failed = ov.outcome().is_none_or(|o| o.error.is_some());
+        if failed {
+            // Not connected: nothing more to do with it.
+            let s = self.model.sockets.remove(i);
+            self.give_up(
+                s.h,
+                s.service,
+                format!("ConnectEx ended {:?}", ov.outcome()),
+            );
+        }
+    }
+
+    /// A pending `TF_DISCONNECT` transmission on socket `i`: true while it
+    /// is still pending (nothing more is sent on the socket until then);
+    /// once it has ended, its success is the end of the sending.
+    fn disconnect_pending(&mut self, i: usize) -> bool {
+        let s = &mut self.model.sockets[i];
+        let Some(ov) = &s.disconnecting else {
+            return false;
+        };
+        if ov.state() == OpState::Pending {
+            return true;
+        }
+        if ov.outcome().is_some_and(|o| o.error.is_none()) {
+            s.shut_send = true;
+        }
+        s.disconnecting = None;
+        false
+    }
+
+    /// `TransmitFile` of `len` bytes from memory (spec §14): a send, told
+    /// once (S9, S10), whose bytes the peer must get (S6e); with
+    /// `TF_DISCONNECT`, the sending ends once it has succeeded (a later
+    /// send is `WSAESHUTDOWN`).
+    fn transmit(&mut self, sock: u8, len: u16, how: How, disconnect: bool) {
+        let Some(i) = self.pick(sock) else { return };
+        if self.disconnect_pending(i) || self.would_block_forever(i, how) {
+            return;
+        }
+        let s = &self.model.sockets[i];
+        let (h, shut) = (s.h, s.shut_send);
+        let req = Self::request(how);
+        let ov = req.as_ref().map(|r| r.overlapped.clone());
+        let data = vec![0xC3u8; usize::from(len)];
+        let flag = if disconnect { ", TF_DISCONNECT" } else { "" };
+        let r = self.call_shown(
+            || Call::on("TransmitFile", h).args(format!("{len} bytes, {how}{flag}")),
+            |p| p.transmit(h, data, disconnect, req),
+            |r| CallResult::moved(&r.as_ref().map(|n| *n as u64).map_err(|e| *e)),
+        );
+        if shut {
+            self.model.expect(
+                &self.sim,
+                "S8",
+                "transmit after SD_SEND",
+                &r,
+                WsaError::Shutdown,
+            );
+            return;
+        }
+        if disconnect {
+            match (&r, &ov) {
+                (Ok(_), _) => self.model.sockets[i].shut_send = true,
+                (Err(WsaError::IoPending), Some(ov)) => {
+                    self.model.sockets[i].disconnecting = Some(ov.clone());
+                }
+                _ => {}
+            }
+        }
+        self.track(i, ov, &r.map(|n| n as u64), true);
+    }
+
+    /// `WSPIoctl` (spec §14): `FIONREAD` and `SIOCATMARK` answer 4 bytes
+    /// (the mark TRUE: the workload sends no urgent data),
+    /// `SIO_KEEPALIVE_VALS` nothing, an unknown code `WSAEOPNOTSUPP`, as
+    /// Windows answers it. A reset socket or a network that is down may
+    /// fail the known ones.
+    fn ioctl(&mut self, sock: u8, code: IoctlCode) {
+        let Some(i) = self.pick(sock) else { return };
+        let s = &self.model.sockets[i];
+        let (h, broken) = (s.h, s.reset || self.model.net_down);
+        let (raw, input): (u32, Vec<u8>) = match code {
+            IoctlCode::Fionread => (0x4004_667F, Vec::new()),
+            IoctlCode::AtMark => (0x4004_7307, Vec::new()),
+            IoctlCode::KeepAlive => (
+                0x9800_0004,
+                [1u32, 7_200_000, 1000]
+                    .iter()
+                    .flat_map(|v| v.to_ne_bytes())
+                    .collect(),
+            ),
+            IoctlCode::Unknown => (0x9800_0099, Vec::new()),
+        };
+        let r = self.call(
+            || Call::on("WSPIoctl", h).args(code.to_string()),
+            |p| p.ioctl(h, raw, &input, 4),
+        );
+        let shape_ok = |v: &Vec<u8>| match code {
+            IoctlCode::Fionread => v.len() == 4,
+            IoctlCode::AtMark => v.as_slice() == 1u32.to_ne_bytes(),
+            IoctlCode::KeepAlive => v.is_empty(),
+            IoctlCode::Unknown => false,
+        };
+        match r {
+            _ if code == IoctlCode::Unknown => self.model.expect(
+                &self.sim,
+                "spec14",
+                "an unknown ioctl",
+                &r,
+                WsaError::OperationNotSupported,
+            ),
+            Ok(v) if !shape_ok(&v) => {
+                self.fail("spec14", format!("{code} on {h} answered {v:?}"));
+            }
+            Ok(_) => {}
+            Err(_) if broken => {}
+            Err(e) => self.fail("spec14", format!("{code} on open {h} failed: {e}")),
+        }
+    }
+
+    /// A blocking call that nothing would ever finish: the single
+    /// application thread would wait forever. Not a provider question.
+    fn would_block_forever(&self, i: usize, how: How) -> bool {
+        let s = &self.model.sockets[i];
+        how == How::Plain
+            && !s.nonblocking
+            && (s.echo || s.stalled || s.shut_send || self.model.net_down)
     }
 
     fn request(how: How) -> Option<OverlappedRequest> {
@@ -519,15 +753,10 @@ impl Driver {
 
     fn send(&mut self, sock: u8, len: u16, how: How) {
         let Some(i) = self.pick(sock) else { return };
-        let s = &self.model.sockets[i];
-        if how == How::Plain
-            && !s.nonblocking
-            && (s.echo || s.stalled || s.shut_send || self.model.net_down)
-        {
-            // A blocking send that nothing would ever finish: the single
-            // application thread would wait forever. Not a provider question.
+        if self.disconnect_pending(i) || self.would_block_forever(i, how) {
             return;
         }
+        let s = &self.model.sockets[i];
         let (h, shut) = (s.h, s.shut_send);
         let req = Self::request(how);
         let ov = req.as_ref().map(|r| r.overlapped.clone());
@@ -701,6 +930,9 @@ impl Driver {
 
     fn shutdown(&mut self, sock: u8, how: u8) {
         let Some(i) = self.pick(sock) else { return };
+        if self.disconnect_pending(i) {
+            return;
+        }
         let h = self.model.sockets[i].h;
         let r = self.call(
             || Call::on("WSPShutdown", h).args(how.to_string()),

@@ -23,7 +23,7 @@ mod simulation;
 pub mod thread_race;
 pub mod trace;
 
-pub use action::{Action, How, LingerChoice, SeededBytes};
+pub use action::{Action, How, IoctlCode, LingerChoice, SeededBytes};
 pub use driver::{Driver, SimProvider};
 pub use interleave::{AppThread, MAX_DECISIONS, STUCK_AFTER, SimWaiter, ThreadsReport};
 pub use model::{Failure, RunStats};

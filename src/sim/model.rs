@@ -125,6 +125,9 @@ pub(crate) struct Sock {
     pub(crate) selected: FdEvents,
     /// `FD_CLOSE` recorded for it (spec §12: once).
     pub(crate) closes_recorded: usize,
+    /// A `TF_DISCONNECT` transmission still pending: its success ends the
+    /// sending, so nothing more is sent or shut down until it has ended.
+    pub(crate) disconnecting: Option<Overlapped>,
 }
 
 /// An overlapped operation the model follows.

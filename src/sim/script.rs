@@ -39,6 +39,9 @@
 //! | `delay MS` | fault: messages sent from now on take MS milliseconds |
 //! | `crash` | fault: the process dies without cleanup and a new one starts (S11) |
 //! | `use-stale IDX` | a call on a handle that was closed or freed |
+//! | `ioctl SOCK CODE` | `WSPIoctl`; CODE is `fionread`, `atmark`, `keepalive` or `unknown` (`WSAEOPNOTSUPP`) |
+//! | `connectex SERVICE BYTES HOW` | `ConnectEx` to a new `echo` or `discard` service with BYTES (0 to 4095) sent in the same operation, then a wait for it; HOW `plain` is told by an event |
+//! | `transmit SOCK BYTES HOW [disconnect]` | `TransmitFile` of BYTES from memory, with `TF_DISCONNECT` when `disconnect` is given |
 //!
 //! Expectations (checked when reached; every invariant of the driver is
 //! checked after every step anyway):
@@ -80,7 +83,7 @@
 //!   calling stream sockets. Thread races are
 //!   [`thread_race`](super::thread_race)'s; datagrams are tested in Rust.
 
-use super::action::{Action, How, LingerChoice};
+use super::action::{Action, How, IoctlCode, LingerChoice};
 use super::driver::Driver;
 use crate::WsaError;
 use std::fmt;
@@ -388,6 +391,52 @@ fn parse_line(c: &mut Cursor<'_>) -> Result<Line, ParseError> {
         "use-stale" => step(Action::UseStale {
             idx: c.number("a stale handle index")?,
         }),
+        "ioctl" => step(Action::Ioctl {
+            sock: c.number("a socket index")?,
+            code: c.choice(
+                "an ioctl",
+                &[
+                    ("fionread", IoctlCode::Fionread),
+                    ("atmark", IoctlCode::AtMark),
+                    ("keepalive", IoctlCode::KeepAlive),
+                    ("unknown", IoctlCode::Unknown),
+                ],
+            )?,
+        }),
+        "connectex" => {
+            let echo = c.choice("a service", &[("echo", true), ("discard", false)])?;
+            let len: u16 = c.number("a byte count (0 to 4095)")?;
+            if len > 4095 {
+                return Err(c.error(
+                    c.words[c.next - 1].0,
+                    "ConnectEx sends at most 4095 bytes here",
+                ));
+            }
+            step(Action::ConnectEx {
+                echo,
+                len,
+                how: c.how()?,
+            })
+        }
+        "transmit" => {
+            let sock = c.number("a socket index")?;
+            let len = c.number("a byte count (1 to 65535)")?;
+            if len == 0 {
+                return Err(c.error(
+                    c.words[c.next - 1].0,
+                    "a transmission needs at least 1 byte",
+                ));
+            }
+            let how = c.how()?;
+            let disconnect = c.words.get(c.next).is_some()
+                && c.choice("disconnect (or nothing)", &[("disconnect", true)])?;
+            step(Action::Transmit {
+                sock,
+                len,
+                how,
+                disconnect,
+            })
+        }
         "expect" => {
             let (wcol, what) = c.word("an expectation")?;
             let e = match what {
@@ -597,6 +646,24 @@ impl fmt::Display for StepLine {
             Action::Delay { ms } => write!(f, "delay {ms}"),
             Action::Crash => f.write_str("crash"),
             Action::UseStale { idx } => write!(f, "use-stale {idx}"),
+            Action::Ioctl { sock, code } => write!(f, "ioctl {sock} {code}"),
+            Action::ConnectEx { echo, len, how: h } => write!(
+                f,
+                "connectex {} {len} {}",
+                if echo { "echo" } else { "discard" },
+                how(h)
+            ),
+            Action::Transmit {
+                sock,
+                len,
+                how: h,
+                disconnect,
+            } => write!(
+                f,
+                "transmit {sock} {len} {}{}",
+                how(h),
+                if disconnect { " disconnect" } else { "" }
+            ),
         }
     }
 }

@@ -173,6 +173,23 @@ fn simpler(a: Action) -> Vec<Action> {
         Action::Reset { sock } if sock != 0 => vec![Action::Reset { sock: 0 }],
         Action::Delay { ms } if ms != 1 => vec![Action::Delay { ms: 1 }],
         Action::UseStale { idx } if idx != 0 => vec![Action::UseStale { idx: 0 }],
+        Action::Ioctl { sock, code } if sock != 0 => vec![Action::Ioctl { sock: 0, code }],
+        Action::ConnectEx { echo, len, how } if len != 0 || echo => vec![Action::ConnectEx {
+            echo: false,
+            len: 0,
+            how,
+        }],
+        Action::Transmit {
+            sock,
+            len,
+            how,
+            disconnect,
+        } if sock != 0 || disconnect => vec![Action::Transmit {
+            sock: 0,
+            len,
+            how,
+            disconnect: false,
+        }],
         Action::Startup(major, minor) if (major, minor) != (2, 2) => {
             vec![Action::Startup(2, 2)]
         }
