@@ -27,14 +27,14 @@ pub use crate::core::op::{OpState, Overlapped};
 pub use crate::core::protocol::{ProtocolChain, ProtocolInfo};
 pub use crate::core::sockopt::{OptionName, OptionValue, names as option_names};
 pub use crate::core::transport::{
-    AddressFamily, CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received, ShutdownHow,
-    SocketKind, Transport, Wait,
+    AddressFamily, CloseKind, Completed, CompletionSink, HandOffRefused, Io, Received,
+    SharedSocket, ShutdownHow, SocketKind, Transport, Wait,
 };
 pub use crate::core::version::{Negotiated, Version, VersionRange};
 pub use crate::core::waiter::{WaitResult, Waiter};
 pub use crate::core::{
-    CleanupError, CleanupOutcome, Detach, DetachOutcome, FinalCleanupReport, Linger, NetworkEvents,
-    OverlappedRequest, Provider, ProviderConfig, SelectSets,
+    CleanupError, CleanupOutcome, Detach, DetachOutcome, Duplicate, FinalCleanupReport, Linger,
+    NetworkEvents, OverlappedRequest, Provider, ProviderConfig, SelectSets,
 };
 
 mod sync;

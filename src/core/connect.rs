@@ -69,19 +69,39 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         flags: SocketFlags,
         prepare: impl FnOnce(SocketHandle) -> WsaResult<()>,
     ) -> WsaResult<SocketHandle> {
+        self.open_socket(
+            |h| {
+                self.inner.transport.open(h, family, kind)?;
+                Ok(Socket::new(family, kind, flags))
+            },
+            prepare,
+        )
+    }
+
+    /// The steps of every new handle: a slot reserved, `open` (the
+    /// transport's part, and the core's state), `prepare` (the host's
+    /// part), then published. Each failure undoes what was done.
+    pub(crate) fn open_socket(
+        &self,
+        open: impl FnOnce(SocketHandle) -> WsaResult<Socket>,
+        prepare: impl FnOnce(SocketHandle) -> WsaResult<()>,
+    ) -> WsaResult<SocketHandle> {
         let _call = self.enter()?;
         let inner = &self.inner;
         let h = inner.table.reserve()?;
-        if let Err(e) = inner.transport.open(h, family, kind) {
-            inner.table.remove(h);
-            return Err(e);
-        }
+        let sock = match open(h) {
+            Ok(sock) => sock,
+            Err(e) => {
+                inner.table.remove(h);
+                return Err(e);
+            }
+        };
         if let Err(e) = prepare(h) {
             inner.transport.close(h, CloseKind::Abortive);
             inner.table.remove(h);
             return Err(e);
         }
-        inner.table.install(h, Socket::new(family, kind, flags));
+        inner.table.install(h, sock);
         Ok(h)
     }
 

@@ -20,6 +20,7 @@ pub(crate) mod waiter;
 mod cleanup;
 mod close;
 mod connect;
+mod duplicate;
 mod events;
 mod gate;
 mod io;
@@ -32,6 +33,7 @@ pub(crate) mod sockopt;
 mod table;
 
 pub use cleanup::{CleanupError, CleanupOutcome, FinalCleanupReport};
+pub use duplicate::Duplicate;
 pub use io::OverlappedRequest;
 pub use provider::{Detach, DetachOutcome, Provider, ProviderConfig};
 pub use select::SelectSets;

@@ -196,6 +196,20 @@ pub enum HandOffRefused {
     NetworkDown,
 }
 
+/// What a claimed duplicate is ([`Transport::claim`]): the shape and state
+/// of the socket its new handle shares.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SharedSocket {
+    /// The socket's address family.
+    pub family: AddressFamily,
+    /// Stream or datagram.
+    pub kind: SocketKind,
+    /// A connected stream (or a datagram socket with a default peer).
+    pub connected: bool,
+    /// A listening stream.
+    pub listening: bool,
+}
+
 /// Where a transport sends completions and network events. The provider gives
 /// one to [`Transport::attach`] when it is created.
 pub trait CompletionSink: Send + Sync {
@@ -463,6 +477,27 @@ pub trait Transport: Send + Sync {
     /// `WSAEOPNOTSUPP`.
     fn available(&self, socket: SocketHandle) -> Result<usize, WsaError> {
         let _ = socket;
+        Err(WsaError::OperationNotSupported)
+    }
+
+    /// `WSPDuplicateSocket` (spec §14): a token (never 0) naming a
+    /// duplicate of `socket` for the process `process`, which claims it
+    /// once with [`claim`](Transport::claim). From now on the socket ends
+    /// only when the token is claimed and every handle of it is closed: a
+    /// [`close`](Transport::close) of one handle while others remain gives
+    /// up that handle alone (its pending operations forgotten, as for any
+    /// close), and changes nothing on the wire. Default: `WSAEOPNOTSUPP`.
+    fn duplicate(&self, socket: SocketHandle, process: u32) -> Result<u32, WsaError> {
+        let _ = (socket, process);
+        Err(WsaError::OperationNotSupported)
+    }
+
+    /// `WSPSocket` from a duplicate's `WSAPROTOCOL_INFOW`: `socket` (a new
+    /// handle, not opened) becomes another handle of the socket `token`
+    /// names. Single use: a token claimed already, unknown, or not meant
+    /// for this process is `WSAEINVAL`. Default: `WSAEOPNOTSUPP`.
+    fn claim(&self, socket: SocketHandle, token: u32) -> Result<SharedSocket, WsaError> {
+        let _ = (socket, token);
         Err(WsaError::OperationNotSupported)
     }
 }

@@ -8,8 +8,8 @@ use crate::core::flags::{FdEvents, MsgFlags};
 use crate::core::handle::{OpId, SocketHandle};
 use crate::core::sockopt::{OptionName, OptionValue};
 use crate::core::transport::{
-    AddressFamily, CloseKind, CompletionSink, HandOffRefused, Io, Received, ShutdownHow,
-    SocketKind, Transport, Wait,
+    AddressFamily, CloseKind, CompletionSink, HandOffRefused, Io, Received, SharedSocket,
+    ShutdownHow, SocketKind, Transport, Wait,
 };
 use std::fmt;
 use std::net::SocketAddr;
@@ -214,6 +214,14 @@ impl Transport for MockTransport {
 
     fn available(&self, socket: SocketHandle) -> Result<usize, WsaError> {
         self.net().lock().available(self.id(), socket)
+    }
+
+    fn duplicate(&self, socket: SocketHandle, _process: u32) -> Result<u32, WsaError> {
+        self.net().mutate(|st| st.duplicate(self.id(), socket))
+    }
+
+    fn claim(&self, socket: SocketHandle, token: u32) -> Result<SharedSocket, WsaError> {
+        self.net().mutate(|st| st.claim(self.id(), socket, token))
     }
 
     fn local_addr(&self, socket: SocketHandle) -> Result<SocketAddr, WsaError> {

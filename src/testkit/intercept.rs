@@ -25,8 +25,8 @@
 
 use crate::{
     AddressFamily, CloseKind, CompletionSink, FdEvents, HandOffRefused, Io, MsgFlags, OpId,
-    OptionName, OptionValue, ProtocolInfo, Received, ShutdownHow, SocketHandle, SocketKind,
-    Transport, Wait, WsaError,
+    OptionName, OptionValue, ProtocolInfo, Received, SharedSocket, ShutdownHow, SocketHandle,
+    SocketKind, Transport, Wait, WsaError,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -114,6 +114,12 @@ pub trait Intercept<T: Transport>: Send + Sync {
     }
     fn close(&self, inner: &T, s: SocketHandle, how: CloseKind) {
         inner.close(s, how)
+    }
+    fn duplicate(&self, inner: &T, s: SocketHandle, process: u32) -> Result<u32, WsaError> {
+        inner.duplicate(s, process)
+    }
+    fn claim(&self, inner: &T, s: SocketHandle, token: u32) -> Result<SharedSocket, WsaError> {
+        inner.claim(s, token)
     }
     fn local_addr(&self, inner: &T, s: SocketHandle) -> Result<SocketAddr, WsaError> {
         inner.local_addr(s)
@@ -254,6 +260,12 @@ impl<T: Transport, I: Intercept<T>> Transport for Intercepted<T, I> {
     }
     fn close(&self, s: SocketHandle, how: CloseKind) {
         self.intercept.close(&self.inner, s, how)
+    }
+    fn duplicate(&self, s: SocketHandle, process: u32) -> Result<u32, WsaError> {
+        self.intercept.duplicate(&self.inner, s, process)
+    }
+    fn claim(&self, s: SocketHandle, token: u32) -> Result<SharedSocket, WsaError> {
+        self.intercept.claim(&self.inner, s, token)
     }
     fn local_addr(&self, s: SocketHandle) -> Result<SocketAddr, WsaError> {
         self.intercept.local_addr(&self.inner, s)

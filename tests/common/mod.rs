@@ -108,6 +108,15 @@ impl World {
         World::with_config(seed, ProviderConfig::default())
     }
 
+    /// Another process on `a`'s node (the same address), started: where a
+    /// socket of `a` can be duplicated to.
+    pub fn add_sibling(&mut self, name: &str) -> Proc {
+        let id = self.sim.add_process(name, self.a.ip.into());
+        let sibling = Proc::of(&self.sim, id, self.a.ip);
+        sibling.start();
+        sibling
+    }
+
     /// Runs the network until nothing moves.
     pub fn settle(&self) -> usize {
         self.sim.settle()

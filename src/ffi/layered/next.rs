@@ -194,6 +194,46 @@ impl NextProvider {
         }
     }
 
+    /// `WSPDuplicateSocket(s, process)`: the next provider's token, its
+    /// `dwProviderReserved` (spec §14: the provider's own field). A next
+    /// provider that leaves it 0 keeps its duplicates some other way the
+    /// layer cannot carry: `WSAEOPNOTSUPP`.
+    pub(super) fn duplicate(&self, s: SOCKET, process: u32) -> Result<u32, WsaError> {
+        let (_t, f) = entry!(self, lpWSPDuplicateSocket);
+        // SAFETY: a plain C struct; all zeroes is a valid value.
+        let mut info: WSAPROTOCOL_INFOW = unsafe { std::mem::zeroed() };
+        let mut errno = 0;
+        // SAFETY: as in `cleanup`; `info` is a live local.
+        status(unsafe { f(s, process, &mut info, &mut errno) }, errno)?;
+        match info.dwProviderReserved {
+            0 => Err(WsaError::OperationNotSupported),
+            token => Ok(token),
+        }
+    }
+
+    /// `WSPSocket(FROM_PROTOCOL_INFO, ..., info)` with the next
+    /// provider's entry and `token` in `dwProviderReserved`: the next
+    /// provider's handle of the duplicate.
+    pub(super) fn claim(&self, token: u32) -> Result<SOCKET, WsaError> {
+        let (_t, f) = entry!(self, lpWSPSocket);
+        let mut info = self.info;
+        info.dwProviderReserved = token;
+        let from = super::super::abi::FROM_PROTOCOL_INFO;
+        let mut errno = 0;
+        // SAFETY: as in `cleanup`; `info` is a live local.
+        let s = unsafe { f(from, from, from, &info, 0, WSA_FLAG_OVERLAPPED, &mut errno) };
+        if s == super::super::abi::INVALID_SOCKET {
+            Err(error_of(errno))
+        } else {
+            Ok(s)
+        }
+    }
+
+    /// The address family of the next provider's entry.
+    pub(super) fn entry_family(&self) -> i32 {
+        self.info.iAddressFamily
+    }
+
     /// `WSPBind`.
     pub(super) fn bind(&self, s: SOCKET, addr: SocketAddr) -> Result<(), WsaError> {
         let (_t, f) = entry!(self, lpWSPBind);

@@ -35,8 +35,8 @@ use crate::core::sockopt::names::{SO_RCVBUF, SO_SNDBUF, SOL_SOCKET};
 use crate::sync::lock;
 use crate::{
     AddressFamily, CloseKind, Completed, CompletionSink, FdEvents, Io, MsgFlags, OpId, OptionName,
-    OptionValue, ProtocolInfo, Received, ShutdownHow, SocketHandle, SocketKind, Transport, Wait,
-    WsaError,
+    OptionValue, ProtocolInfo, Received, SharedSocket, ShutdownHow, SocketHandle, SocketKind,
+    Transport, Wait, WsaError,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -1128,6 +1128,55 @@ impl<L: Layer> Transport for LayeredTransport<L> {
         self.shared
             .next()?
             .ioctl(lower, code, input, output_capacity)
+    }
+
+    /// The next provider's duplicate of the lower socket: its token is the
+    /// layer's (spec §11, §14: the layer propagates the structure).
+    fn duplicate(&self, h: SocketHandle, process: u32) -> Result<u32, WsaError> {
+        let s = self.shared.lower_of(h)?;
+        self.shared.next()?.duplicate(s, process)
+    }
+
+    /// Claims the next provider's duplicate and puts a layer handle over
+    /// it, as `open` does for a new socket; its shape is read from the
+    /// lower socket.
+    fn claim(&self, h: SocketHandle, token: u32) -> Result<SharedSocket, WsaError> {
+        const SO_TYPE: i32 = 0x1008;
+        const SO_ACCEPTCONN: i32 = 0x0002;
+        const SOCK_DGRAM: i32 = 2;
+        let sh = &self.shared;
+        let next = sh.next()?;
+        let s = next.claim(token)?;
+        let ty = next
+            .option(s, SOL_SOCKET, SO_TYPE, 4)
+            .and_then(|v| int_of(&v));
+        let kind = match ty {
+            Ok(SOCK_DGRAM) => SocketKind::Datagram,
+            Ok(_) => SocketKind::Stream,
+            Err(e) => {
+                next.close(s);
+                return Err(e);
+            }
+        };
+        let local = next.name(s, false);
+        let family = match local {
+            Ok(a) => AddressFamily::of(&a),
+            // Not bound: the family of the next provider's entry.
+            Err(_) if next.entry_family() == AddressFamily::Inet6.code() => AddressFamily::Inet6,
+            Err(_) => AddressFamily::Inet,
+        };
+        let shared = SharedSocket {
+            family,
+            kind,
+            connected: next.name(s, true).is_ok(),
+            listening: next
+                .option(s, SOL_SOCKET, SO_ACCEPTCONN, 4)
+                .and_then(|v| int_of(&v))
+                .is_ok_and(|on| on != 0),
+        };
+        sh.adopt(&next, h, s, kind)?;
+        sh.hooks.opened(h, family, kind);
+        Ok(shared)
     }
 
     fn available(&self, h: SocketHandle) -> Result<usize, WsaError> {

@@ -41,7 +41,7 @@ pub(super) fn proc_table<D: Exported>() -> WSPPROC_TABLE {
         lpWSPCleanup: Some(lifecycle::cleanup::<D>),
         lpWSPCloseSocket: Some(sockets::close_socket::<D>),
         lpWSPConnect: Some(sockets::connect::<D>),
-        lpWSPDuplicateSocket: Some(unsupported::duplicate_socket::<D>),
+        lpWSPDuplicateSocket: Some(sockets::duplicate_socket::<D>),
         lpWSPEnumNetworkEvents: Some(events::enum_network_events::<D>),
         lpWSPEventSelect: Some(events::event_select::<D>),
         lpWSPGetOverlappedResult: Some(io::get_overlapped_result::<D>),

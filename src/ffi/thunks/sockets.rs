@@ -5,7 +5,8 @@ use super::super::abi::{
     SOCK_STREAM, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
 };
 use super::super::dll::{Exported, ProviderOf};
-use super::super::guard;
+use super::super::guard::{self, checked_mut};
+use super::super::protocol_info;
 use super::super::sockaddr;
 use super::run;
 use crate::{
@@ -76,7 +77,6 @@ pub(crate) unsafe extern "system" fn socket<D: Exported>(
         run::<D, _>("WSPSocket", lp_errno, INVALID_SOCKET, |dll| {
             // SAFETY (the closure): the caller's promise; checked first.
             let info = guard::optional(info.cast_mut())?.map(|info| &*info);
-            let (family, kind) = kind_of(af, ty, protocol, info, dll.config.service_flags)?;
             let flags = SocketFlags::from_bits(flags)
                 .filter(|f| {
                     !f.intersects(
@@ -96,11 +96,51 @@ pub(crate) unsafe extern "system" fn socket<D: Exported>(
             // handles fails the call, which leaves nothing (S13).
             let catalog = info.map(|i| i.dwCatalogEntryId);
             let made = std::cell::Cell::new(INVALID_SOCKET);
-            dll.provider.socket_prepared(family, kind, flags, |h| {
+            let prepare = |h| {
                 made.set(dll.host.create_handle(h, catalog)?);
                 Ok(())
-            })?;
+            };
+            // A duplicate's protocol info carries its token (spec §14):
+            // the new handle is another one of that socket.
+            match info.map(|i| i.dwProviderReserved).filter(|&t| t != 0) {
+                Some(token) => {
+                    dll.provider
+                        .socket_from_duplicate_prepared(token, flags, prepare)?;
+                }
+                None => {
+                    let (family, kind) = kind_of(af, ty, protocol, info, dll.config.service_flags)?;
+                    dll.provider.socket_prepared(family, kind, flags, prepare)?;
+                }
+            }
             Ok(made.get())
+        })
+    }
+}
+
+/// `WSPDuplicateSocket` (spec §14): fills `info` with the socket's
+/// `WSAPROTOCOL_INFOW` for the process `process`, its `dwProviderReserved`
+/// the duplicate's token; that process's `WSPSocket` with it claims the
+/// duplicate, once ([`Provider::duplicate_socket`](crate::Provider::duplicate_socket)).
+/// A transport that cannot share sockets answers `WSAEOPNOTSUPP`.
+///
+/// # Safety
+/// As the SPI documents the arguments.
+pub(crate) unsafe extern "system" fn duplicate_socket<D: Exported>(
+    s: SOCKET,
+    process: u32,
+    info: *mut WSAPROTOCOL_INFOW,
+    lp_errno: *mut i32,
+) -> i32 {
+    // SAFETY: the caller's promise.
+    unsafe {
+        run::<D, _>("WSPDuplicateSocket", lp_errno, SOCKET_ERROR, |dll| {
+            let h = dll.handle(s)?;
+            let out = checked_mut(info)?;
+            let dup = dll.provider.duplicate_socket(h, process)?;
+            let mut filled = protocol_info::encode(&dup.info);
+            filled.dwProviderReserved = dup.token;
+            *out = filled;
+            Ok(0)
         })
     }
 }

@@ -2,12 +2,10 @@
 //! null), answers `WSANOTINITIALISED` outside a startup (S4), and otherwise
 //! `WSAEOPNOTSUPP` with its signature's failure value.
 //!
-//! Not offered: socket duplication across processes, QOS and multipoint
-//! (`WSPJoinLeaf`): this provider has no QOS and no multipoint.
+//! Not offered: QOS and multipoint (`WSPJoinLeaf`): this provider has no
+//! QOS and no multipoint.
 
-use super::super::abi::{
-    INVALID_SOCKET, QOS, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAPROTOCOL_INFOW,
-};
+use super::super::abi::{INVALID_SOCKET, QOS, SOCKADDR, SOCKET, WSABUF};
 use super::super::dll::Exported;
 use super::run;
 use crate::WsaError;
@@ -23,20 +21,6 @@ unsafe fn not_offered<D: Exported, R>(name: &str, lp_errno: *mut i32, fail: R) -
             Err(WsaError::OperationNotSupported)
         })
     }
-}
-
-/// `WSPDuplicateSocket`: not offered.
-///
-/// # Safety
-/// `lp_errno` null or writable.
-pub(crate) unsafe extern "system" fn duplicate_socket<D: Exported>(
-    _: SOCKET,
-    _: u32,
-    _: *mut WSAPROTOCOL_INFOW,
-    lp_errno: *mut i32,
-) -> i32 {
-    // SAFETY: the caller's promise.
-    unsafe { not_offered::<D, _>("WSPDuplicateSocket", lp_errno, SOCKET_ERROR) }
 }
 
 /// `WSPGetQOSByName`: not offered (`FALSE`).

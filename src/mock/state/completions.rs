@@ -9,6 +9,7 @@ use crate::core::flags::MsgFlags;
 use crate::core::handle::OpId;
 use crate::core::transport::{Completed, Received};
 use crate::mock::ids::EpId;
+use crate::mock::ids::InstanceId;
 
 /// Cuts a datagram to `max` bytes. The rest is discarded and the result
 /// carries `MSG_PARTIAL` (rather than failing with `WSAEMSGSIZE`, which is
@@ -66,10 +67,11 @@ impl NetState {
 
     /// Finishes every pending operation of one socket that can finish now.
     pub(crate) fn complete_ops(&mut self, id: EpId) {
-        let Owner::Socket(inst, _) = self.ep(id).owner else {
+        if !matches!(self.ep(id).owner, Owner::Socket(..)) {
             return;
-        };
-        let mut done: Vec<(OpId, Completed)> = Vec::new();
+        }
+        // Each operation goes back to the instance that posted it.
+        let mut done: Vec<(InstanceId, OpId, Completed)> = Vec::new();
         let room = self.send_room(id);
         let ep = self.ep_mut(id);
         let shut_recv = ep.shut_recv;
@@ -78,10 +80,10 @@ impl NetState {
             Body::Listening(l) => {
                 let mut pairs = Vec::new();
                 while !l.accepts.is_empty() && !l.queue.is_empty() {
-                    let (op, h) = l.accepts.pop_front().expect("checked");
-                    pairs.push((op, h, l.queue.pop_front().expect("checked")));
+                    let (inst, op, h) = l.accepts.pop_front().expect("checked");
+                    pairs.push((inst, op, h, l.queue.pop_front().expect("checked")));
                 }
-                for (op, h, q) in pairs {
+                for (inst, op, h, q) in pairs {
                     // The completion goes before the events `adopt` emits for
                     // the new socket: the core learns of the handle first.
                     let peer = self
@@ -96,8 +98,8 @@ impl NetState {
             }
             Body::Connected(c) if c.reset => {
                 let failed = Completed::Failed(WsaError::ConnectionReset);
-                done.extend(ep.recvs.drain(..).map(|r| (r.op, failed.clone())));
-                done.extend(c.sends.drain(..).map(|s| (s.op, failed.clone())));
+                done.extend(ep.recvs.drain(..).map(|r| (r.inst, r.op, failed.clone())));
+                done.extend(c.sends.drain(..).map(|s| (s.inst, s.op, failed.clone())));
             }
             Body::Connected(c) => {
                 let mut room = room;
@@ -109,7 +111,7 @@ impl NetState {
                     s.taken += n;
                     room -= n;
                     if s.taken == s.data.len() {
-                        done.push((s.op, Completed::Sent(s.data.len())));
+                        done.push((s.inst, s.op, Completed::Sent(s.data.len())));
                         c.sends.pop_front();
                     }
                 }
@@ -132,7 +134,7 @@ impl NetState {
                     } else {
                         break;
                     };
-                    done.push((r.op, result));
+                    done.push((r.inst, r.op, result));
                     ep.recvs.pop_front();
                 }
             }
@@ -155,12 +157,12 @@ impl NetState {
                     } else {
                         break;
                     };
-                    done.push((r.op, result));
+                    done.push((r.inst, r.op, result));
                     ep.recvs.pop_front();
                 }
             }
         }
-        for (op, result) in done {
+        for (inst, op, result) in done {
             self.trace(|_| format!("complete {op}: {}", describe(&result)));
             self.complete(inst, op, result);
         }

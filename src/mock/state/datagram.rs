@@ -113,6 +113,7 @@ impl NetState {
     /// filled in posting order.
     pub(crate) fn dgram_recv(
         &mut self,
+        inst: InstanceId,
         id: EpId,
         max: usize,
         flags: MsgFlags,
@@ -146,6 +147,7 @@ impl NetState {
             Wait::No => Ok(Io::WouldBlock),
             Wait::Later(op) => {
                 ep.recvs.push_back(PendingRecv {
+                    inst,
                     op,
                     max,
                     peek: flags.contains(MsgFlags::PEEK),

@@ -67,6 +67,8 @@ impl Owner {
 /// A receive registered with `Wait::Later`.
 #[derive(Debug)]
 pub(crate) struct PendingRecv {
+    /// The instance that posted it (a shared socket has several).
+    pub(crate) inst: InstanceId,
     pub(crate) op: OpId,
     pub(crate) max: usize,
     /// `MSG_PEEK`: the completion copies the data and leaves it buffered.
@@ -77,6 +79,8 @@ pub(crate) struct PendingRecv {
 /// in the send buffer (they stay there if the send is cancelled).
 #[derive(Debug)]
 pub(crate) struct PendingSend {
+    /// The instance that posted it (a shared socket has several).
+    pub(crate) inst: InstanceId,
     pub(crate) op: OpId,
     pub(crate) data: Vec<u8>,
     pub(crate) taken: usize,
@@ -89,8 +93,9 @@ pub(crate) struct Listen {
     pub(crate) backlog: usize,
     /// Established connections not accepted yet, oldest first.
     pub(crate) queue: VecDeque<EpId>,
-    /// Pending accepts and the handle each will give the new connection.
-    pub(crate) accepts: VecDeque<(OpId, SocketHandle)>,
+    /// Pending accepts: the instance that posted each, and the handle it
+    /// will give the new connection.
+    pub(crate) accepts: VecDeque<(InstanceId, OpId, SocketHandle)>,
 }
 
 /// One end of an established stream connection.
@@ -175,6 +180,14 @@ pub(crate) enum Body {
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     pub(crate) owner: Owner,
+    /// The socket's other handles (`WSPDuplicateSocket`), each an
+    /// instance's: the socket ends when the last of them and `owner` has
+    /// closed. Network events go to `owner` only; when it closes, the
+    /// first of these takes its place.
+    pub(crate) holders: Vec<(InstanceId, SocketHandle)>,
+    /// Duplicates made and not claimed yet: each keeps the socket alive,
+    /// as a handle duplicated into the target process does.
+    pub(crate) unclaimed: usize,
     pub(crate) family: AddressFamily,
     pub(crate) proto: Proto,
     pub(crate) local: Option<SocketAddr>,
@@ -207,6 +220,8 @@ impl Endpoint {
     ) -> Self {
         Endpoint {
             owner,
+            holders: Vec::new(),
+            unclaimed: 0,
             family,
             proto,
             local: None,

@@ -23,8 +23,22 @@ impl NetState {
         // the provider, whose drop would re-enter the network.
         let sink = i.sink.take();
         self.graveyard.extend(sink);
+        // A socket another process holds too goes on for it.
+        let held: Vec<_> = self
+            .sockets
+            .iter()
+            .filter(|&(&(i, _), _)| i == inst)
+            .map(|(&(_, h), &id)| (h, id))
+            .collect();
+        for (h, id) in held {
+            self.release_shared(id, inst, h);
+        }
         for id in self.endpoints_of(inst) {
             if let Some(ep) = self.ep_mut_opt(id) {
+                if ep.unclaimed > 0 {
+                    // A duplicate on its way keeps it (released above).
+                    continue;
+                }
                 if ep.closed && ep.unsent() == 0 {
                     // Closed gracefully and every byte gone from the node:
                     // the connection is the network's, not the dead

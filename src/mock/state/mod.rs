@@ -12,6 +12,7 @@ pub(crate) mod options;
 mod rng;
 mod scheduler;
 pub(crate) mod services;
+mod sharing;
 mod sockets;
 mod stream;
 mod wire;
@@ -156,6 +157,9 @@ pub(crate) struct NetState {
     /// Sinks let go of under the lock, to be dropped after it (dropping one
     /// may drop a provider, whose transport then calls into the network).
     pub(crate) graveyard: Vec<Arc<dyn CompletionSink>>,
+    /// Duplicates not claimed yet: the endpoint and the node it is for.
+    pub(crate) shares: BTreeMap<u32, (EpId, NodeId)>,
+    pub(crate) next_share: u32,
     next_instance: u64,
     next_ep: u64,
     pub(crate) next_service: u32,
@@ -185,6 +189,8 @@ impl NetState {
             stats: NetworkStats::default(),
             trace: None,
             graveyard: Vec::new(),
+            shares: BTreeMap::new(),
+            next_share: 0,
             next_instance: 0,
             next_ep: 0,
             next_service: 0,

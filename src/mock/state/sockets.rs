@@ -101,7 +101,7 @@ impl NetState {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         match self.ep(id).proto {
-            Proto::Stream => self.stream_send(id, data, wait),
+            Proto::Stream => self.stream_send(inst, id, data, wait),
             Proto::Datagram => self.dgram_send(inst, id, data, to),
         }
     }
@@ -117,8 +117,8 @@ impl NetState {
         self.check(inst)?;
         let id = self.ep_of(inst, h)?;
         match self.ep(id).proto {
-            Proto::Stream => self.stream_recv(id, max, flags, wait),
-            Proto::Datagram => self.dgram_recv(id, max, flags, wait),
+            Proto::Stream => self.stream_recv(inst, id, max, flags, wait),
+            Proto::Datagram => self.dgram_recv(inst, id, max, flags, wait),
         }
     }
 
@@ -129,32 +129,33 @@ impl NetState {
         // instance's other endpoints is insurance against a core that files
         // one under another handle.
         if let Some(id) = self.sockets.get(&(inst, op.socket)).copied()
-            && self.forget_op(id, op)
+            && self.forget_op(id, inst, op)
         {
             return;
         }
         for id in self.endpoints_of(inst) {
-            if self.forget_op(id, op) {
+            if self.forget_op(id, inst, op) {
                 return;
             }
         }
     }
 
-    /// Removes `op` from an endpoint's pending operations; whether it was there.
-    fn forget_op(&mut self, id: EpId, op: OpId) -> bool {
+    /// Removes `inst`'s `op` from an endpoint's pending operations; whether
+    /// it was there.
+    fn forget_op(&mut self, id: EpId, inst: InstanceId, op: OpId) -> bool {
         let ep = self.ep_mut(id);
         let before = ep.recvs.len();
-        ep.recvs.retain(|r| r.op != op);
+        ep.recvs.retain(|r| (r.inst, r.op) != (inst, op));
         let mut found = ep.recvs.len() != before;
         match &mut ep.body {
             Body::Connected(c) => {
                 let n = c.sends.len();
-                c.sends.retain(|s| s.op != op);
+                c.sends.retain(|s| (s.inst, s.op) != (inst, op));
                 found |= c.sends.len() != n;
             }
             Body::Listening(l) => {
                 let n = l.accepts.len();
-                l.accepts.retain(|(o, _)| *o != op);
+                l.accepts.retain(|&(i, o, _)| (i, o) != (inst, op));
                 found |= l.accepts.len() != n;
             }
             // A connect given up: the SYN's answer finds nobody waiting.
@@ -232,6 +233,9 @@ impl NetState {
     /// the core completes them itself (S7).
     pub(crate) fn close(&mut self, inst: InstanceId, h: SocketHandle, how: CloseKind) {
         let Ok(id) = self.ep_of(inst, h) else { return };
+        if self.release_shared(id, inst, h) {
+            return;
+        }
         self.trace(|st| format!("close {how:?} {}", st.name(id)));
         let ep = self.ep_mut(id);
         ep.recvs.clear();

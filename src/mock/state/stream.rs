@@ -219,7 +219,7 @@ impl NetState {
         match wait {
             Wait::No => Ok(Io::WouldBlock),
             Wait::Later(op) => {
-                l.accepts.push_back((op, h));
+                l.accepts.push_back((inst, op, h));
                 Ok(Io::Pending)
             }
         }
@@ -254,6 +254,7 @@ impl NetState {
     /// while one is pending, a later one takes nothing.
     pub(crate) fn stream_send(
         &mut self,
+        inst: InstanceId,
         id: EpId,
         data: Vec<u8>,
         wait: Wait,
@@ -290,6 +291,7 @@ impl NetState {
             Wait::Later(op) => {
                 c.want_write = true;
                 c.sends.push_back(PendingSend {
+                    inst,
                     op,
                     data,
                     taken: take,
@@ -313,6 +315,7 @@ impl NetState {
     /// the bytes, whether the receive is answered at once or pends.
     pub(crate) fn stream_recv(
         &mut self,
+        inst: InstanceId,
         id: EpId,
         max: usize,
         flags: MsgFlags,
@@ -356,6 +359,7 @@ impl NetState {
             Wait::No => Ok(Io::WouldBlock),
             Wait::Later(op) => {
                 recvs.push_back(PendingRecv {
+                    inst,
                     op,
                     max,
                     peek: flags.contains(MsgFlags::PEEK),
