@@ -9,11 +9,15 @@
 //!   not the others';
 //! - the final cleanup of one process resets only that process's handles
 //!   (S6): the socket goes on for the others;
-//! - what lives in the core is per handle (blocking mode, `SO_LINGER`,
-//!   the event selection): the spec's "any descriptor's `WSPEventSelect`
-//!   replaces the registration for all" is not kept; network events go to
-//!   the handle that owns the socket in the transport (the oldest still
-//!   open, in the mock).
+//! - what lives in the core is per handle (blocking mode, `SO_LINGER`, the
+//!   timeouts, the event selection): a lingering close of one handle waits
+//!   for (or, non-blocking, is `WSAEWOULDBLOCK` over) the socket's unsent
+//!   bytes even while other handles hold it; the spec's "any descriptor's
+//!   `WSPEventSelect` replaces the registration for all" is not kept:
+//!   network events go to the handle that owns the socket in the
+//!   transport (the oldest still open, in the mock). What lives in the
+//!   transport is shared (options, buffer sizes, a shutdown: a claimed
+//!   handle starts with the socket's shutdowns).
 
 use super::error::{WsaError, WsaResult};
 use super::flags::SocketFlags;
@@ -91,6 +95,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 let mut sock = Socket::new(shared.family, shared.kind, flags);
                 sock.connected = shared.connected;
                 sock.listening = shared.listening;
+                sock.shut_send = shared.shut_send;
+                sock.shut_recv = shared.shut_recv;
                 Ok(sock)
             },
             prepare,

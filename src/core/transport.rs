@@ -208,6 +208,10 @@ pub struct SharedSocket {
     pub connected: bool,
     /// A listening stream.
     pub listening: bool,
+    /// Sending was shut down (`SD_SEND`) through another handle.
+    pub shut_send: bool,
+    /// Receiving was shut down (`SD_RECEIVE`) through another handle.
+    pub shut_recv: bool,
 }
 
 /// Where a transport sends completions and network events. The provider gives

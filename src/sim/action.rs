@@ -169,6 +169,13 @@ pub enum Action {
         /// always overlapped).
         how: How,
     },
+    /// `WSPDuplicateSocket`, the `WSPSocket` that claims the duplicate in
+    /// the same process, then the original's close: the socket goes on
+    /// under its new handle (a hand-over, as .NET's `DuplicateAndClose`).
+    HandOver {
+        /// Which open socket.
+        sock: u8,
+    },
     /// `TransmitFile` of `len` bytes from memory, with `TF_DISCONNECT` or
     /// not.
     Transmit {
@@ -196,7 +203,7 @@ impl Action {
             3 => How::Port,
             _ => How::Polling,
         };
-        Some(match tag % 36 {
+        Some(match tag % 37 {
             0 | 31 => match b() % 8 {
                 0 => Action::Startup(1, 1),
                 1 => Action::Startup(2, 0),
@@ -269,6 +276,7 @@ impl Action {
                 len: u16::from_le_bytes([b(), b() % 16]),
                 how: how(b()),
             },
+            36 => Action::HandOver { sock: b() },
             34 | 35 => {
                 let sock = b();
                 let len = u16::from_le_bytes([b(), b() % 64]);

@@ -259,6 +259,7 @@ impl Driver {
             }
             Action::Crash => self.crash(),
             Action::Ioctl { sock, code } => self.ioctl(sock, code),
+            Action::HandOver { sock } => self.hand_over(sock),
             Action::ConnectEx { echo, len, how } => self.connect_ex(echo, len, how),
             Action::Transmit {
                 sock,
@@ -723,6 +724,72 @@ impl Driver {
             Err(_) if broken => {}
             Err(e) => self.fail("spec14", format!("{code} on open {h} failed: {e}")),
         }
+    }
+
+    /// `WSPDuplicateSocket` and its `WSPSocket` in the same process, then
+    /// the original's close (spec §14): the socket goes on under the new
+    /// handle, so every byte sent through either still reaches the peer
+    /// (S6e, checked at the end as for any socket); the original is stale
+    /// from now on (S6h) and what was pending through it is aborted, told
+    /// once (S7). The new handle has its own state: blocking, no
+    /// registration.
+    fn hand_over(&mut self, sock: u8) {
+        let Some(i) = self.pick(sock) else { return };
+        self.disconnect_pending(i);
+        let h = self.model.sockets[i].h;
+        let dup = self.call(
+            || Call::on("WSPDuplicateSocket", h).args("this process"),
+            |p| p.duplicate_socket(h, 1),
+        );
+        let dup = match dup {
+            Ok(dup) => dup,
+            Err(WsaError::NetworkDown) if self.model.net_down => return,
+            Err(e) => return self.fail("spec14", format!("duplicating open {h} failed: {e}")),
+        };
+        let h2 = match self.call(
+            || Call::from("WSPSocket").args(format!("the duplicate #{}", dup.token)),
+            |p| p.socket_from_duplicate(dup.token, SocketFlags::OVERLAPPED),
+        ) {
+            Ok(h2) => h2,
+            Err(e) => return self.fail("spec14", format!("claiming {h}'s duplicate failed: {e}")),
+        };
+        let mine: Vec<TrackedOp> = self
+            .model
+            .ops
+            .iter()
+            .filter(|o| o.id.socket == h && o.ov.state() == OpState::Pending)
+            .cloned()
+            .collect();
+        // The application hands the socket over: it does not linger on the
+        // original (SO_LINGER is each handle's own, spec §14).
+        let off = Linger {
+            on: false,
+            seconds: 0,
+        };
+        if let Err(e) = self.provider().set_linger(h, off) {
+            return self.fail("S13", format!("set_linger on an open socket failed: {e}"));
+        }
+        if let Err(e) = self.call(
+            || Call::on("WSPCloseSocket", h).args("the original, after its duplicate"),
+            |p| p.close_socket(h),
+        ) {
+            return self.fail("S7", format!("closing the original {h} failed: {e}"));
+        }
+        for op in &mine {
+            if op.ov.state() != OpState::AbortedNotified {
+                let message = format!("{} pending at close is {:?}", op.id, op.ov.state());
+                self.fail("S7", message);
+            }
+        }
+        self.model.retire_handle(h);
+        let s = &mut self.model.sockets[i];
+        s.h = h2;
+        s.nonblocking = false;
+        s.selected = FdEvents::empty();
+        s.closes_recorded = 0;
+        s.disconnecting = None;
+        // An aborted send may have left part of its bytes behind.
+        s.exact &= !mine.iter().any(|o| o.send);
     }
 
     /// A blocking call that nothing would ever finish: the single

@@ -39,6 +39,7 @@
 //! | `delay MS` | fault: messages sent from now on take MS milliseconds |
 //! | `crash` | fault: the process dies without cleanup and a new one starts (S11) |
 //! | `use-stale IDX` | a call on a handle that was closed or freed |
+//! | `hand-over SOCK` | `WSPDuplicateSocket`, its `WSPSocket` in the same process, then the original's close: the socket goes on under the new handle |
 //! | `ioctl SOCK CODE` | `WSPIoctl`; CODE is `fionread`, `atmark`, `keepalive` or `unknown` (`WSAEOPNOTSUPP`) |
 //! | `connectex SERVICE BYTES HOW` | `ConnectEx` to a new `echo` or `discard` service with BYTES (0 to 4095) sent in the same operation, then a wait for it; HOW `plain` is told by an event |
 //! | `transmit SOCK BYTES HOW [disconnect]` | `TransmitFile` of BYTES from memory, with `TF_DISCONNECT` when `disconnect` is given |
@@ -391,6 +392,9 @@ fn parse_line(c: &mut Cursor<'_>) -> Result<Line, ParseError> {
         "use-stale" => step(Action::UseStale {
             idx: c.number("a stale handle index")?,
         }),
+        "hand-over" => step(Action::HandOver {
+            sock: c.number("a socket index")?,
+        }),
         "ioctl" => step(Action::Ioctl {
             sock: c.number("a socket index")?,
             code: c.choice(
@@ -647,6 +651,7 @@ impl fmt::Display for StepLine {
             Action::Crash => f.write_str("crash"),
             Action::UseStale { idx } => write!(f, "use-stale {idx}"),
             Action::Ioctl { sock, code } => write!(f, "ioctl {sock} {code}"),
+            Action::HandOver { sock } => write!(f, "hand-over {sock}"),
             Action::ConnectEx { echo, len, how: h } => write!(
                 f,
                 "connectex {} {len} {}",

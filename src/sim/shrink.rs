@@ -174,6 +174,7 @@ fn simpler(a: Action) -> Vec<Action> {
         Action::Delay { ms } if ms != 1 => vec![Action::Delay { ms: 1 }],
         Action::UseStale { idx } if idx != 0 => vec![Action::UseStale { idx: 0 }],
         Action::Ioctl { sock, code } if sock != 0 => vec![Action::Ioctl { sock: 0, code }],
+        Action::HandOver { sock } if sock != 0 => vec![Action::HandOver { sock: 0 }],
         Action::ConnectEx { echo, len, how } if len != 0 || echo => vec![Action::ConnectEx {
             echo: false,
             len: 0,

@@ -1173,6 +1173,10 @@ impl<L: Layer> Transport for LayeredTransport<L> {
                 .option(s, SOL_SOCKET, SO_ACCEPTCONN, 4)
                 .and_then(|v| int_of(&v))
                 .is_ok_and(|on| on != 0),
+            // The next provider enforces a shutdown made through another
+            // handle; the layer's core cannot read it.
+            shut_send: false,
+            shut_recv: false,
         };
         sh.adopt(&next, h, s, kind)?;
         sh.hooks.opened(h, family, kind);

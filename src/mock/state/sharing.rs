@@ -69,6 +69,8 @@ impl NetState {
                 Body::Idle | Body::Connecting(_) | Body::Listening(_) => false,
             },
             listening: matches!(ep.body, Body::Listening(_)),
+            shut_send: ep.shut_send,
+            shut_recv: ep.shut_recv,
         };
         self.sockets.insert((inst, h), id);
         self.trace(|st| format!("claim #{token}: {} as {h}", st.name(id)));
