@@ -628,3 +628,39 @@ fn s9_a_connect_with_a_send_buffer_that_ends_at_once_is_still_told() {
     assert_eq!(events.events, FdEvents::CONNECT | FdEvents::WRITE);
     p.cleanup().unwrap();
 }
+
+/// Spec §12 (an accepted socket has its listener's properties): a blocking
+/// accept takes them as they are when the connection comes, not as they
+/// were when the call began: a `SO_LINGER` set by another thread while the
+/// accept waited is the accepted socket's.
+#[test]
+fn spec12_a_blocking_accept_takes_the_listeners_properties_when_the_connection_comes() {
+    use winsock_provider::Linger;
+    let (net, p, _notes, _echo) = frozen(8107);
+    let l = blocking_stream(&p);
+    let at = p.bind(l, "10.0.0.1:0".parse().unwrap()).unwrap();
+    p.listen(l, 4).unwrap();
+    let rx = {
+        let p = p.clone();
+        in_thread(ThreadKey(83), move || p.accept(l))
+    };
+    let deadline = std::time::Instant::now() + common::THREAD_TIMEOUT;
+    while p.pending_operations(l) != Ok(1) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the accept never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let set = Linger {
+        on: true,
+        seconds: 555,
+    };
+    p.set_linger(l, set).unwrap();
+    let c = blocking_stream(&p);
+    p.set_nonblocking(c, true).unwrap();
+    assert_eq!(p.connect(c, at), Err(WsaError::WouldBlock));
+    net.run_until_idle(10_000);
+    let (accepted, _) = finish(&rx, "blocking accept").unwrap();
+    assert_eq!(p.linger(accepted), Ok(set), "the listener's SO_LINGER now");
+}

@@ -356,3 +356,32 @@ impl ConcatAll for Vec<FdEvents> {
         self.iter().fold(FdEvents::empty(), |a, &e| a | e)
     }
 }
+
+/// Spec §12: a registration made after the connection ended records
+/// `FD_CLOSE` with the error it ended with: `WSAECONNRESET` after a reset,
+/// none after a graceful close.
+#[test]
+fn spec12_a_late_registration_records_fd_close_with_the_reset_error() {
+    let w = World::new(1209);
+    let (s, t) = w.pair();
+    assert!(
+        w.net.reset_socket(w.b.p.transport(), t),
+        "a live connection"
+    );
+    w.settle();
+    w.a.p.event_select(s, EventKey(9), FdEvents::CLOSE).unwrap();
+    let record = w.a.p.enum_network_events(s).unwrap();
+    assert_eq!(record.events, FdEvents::CLOSE);
+    let close = FdEvents::CLOSE.bit_index().unwrap();
+    assert_eq!(record.errors[close], Some(WsaError::ConnectionReset));
+
+    let (s2, t2) = w.pair();
+    w.b.p.close_socket(t2).unwrap();
+    w.settle();
+    w.a.p
+        .event_select(s2, EventKey(10), FdEvents::CLOSE)
+        .unwrap();
+    let record = w.a.p.enum_network_events(s2).unwrap();
+    assert_eq!(record.events, FdEvents::CLOSE);
+    assert_eq!(record.errors[close], None, "a graceful close");
+}

@@ -479,9 +479,19 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 inner.wait_op(&record, None, &mut || false);
                 match record.outcome().and_then(|o| o.error) {
                     Some(e) => Err(e),
+                    // The listener's properties as they are now: another
+                    // thread may have changed them while the accept waited.
                     None => record
                         .from()
-                        .map(|p| (p, like))
+                        .map(|p| {
+                            (
+                                p,
+                                inner
+                                    .table
+                                    .with(s, |l| Inherited::from(&*l))
+                                    .unwrap_or(like),
+                            )
+                        })
                         .ok_or(WsaError::ConnectionAborted),
                 }
             }

@@ -49,7 +49,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 .selected_once
                 .store(true, std::sync::atomic::Ordering::Release);
         }
-        let (ready, connect) = self.with_open(s, |sock| {
+        let (ready, connect, close_error) = self.with_open(s, |sock| {
             sock.record = NetworkEvents::default();
             sock.select = (!events.is_empty()).then_some((to, events));
             sock.nonblocking = true;
@@ -63,15 +63,22 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 Select::Event(_) => None,
                 Select::Window { .. } => sock.unreported_connect.take().and(None),
             };
-            Ok((self.inner.transport.readiness(s) & events, connect))
+            let ready = self.inner.transport.readiness(s) & events;
+            Ok((ready, connect, sock.close_error))
         })?;
         if let Some(error) = connect
             && let Ok(_call) = self.enter()
         {
             self.inner.signal(s, FdEvents::CONNECT, error);
         }
-        if !ready.is_empty() {
-            self.inner.on_network_event(s, ready, None);
+        // FD_CLOSE with the error its connection ended with (a reset:
+        // WSAECONNRESET), the others with none.
+        let others = ready - FdEvents::CLOSE;
+        if !others.is_empty() {
+            self.inner.on_network_event(s, others, None);
+        }
+        if ready.contains(FdEvents::CLOSE) {
+            self.inner.on_network_event(s, FdEvents::CLOSE, close_error);
         }
         Ok(())
     }

@@ -796,6 +796,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     /// for a later event-select registration.
     pub(crate) fn signal(&self, socket: SocketHandle, events: FdEvents, error: Option<WsaError>) {
         let signal = self.table.with(socket, |sock| {
+            if events.contains(FdEvents::CLOSE) {
+                sock.close_error = error;
+            }
             let selected = sock.select.map_or(FdEvents::empty(), |(_, mask)| mask);
             if events.contains(FdEvents::CONNECT) && !selected.contains(FdEvents::CONNECT) {
                 sock.unreported_connect = Some(error);

@@ -133,6 +133,10 @@ pub(crate) struct Socket {
     /// A connect that ended while no registration took `FD_CONNECT`: an
     /// event-select registration made later records it (spec §12).
     pub(crate) unreported_connect: Option<Option<WsaError>>,
+    /// The error the transport gave with the socket's `FD_CLOSE` (`None`
+    /// for a graceful close), kept from when it came: a registration made
+    /// later records `FD_CLOSE` with it (spec §12).
+    pub(crate) close_error: Option<WsaError>,
     /// A pending `ConnectEx`'s send buffer: sent by the same operation once
     /// the connect succeeds, dropped if it fails.
     pub(crate) connect_data: Option<Vec<u8>>,
@@ -160,6 +164,7 @@ impl Socket {
             record: NetworkEvents::default(),
             armed: FdEvents::REENABLED,
             unreported_connect: None,
+            close_error: None,
             connect_data: None,
         }
     }
