@@ -606,10 +606,6 @@ fn spec14_disconnect_ends_the_sending_and_an_overlapped_one_is_told() {
     use winsock_provider::{CompletionMode, EventKey, OpState, OverlappedRequest};
     let w = World::new(1403);
     let (s, t) = w.pair();
-    assert_eq!(
-        w.a.p.disconnect(s, true, None),
-        Err(WsaError::OperationNotSupported)
-    );
     let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
     w.a.p.disconnect(s, false, Some(req.clone())).unwrap();
     assert_eq!(req.overlapped.state(), OpState::Delivered);
@@ -682,4 +678,52 @@ fn spec14_a_transmission_is_one_send_and_tf_disconnect_ends_the_sending_after_it
         w.a.p.transmit(datagram, b"x".to_vec(), false, None),
         Err(WsaError::OperationNotSupported)
     );
+}
+
+/// Spec §14 (`DisconnectEx` with `TF_REUSE_SOCKET`): the connection ends
+/// gracefully in the background (the peer reads every byte, then the end)
+/// and the handle is a fresh socket: unconnected, unbound, taken by an
+/// `AcceptEx` as its accept socket; what was pending on it was aborted and
+/// told once (S7).
+#[test]
+fn spec14_disconnect_with_reuse_leaves_a_fresh_socket_for_an_acceptex() {
+    use winsock_provider::{CompletionMode, EventKey, OpState, OverlappedRequest};
+    let w = World::new(1409);
+    let (s, t) = w.pair();
+    w.a.p
+        .send(s, b"last words", MsgFlags::empty(), None)
+        .unwrap();
+    let pending = event(3);
+    assert_eq!(
+        w.a.p
+            .recv(s, 64, MsgFlags::empty(), Some(pending.clone()))
+            .map(|r| r.data),
+        Err(WsaError::IoPending)
+    );
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    w.a.p.disconnect(s, true, Some(req.clone())).unwrap();
+    assert_eq!(req.overlapped.state(), OpState::Delivered, "told (S9)");
+    assert_eq!(pending.overlapped.state(), OpState::AbortedNotified, "S7");
+    assert_eq!(w.a.notes.delivered_for(pending.overlapped.op().unwrap()), 1);
+    assert_eq!(
+        read_to_eof(&w, t),
+        b"last words",
+        "every byte, then the end"
+    );
+    assert_eq!(w.a.p.peer_addr(s), Err(WsaError::NotConnected));
+    assert!(w.a.p.local_addr(s).is_err(), "unbound");
+
+    let l = w.a.stream();
+    let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
+    w.a.p.listen(l, 4).unwrap();
+    let again = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
+    assert_eq!(
+        w.a.p.accept_overlapped(l, s, again.clone()),
+        Err(WsaError::IoPending)
+    );
+    let c = w.b.stream();
+    w.b.p.connect(c, at).unwrap();
+    w.settle();
+    assert_eq!(again.overlapped.state(), OpState::Delivered);
+    assert_eq!(w.a.p.peer_addr(s), w.b.p.local_addr(c), "the reused handle");
 }

@@ -135,17 +135,24 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// stream's sending, as `WSPShutdown(SD_SEND)` does (the peer sees the
     /// end after every byte); the socket stays open until it is closed.
     /// With `request` it is an overlapped operation that finishes at once,
-    /// told (S9). Reusing the socket (`TF_REUSE_SOCKET`) is not offered:
-    /// `WSAEOPNOTSUPP` (close it and make another). `WSAENOTCONN` for a
-    /// socket that is not connected, `WSAEOPNOTSUPP` for a datagram one.
+    /// told (S9). `WSAENOTCONN` for a socket that is not connected,
+    /// `WSAEOPNOTSUPP` for a datagram one.
+    ///
+    /// With `reuse` (`TF_REUSE_SOCKET`) the connection ends gracefully in
+    /// the background (every byte still delivered) and the handle is a
+    /// fresh socket of the same kind, for an `AcceptEx` (as its accept
+    /// socket) or a `ConnectEx` (bind it again first): unbound,
+    /// unconnected, its options and registration kept, what was pending on
+    /// it aborted and told (S7). A transport that cannot
+    /// ([`Transport::reuse`]) answers `WSAEOPNOTSUPP`, changing nothing.
     pub fn disconnect(
         &self,
         s: SocketHandle,
         reuse: bool,
         request: Option<OverlappedRequest>,
     ) -> WsaResult<()> {
-        self.with_open(s, |sock| {
-            if sock.kind != SocketKind::Stream || reuse {
+        let aborted = self.with_open(s, |sock| {
+            if sock.kind != SocketKind::Stream {
                 return Err(WsaError::OperationNotSupported);
             }
             if !sock.connected {
@@ -154,10 +161,29 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if request.is_some() && !sock.flags.contains(crate::SocketFlags::OVERLAPPED) {
                 return Err(WsaError::InvalidArgument);
             }
-            self.inner.transport.shutdown(s, ShutdownHow::Send)?;
-            sock.shut_send = true;
-            Ok(())
+            if !reuse {
+                self.inner.transport.shutdown(s, ShutdownHow::Send)?;
+                sock.shut_send = true;
+                return Ok(Vec::new());
+            }
+            self.inner.transport.reuse(s)?;
+            sock.connected = false;
+            sock.connecting = None;
+            sock.listening = false;
+            sock.shut_send = false;
+            sock.shut_recv = false;
+            sock.so_error = 0;
+            sock.unreported_connect = None;
+            sock.close_error = None;
+            sock.connect_data = None;
+            Ok(sock.take_ops(|_| true))
         })?;
+        // Aborted after the lock, as a close aborts (S7, S10).
+        let pending: Vec<Pending> = aborted
+            .into_iter()
+            .filter_map(|op| self.inner.abort_op(op))
+            .collect();
+        self.inner.deliver(pending);
         match request {
             Some(request) => self.finished_at_once(s, 0, request),
             None => Ok(()),

@@ -484,6 +484,17 @@ pub trait Transport: Send + Sync {
         Err(WsaError::OperationNotSupported)
     }
 
+    /// `DisconnectEx` with `TF_REUSE_SOCKET` (spec §14): the connection of
+    /// `socket` ends gracefully in the background (its unsent bytes still
+    /// delivered, nobody told of it any more) and `socket` is a fresh
+    /// socket of the same family and kind: unbound, unconnected, its
+    /// pending operations forgotten (the core ends them, S7). Default:
+    /// `WSAEOPNOTSUPP`.
+    fn reuse(&self, socket: SocketHandle) -> Result<(), WsaError> {
+        let _ = socket;
+        Err(WsaError::OperationNotSupported)
+    }
+
     /// `WSPDuplicateSocket` (spec §14): a token (never 0) naming a
     /// duplicate of `socket` for the process `process`, which claims it
     /// once with [`claim`](Transport::claim). From now on the socket ends

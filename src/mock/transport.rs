@@ -216,6 +216,10 @@ impl Transport for MockTransport {
         self.net().lock().available(self.id(), socket)
     }
 
+    fn reuse(&self, socket: SocketHandle) -> Result<(), WsaError> {
+        self.net().mutate(|st| st.reuse(self.id(), socket))
+    }
+
     fn duplicate(&self, socket: SocketHandle, _process: u32) -> Result<u32, WsaError> {
         self.net().mutate(|st| st.duplicate(self.id(), socket))
     }

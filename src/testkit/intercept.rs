@@ -115,6 +115,9 @@ pub trait Intercept<T: Transport>: Send + Sync {
     fn close(&self, inner: &T, s: SocketHandle, how: CloseKind) {
         inner.close(s, how)
     }
+    fn reuse(&self, inner: &T, s: SocketHandle) -> Result<(), WsaError> {
+        inner.reuse(s)
+    }
     fn duplicate(&self, inner: &T, s: SocketHandle, process: u32) -> Result<u32, WsaError> {
         inner.duplicate(s, process)
     }
@@ -260,6 +263,9 @@ impl<T: Transport, I: Intercept<T>> Transport for Intercepted<T, I> {
     }
     fn close(&self, s: SocketHandle, how: CloseKind) {
         self.intercept.close(&self.inner, s, how)
+    }
+    fn reuse(&self, s: SocketHandle) -> Result<(), WsaError> {
+        self.intercept.reuse(&self.inner, s)
     }
     fn duplicate(&self, s: SocketHandle, process: u32) -> Result<u32, WsaError> {
         self.intercept.duplicate(&self.inner, s, process)

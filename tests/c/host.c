@@ -2595,7 +2595,8 @@ typedef BOOL(WINAPI *disconnectex_fn)(SOCKET, LPWSAOVERLAPPED, DWORD, DWORD);
 
 /* Spec 14: the provider's DisconnectEx ends the sending as SD_SEND does
  * (later sends: WSAESHUTDOWN); overlapped, it finishes at once, told (S9);
- * TF_REUSE_SOCKET is WSAEOPNOTSUPP, a reserved value WSAEINVAL. */
+ * a reserved value is WSAEINVAL. With TF_REUSE_SOCKET the handle is a
+ * fresh socket: bound again, a ConnectEx connects it anew. */
 static void spec14_disconnectex_from_the_extension_pointer(void)
 {
     static const GUID disconnectex = {
@@ -2610,8 +2611,6 @@ static void spec14_disconnectex_from_the_extension_pointer(void)
     REQUIRE(EQ(ioctl_out(s, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&disconnectex,
                          sizeof disconnectex, &fn, sizeof fn, &got, NULL),
                0));
-    EQ(fn(s, NULL, 0x02, 0), FALSE);
-    EQ(last_error(), WSAEOPNOTSUPP); /* TF_REUSE_SOCKET */
     EQ(fn(s, NULL, 0, 1), FALSE);
     EQ(last_error(), WSAEINVAL); /* reserved */
     memset(&ov, 0, sizeof ov);
@@ -2624,6 +2623,31 @@ static void spec14_disconnectex_from_the_extension_pointer(void)
         DWORD n = 0;
         FAILS_WITH(T.lpWSPSend(s, &b, 1, &n, 0, NULL, NULL, NULL, &err), SOCKET_ERROR,
                    WSAESHUTDOWN);
+    }
+    CLOSE_IF_OPEN(s);
+    s = connect_service(7, WSA_FLAG_OVERLAPPED);
+    REQUIRE(s != INVALID_SOCKET);
+    EQ(fn(s, NULL, 0x02 /* TF_REUSE_SOCKET */, 0), TRUE);
+    {
+        static const GUID connectex = {
+            0x25a207b9, 0xddf3, 0x4660, {0x8e, 0xe9, 0x76, 0xe5, 0x8c, 0x74, 0x06, 0x3e}};
+        connectex_fn cfn = NULL;
+        struct sockaddr_in echo = sin4(127, 0, 0, 2, 7);
+        DWORD sent = 0, flags = 0;
+        char back[5];
+        REQUIRE(EQ(ioctl_out(s, SIO_GET_EXTENSION_FUNCTION_POINTER, (void *)&connectex,
+                             sizeof connectex, &cfn, sizeof cfn, &got, NULL),
+                   0));
+        REQUIRE(EQ(bind_to(s, sin4(127, 0, 0, 1, 0)), 0)); /* a fresh socket: unbound */
+        memset(&ov, 0, sizeof ov);
+        ov.hEvent = EVENT(50);
+        if (!cfn(s, (struct sockaddr *)&echo, sizeof echo, (PVOID) "again", 5, &sent, &ov))
+            EQ(last_error(), WSA_IO_PENDING);
+        run_network();
+        err = 0;
+        EQ(T.lpWSPGetOverlappedResult(s, &ov, &got, FALSE, &flags, &err), TRUE);
+        EQ(recv_bytes(s, back, 5), 5);
+        EQ(memcmp(back, "again", 5), 0);
     }
 done:
     CLOSE_IF_OPEN(s);

@@ -1130,6 +1130,30 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             .ioctl(lower, code, input, output_capacity)
     }
 
+    /// `TF_REUSE_SOCKET` through a layer: a new lower socket of the same
+    /// kind under the layer's handle, and the old one closed gracefully
+    /// (it drains in the next provider, S6e). The new one is made first:
+    /// if the next provider refuses it, nothing changed.
+    fn reuse(&self, h: SocketHandle) -> Result<(), WsaError> {
+        let sh = &self.shared;
+        let next = sh.next()?;
+        let (old, kind) = {
+            let socks = lock!(sh.sockets);
+            let l = socks.by_handle.get(&h).ok_or(WsaError::NotSocket)?;
+            (l.s, l.kind)
+        };
+        let family = next
+            .name(old, false)
+            .map_or(next.entry_family(), |a| AddressFamily::of(&a).code());
+        let (ty, protocol) = type_and_protocol(kind);
+        let s = next.socket(family, ty, protocol)?;
+        lock!(sh.sockets).by_lower.remove(&old);
+        next.close(old);
+        sh.adopt(&next, h, s, kind).inspect_err(|_| {
+            lock!(sh.sockets).by_handle.remove(&h);
+        })
+    }
+
     /// The next provider's duplicate of the lower socket: its token is the
     /// layer's (spec §11, §14: the layer propagates the structure).
     fn duplicate(&self, h: SocketHandle, process: u32) -> Result<u32, WsaError> {

@@ -3,7 +3,7 @@
 //! any other (close and the final cleanup end it, S6c, S7, S10).
 //!
 //! Handed out: `ConnectEx` (with its send buffer), `AcceptEx` (with its
-//! receive area), `GetAcceptExSockaddrs`, `DisconnectEx` (without
+//! receive area), `GetAcceptExSockaddrs`, `DisconnectEx` (with
 //! `TF_REUSE_SOCKET`), `WSARecvMsg` and `WSASendMsg` (in [`messages`]),
 //! `TransmitFile` and `TransmitPackets` (in [`transmit`]). An unknown GUID
 //! is `WSAEINVAL`.
@@ -200,8 +200,10 @@ pub(super) fn extension_returning<D: Exported, R: Copy + PartialEq>(
 /// `DisconnectEx`: ends a connected stream's sending
 /// ([`Provider::disconnect`](crate::Provider::disconnect)), the peer seeing
 /// the end after every byte; with a `WSAOVERLAPPED`, an operation that
-/// finishes at once and is told (S9). `TF_REUSE_SOCKET` is
-/// `WSAEOPNOTSUPP`; another flag or a nonzero `reserved` is `WSAEINVAL`.
+/// finishes at once and is told (S9). With `TF_REUSE_SOCKET` the
+/// connection ends gracefully in the background and the handle is a fresh
+/// socket for an `AcceptEx` or a `ConnectEx`; another flag or a nonzero
+/// `reserved` is `WSAEINVAL`.
 ///
 /// # Safety
 /// As `LPFN_DISCONNECTEX` documents the arguments.

@@ -252,6 +252,31 @@ impl NetState {
         }
     }
 
+    /// `TF_REUSE_SOCKET`: the connection is closed gracefully and left to
+    /// the network (it drains and ends as a handed-off one does, nobody
+    /// told); the handle gets a fresh endpoint of the same family and
+    /// kind. A socket other handles hold goes on for them.
+    pub(crate) fn reuse(&mut self, inst: InstanceId, h: SocketHandle) -> Result<(), WsaError> {
+        self.check(inst)?;
+        let id = self.ep_of(inst, h)?;
+        let (family, proto) = (self.ep(id).family, self.ep(id).proto);
+        if !self.release_shared(id, inst, h) {
+            self.ep_mut(id).recvs.clear();
+            if let Some(c) = self.ep_mut(id).conn_mut() {
+                c.sends.clear();
+            }
+            self.close_gracefully(id);
+            self.sockets.remove(&(inst, h));
+            if let Some(ep) = self.ep_mut_opt(id) {
+                ep.owner = Owner::HandedOff;
+            }
+        }
+        self.trace(|st| format!("reuse {h} (was {})", st.name(id)));
+        let (s, r) = (self.config.send_buffer, self.config.recv_buffer);
+        self.insert_ep(Endpoint::new(Owner::Socket(inst, h), family, proto, s, r));
+        Ok(())
+    }
+
     /// S6g: the network takes over a closed socket's unsent data; it keeps
     /// draining after the instance is gone. A socket not closed yet is closed
     /// gracefully first; one already gone has nothing to hand off.
