@@ -473,15 +473,19 @@ fn spec14_an_overlapped_accept_fills_the_applications_socket() {
     w.a.p.bind(spare, SocketAddr::from((w.a.ip, 0))).unwrap();
 }
 
-/// Spec §14 (`AcceptEx` with a receive area): the operation does not end
-/// with the connection but with its first data, in one completion (S10)
-/// counting the bytes, the data and both addresses on the record. From
-/// the connection on it is the accepted socket's: closing the listener no
-/// longer ends it, closing the socket aborts it, told once (S7).
-#[test]
-fn spec14_an_accept_with_a_receive_area_ends_with_the_first_data() {
-    use winsock_provider::{CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest};
-    let w = common::World::new(1406);
+/// A listener `l` at `at` on `a` with an `AcceptEx` (a 16-byte receive
+/// area, into `target`, told through `req`) pending, and `c` on `b`
+/// connected to it: the operation waits for the first data.
+fn accepting_with_a_receive_area(
+    w: &common::World,
+) -> (
+    SocketHandle,
+    SocketAddr,
+    SocketHandle,
+    winsock_provider::OverlappedRequest,
+    SocketHandle,
+) {
+    use winsock_provider::{CompletionMode, OverlappedRequest};
     let l = w.a.stream();
     let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
     w.a.p.listen(l, 4).unwrap();
@@ -494,6 +498,19 @@ fn spec14_an_accept_with_a_receive_area_ends_with_the_first_data() {
     let c = w.b.stream();
     w.b.p.connect(c, at).unwrap();
     w.settle();
+    (l, at, target, req, c)
+}
+
+/// Spec §14 (`AcceptEx` with a receive area): the operation does not end
+/// with the connection but with its first data, in one completion (S10)
+/// counting the bytes, the data and both addresses on the record. From
+/// the connection on it is the accepted socket's: closing the listener no
+/// longer ends it, closing the socket aborts it, told once (S7).
+#[test]
+fn spec14_an_accept_with_a_receive_area_ends_with_the_first_data() {
+    use winsock_provider::{CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest};
+    let w = common::World::new(1406);
+    let (l, at, target, req, c) = accepting_with_a_receive_area(&w);
     assert_eq!(req.overlapped.state(), OpState::Pending, "no data yet");
     assert_eq!(w.a.p.peer_addr(target), w.b.p.local_addr(c), "connected");
     w.b.p
@@ -536,20 +553,9 @@ fn spec14_an_accept_with_a_receive_area_ends_with_the_first_data() {
 /// ends `WSA_OPERATION_ABORTED`, told to nobody.
 #[test]
 fn s6c_an_accept_waiting_for_its_first_data_ends_silently_at_the_final_cleanup() {
-    use winsock_provider::{CompletionMode, EventKey, OpState, OverlappedRequest};
+    use winsock_provider::OpState;
     let w = common::World::new(1407);
-    let l = w.a.stream();
-    let at = w.a.p.bind(l, SocketAddr::from((w.a.ip, 0))).unwrap();
-    w.a.p.listen(l, 4).unwrap();
-    let target = w.a.stream();
-    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
-    assert_eq!(
-        w.a.p.accept_and_receive(l, target, 16, req.clone()),
-        Err(WsaError::IoPending)
-    );
-    let c = w.b.stream();
-    w.b.p.connect(c, at).unwrap();
-    w.settle();
+    let (_, _, _, req, _) = accepting_with_a_receive_area(&w);
     assert_eq!(req.overlapped.state(), OpState::Pending);
     w.a.p.cleanup().unwrap();
     assert_eq!(req.overlapped.state(), OpState::AbortedSilent, "S6c");

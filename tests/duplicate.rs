@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::World;
+use common::{Proc, World};
 use winsock_provider::{
     CompletionMode, EventKey, MsgFlags, OpState, OverlappedRequest, SocketFlags, SocketHandle,
     WsaError,
@@ -20,6 +20,19 @@ fn recv_now(w: &World, t: SocketHandle) -> Result<Vec<u8>, WsaError> {
     w.settle();
     w.b.p.set_nonblocking(t, true).unwrap();
     w.b.p.recv(t, 1024, MsgFlags::empty(), None).map(|r| r.data)
+}
+
+/// A connection `s` (on `a`) to `t` (on `b`), duplicated to a sibling
+/// process of `a` where it is `s2`.
+fn duplicated_to_a_sibling(seed: u64) -> (World, Proc, SocketHandle, SocketHandle, SocketHandle) {
+    let mut w = World::new(seed);
+    let a2 = w.add_sibling("a2");
+    let (s, t) = w.pair();
+    let dup = w.a.p.duplicate_socket(s, 2).unwrap();
+    let s2 =
+        a2.p.socket_from_duplicate(dup.token, SocketFlags::OVERLAPPED)
+            .unwrap();
+    (w, a2, s, t, s2)
 }
 
 /// Spec §14: a duplicate claimed by another process on the node outlives
@@ -72,13 +85,7 @@ fn spec14_a_duplicate_in_another_process_outlives_the_original() {
 /// process's final cleanup ends the last handle, the peer sees the reset.
 #[test]
 fn s6_the_final_cleanup_of_one_process_resets_only_its_own_handles() {
-    let mut w = World::new(1502);
-    let a2 = w.add_sibling("a2");
-    let (s, t) = w.pair();
-    let dup = w.a.p.duplicate_socket(s, 2).unwrap();
-    let s2 =
-        a2.p.socket_from_duplicate(dup.token, SocketFlags::OVERLAPPED)
-            .unwrap();
+    let (w, a2, _, t, s2) = duplicated_to_a_sibling(1502);
     w.a.p.cleanup().unwrap();
     assert_eq!(recv_now(&w, t), Err(WsaError::WouldBlock), "not reset");
     a2.p.send(s2, b"alive", MsgFlags::empty(), None).unwrap();
@@ -96,13 +103,7 @@ fn s6_the_final_cleanup_of_one_process_resets_only_its_own_handles() {
 /// next bytes.
 #[test]
 fn s7_a_close_aborts_only_the_operations_of_its_own_handle() {
-    let mut w = World::new(1503);
-    let a2 = w.add_sibling("a2");
-    let (s, t) = w.pair();
-    let dup = w.a.p.duplicate_socket(s, 2).unwrap();
-    let s2 =
-        a2.p.socket_from_duplicate(dup.token, SocketFlags::OVERLAPPED)
-            .unwrap();
+    let (w, a2, s, t, s2) = duplicated_to_a_sibling(1503);
     let mine = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
     let theirs = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
     assert_eq!(

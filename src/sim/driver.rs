@@ -641,41 +641,62 @@ impl Driver {
     /// `TF_DISCONNECT`, the sending ends once it has succeeded (a later
     /// send is `WSAESHUTDOWN`).
     fn transmit(&mut self, sock: u8, len: u16, how: How, disconnect: bool) {
-        let Some(i) = self.pick(sock) else { return };
+        let flag = if disconnect { ", TF_DISCONNECT" } else { "" };
+        let sent = self.sending(sock, len, how, ("TransmitFile", flag), |p, h, data, req| {
+            p.transmit(h, data, disconnect, req)
+        });
+        let Some((i, r, ov)) = sent else { return };
+        if disconnect {
+            match (r, ov) {
+                (Ok(_), _) => self.model.sockets[i].shut_send = true,
+                (Err(WsaError::IoPending), Some(ov)) => {
+                    self.model.sockets[i].disconnecting = Some(ov);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The body of a send and of a transmission of `len` bytes through
+    /// `call`: skipped where the one thread would wait for ever or a
+    /// disconnecting transmission is pending; after `SD_SEND` it must be
+    /// `WSAESHUTDOWN` (S8); otherwise followed as a send. What it did, for
+    /// what follows: the socket's index, the result, the record.
+    fn sending(
+        &mut self,
+        sock: u8,
+        len: u16,
+        how: How,
+        (name, extra): (&'static str, &str),
+        call: impl FnOnce(
+            &SimProvider,
+            SocketHandle,
+            Vec<u8>,
+            Option<OverlappedRequest>,
+        ) -> Result<usize, WsaError>,
+    ) -> Option<(usize, Result<usize, WsaError>, Option<Overlapped>)> {
+        let i = self.pick(sock)?;
         if self.disconnect_pending(i) || self.would_block_forever(i, how) {
-            return;
+            return None;
         }
         let s = &self.model.sockets[i];
         let (h, shut) = (s.h, s.shut_send);
         let req = Self::request(how);
         let ov = req.as_ref().map(|r| r.overlapped.clone());
-        let data = vec![0xC3u8; usize::from(len)];
-        let flag = if disconnect { ", TF_DISCONNECT" } else { "" };
+        let data = vec![0xA5u8; usize::from(len)];
         let r = self.call_shown(
-            || Call::on("TransmitFile", h).args(format!("{len} bytes, {how}{flag}")),
-            |p| p.transmit(h, data, disconnect, req),
+            || Call::on(name, h).args(format!("{len} bytes, {how}{extra}")),
+            |p| call(p, h, data, req),
             |r| CallResult::moved(&r.as_ref().map(|n| *n as u64).map_err(|e| *e)),
         );
         if shut {
-            self.model.expect(
-                &self.sim,
-                "S8",
-                "transmit after SD_SEND",
-                &r,
-                WsaError::Shutdown,
-            );
-            return;
+            let what = format!("{name} after SD_SEND");
+            self.model
+                .expect(&self.sim, "S8", &what, &r, WsaError::Shutdown);
+            return None;
         }
-        if disconnect {
-            match (&r, &ov) {
-                (Ok(_), _) => self.model.sockets[i].shut_send = true,
-                (Err(WsaError::IoPending), Some(ov)) => {
-                    self.model.sockets[i].disconnecting = Some(ov.clone());
-                }
-                _ => {}
-            }
-        }
-        self.track(i, ov, &r.map(|n| n as u64), true);
+        self.track(i, ov.clone(), &r.map(|n| n as u64), true);
+        Some((i, r, ov))
     }
 
     /// `WSPIoctl` (spec §14): `FIONREAD` and `SIOCATMARK` answer 4 bytes
@@ -753,13 +774,7 @@ impl Driver {
             Ok(h2) => h2,
             Err(e) => return self.fail("spec14", format!("claiming {h}'s duplicate failed: {e}")),
         };
-        let mine: Vec<TrackedOp> = self
-            .model
-            .ops
-            .iter()
-            .filter(|o| o.id.socket == h && o.ov.state() == OpState::Pending)
-            .cloned()
-            .collect();
+        let mine = self.pending_on(h);
         // The application hands the socket over: it does not linger on the
         // original (SO_LINGER is each handle's own, spec §14).
         let off = Linger {
@@ -775,12 +790,7 @@ impl Driver {
         ) {
             return self.fail("S7", format!("closing the original {h} failed: {e}"));
         }
-        for op in &mine {
-            if op.ov.state() != OpState::AbortedNotified {
-                let message = format!("{} pending at close is {:?}", op.id, op.ov.state());
-                self.fail("S7", message);
-            }
-        }
+        self.check_aborted_by_close(&mine);
         self.model.retire_handle(h);
         let s = &mut self.model.sockets[i];
         s.h = h2;
@@ -790,6 +800,27 @@ impl Driver {
         s.disconnecting = None;
         // An aborted send may have left part of its bytes behind.
         s.exact &= !mine.iter().any(|o| o.send);
+    }
+
+    /// The operations followed on `h` still pending.
+    fn pending_on(&self, h: SocketHandle) -> Vec<TrackedOp> {
+        self.model
+            .ops
+            .iter()
+            .filter(|o| o.id.socket == h && o.ov.state() == OpState::Pending)
+            .cloned()
+            .collect()
+    }
+
+    /// S7: every operation pending at a close was aborted, and the abort
+    /// told (the telling is checked in `Model::check`).
+    fn check_aborted_by_close(&mut self, ops: &[TrackedOp]) {
+        for op in ops {
+            if op.ov.state() != OpState::AbortedNotified {
+                let message = format!("{} pending at close is {:?}", op.id, op.ov.state());
+                self.fail("S7", message);
+            }
+        }
     }
 
     /// A blocking call that nothing would ever finish: the single
@@ -819,31 +850,9 @@ impl Driver {
     }
 
     fn send(&mut self, sock: u8, len: u16, how: How) {
-        let Some(i) = self.pick(sock) else { return };
-        if self.disconnect_pending(i) || self.would_block_forever(i, how) {
-            return;
-        }
-        let s = &self.model.sockets[i];
-        let (h, shut) = (s.h, s.shut_send);
-        let req = Self::request(how);
-        let ov = req.as_ref().map(|r| r.overlapped.clone());
-        let data = vec![0xA5u8; usize::from(len)];
-        let r = self.call_shown(
-            || Call::on("WSPSend", h).args(format!("{len} bytes, {how}")),
-            |p| p.send(h, &data, MsgFlags::empty(), req),
-            |r| CallResult::moved(&r.as_ref().map(|n| *n as u64).map_err(|e| *e)),
-        );
-        if shut {
-            self.model.expect(
-                &self.sim,
-                "S8",
-                "send after SD_SEND",
-                &r,
-                WsaError::Shutdown,
-            );
-            return;
-        }
-        self.track(i, ov, &r.map(|n| n as u64), true);
+        self.sending(sock, len, how, ("WSPSend", ""), |p, h, data, req| {
+            p.send(h, &data, MsgFlags::empty(), req)
+        });
     }
 
     fn recv(&mut self, sock: u8, how: How) {
@@ -943,13 +952,7 @@ impl Driver {
             return;
         }
         let unsent = self.provider().transport().unsent(h);
-        let mine: Vec<TrackedOp> = self
-            .model
-            .ops
-            .iter()
-            .filter(|o| o.id.socket == h && o.ov.state() == OpState::Pending)
-            .cloned()
-            .collect();
+        let mine = self.pending_on(h);
         let r = self.call(
             || Call::on("WSPCloseSocket", h).args(format!("{linger}, {unsent} bytes unsent")),
             |p| p.close_socket(h),
@@ -973,13 +976,7 @@ impl Driver {
             self.fail("S7", format!("close of an open socket failed: {e}"));
             return;
         }
-        for op in &mine {
-            // S7: aborted, and the abort notified (checked in `Model::check`).
-            if op.ov.state() != OpState::AbortedNotified {
-                let message = format!("{} pending at close is {:?}", op.id, op.ov.state());
-                self.fail("S7", message);
-            }
-        }
+        self.check_aborted_by_close(&mine);
         let s = self.model.sockets.remove(i);
         self.model.retire_handle(s.h);
         if s.echo {
