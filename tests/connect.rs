@@ -524,6 +524,13 @@ fn spec14_an_accept_with_a_receive_area_ends_with_the_first_data() {
     assert_eq!(req.overlapped.from(), w.b.p.local_addr(c).ok(), "the peer");
     assert_eq!(req.overlapped.local(), Some(at), "the local address");
     assert_eq!(w.a.notes.delivered_for(req.overlapped.op().unwrap()), 1);
+    assert_eq!(
+        w.a.p
+            .get_overlapped_result(l, &req.overlapped, false)
+            .map(|o| o.bytes),
+        Ok(10),
+        "asked of the listener it was posted on"
+    );
 
     let second = w.a.stream();
     let waiting = OverlappedRequest::new(CompletionMode::Event(EventKey(2)));
@@ -669,4 +676,109 @@ fn spec12_a_blocking_accept_takes_the_listeners_properties_when_the_connection_c
     net.run_until_idle(10_000);
     let (accepted, _) = finish(&rx, "blocking accept").unwrap();
     assert_eq!(p.linger(accepted), Ok(set), "the listener's SO_LINGER now");
+}
+
+/// A waiter that, once armed, moves the network on inside the next
+/// `wake_all`: a close calls it after it took the socket's operations and
+/// before it removes the socket, so a completion lands in that window.
+struct StepsInsideWake {
+    inner: winsock_provider::mock::MockWaiter,
+    net: Network,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl winsock_provider::Waiter for StepsInsideWake {
+    fn now(&self) -> std::time::Duration {
+        self.inner.now()
+    }
+    fn current_thread(&self) -> ThreadKey {
+        self.inner.current_thread()
+    }
+    fn wait_until(
+        &self,
+        deadline: Option<std::time::Duration>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> winsock_provider::WaitResult {
+        self.inner.wait_until(deadline, ready)
+    }
+    fn wake_all(&self) {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.net.advance(std::time::Duration::from_secs(1));
+        }
+        self.inner.wake_all();
+    }
+}
+
+/// S7, S10: an `AcceptEx` with a receive area whose connection comes while
+/// its socket is being closed ends once, aborted and told: the close is not
+/// undone by the connection filling the socket, and the operation is not
+/// left pending on a socket that is gone (found by a review: it stayed
+/// pending for ever, through the final cleanup).
+#[test]
+fn s10_an_acceptex_whose_socket_is_closing_when_the_connection_comes_ends_once() {
+    use winsock_provider::mock::MockWaiter;
+    use winsock_provider::{CompletionMode, OpState, OverlappedRequest};
+    let net = Network::new(1410);
+    let (na, nb) = (
+        net.add_node("10.0.0.1".parse().unwrap()),
+        net.add_node("10.0.0.2".parse().unwrap()),
+    );
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waiter = StepsInsideWake {
+        inner: MockWaiter::new(&net),
+        net: net.clone(),
+        armed: armed.clone(),
+    };
+    let a = Provider::new(ProviderConfig::default(), net.transport(na), waiter);
+    let b = Provider::new(
+        ProviderConfig::default(),
+        net.transport(nb),
+        MockWaiter::new(&net),
+    );
+    let notes = RecordingNotifier::new();
+    a.startup(Version::new(2, 2), Arc::new(notes.clone()))
+        .unwrap();
+    b.startup(Version::new(2, 2), Arc::new(RecordingNotifier::new()))
+        .unwrap();
+    let stream = |p: &dyn Fn() -> Result<SocketHandle, WsaError>| p().unwrap();
+    let l = stream(&|| {
+        a.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
+    });
+    let at = a.bind(l, "10.0.0.1:0".parse().unwrap()).unwrap();
+    a.listen(l, 4).unwrap();
+    let t = stream(&|| {
+        a.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::OVERLAPPED,
+        )
+    });
+    let req = OverlappedRequest::new(CompletionMode::Event(EventKey(1)));
+    assert_eq!(
+        a.accept_and_receive(l, t, 16, req.clone()),
+        Err(WsaError::IoPending)
+    );
+    let c = stream(&|| {
+        b.socket(
+            AddressFamily::Inet,
+            SocketKind::Stream,
+            SocketFlags::empty(),
+        )
+    });
+    b.set_nonblocking(c, true).unwrap();
+    assert_eq!(b.connect(c, at), Err(WsaError::WouldBlock));
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    a.close_socket(t).unwrap();
+    assert_eq!(req.overlapped.state(), OpState::AbortedNotified, "S7");
+    assert_eq!(notes.delivered_for(req.overlapped.op().unwrap()), 1, "S10");
+    assert_eq!(
+        a.socket_kind(t),
+        Err(WsaError::NotSocket),
+        "the close stands"
+    );
+    a.cleanup().unwrap();
 }

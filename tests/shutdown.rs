@@ -652,6 +652,16 @@ fn spec14_a_transmission_is_one_send_and_tf_disconnect_ends_the_sending_after_it
         Err(WsaError::Shutdown)
     );
 
+    // Without an overlapped record it takes every byte, on a non-blocking
+    // socket too (a part sent and the rest dropped would lose data).
+    // (12,000 bytes: more than the 8 KiB send buffer takes at once, less
+    // than it and the peer's receive buffer hold, so the peer need not read.)
+    let (s3, t3) = w.pair();
+    w.a.p.set_nonblocking(s3, true).unwrap();
+    let some = pattern(12_000);
+    assert_eq!(w.a.p.transmit(s3, some.clone(), true, None), Ok(some.len()));
+    assert_eq!(read_to_eof(&w, t3), some);
+
     let (s2, t2) = w.pair();
     assert_eq!(w.a.p.transmit(s2, b"no end".to_vec(), false, None), Ok(6));
     w.a.p.send(s2, b" yet", MsgFlags::empty(), None).unwrap();

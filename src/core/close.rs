@@ -151,6 +151,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         reuse: bool,
         request: Option<OverlappedRequest>,
     ) -> WsaResult<()> {
+        // Inside the gate until the aborts are told: a final cleanup that
+        // starts meanwhile waits for them (S6c, S6f).
+        let _call = self.enter()?;
         let aborted = self.with_open(s, |sock| {
             if sock.kind != SocketKind::Stream {
                 return Err(WsaError::OperationNotSupported);

@@ -723,8 +723,14 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         let select = like.select;
         let _ = self.table.with(target, |t| {
             let fresh = like.into_socket();
-            let flags = t.flags;
-            *t = Socket { flags, ..fresh };
+            // A close that began meanwhile stays under way (it removes the
+            // socket, and ends what is pending on it, S7).
+            *t = Socket {
+                flags: t.flags,
+                closing: t.closing,
+                pending: std::mem::take(&mut t.pending),
+                ..fresh
+            };
         });
         self.inherit_options(listener, target);
         if let Some((_, mask)) = select {

@@ -75,31 +75,45 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
     /// meant for another process.
     pub fn socket_from_duplicate(&self, token: u32, flags: SocketFlags) -> WsaResult<SocketHandle> {
         self.socket_from_duplicate_prepared(token, flags, |_| Ok(()))
+            .map_err(|(e, _)| e)
     }
 
     /// [`socket_from_duplicate`](Self::socket_from_duplicate) with the
     /// host's part made by `prepare`, as
-    /// [`socket_prepared`](Self::socket_prepared) does.
+    /// [`socket_prepared`](Self::socket_prepared) does, but before the
+    /// claim: a host that cannot make its part fails the call with the
+    /// duplicate unclaimed and the socket untouched (S13). When the claim
+    /// then fails, the error comes back with `Err((e, Some(h)))`: the
+    /// caller gives its part for `h` back.
     pub fn socket_from_duplicate_prepared(
         &self,
         token: u32,
         flags: SocketFlags,
         prepare: impl FnOnce(SocketHandle) -> WsaResult<()>,
-    ) -> WsaResult<SocketHandle> {
+    ) -> Result<SocketHandle, (WsaError, Option<SocketHandle>)> {
         if token == 0 {
-            return Err(WsaError::InvalidArgument);
+            return Err((WsaError::InvalidArgument, None));
         }
-        self.open_socket(
-            |h| {
-                let shared = self.inner.transport.claim(h, token)?;
-                let mut sock = Socket::new(shared.family, shared.kind, flags);
-                sock.connected = shared.connected;
-                sock.listening = shared.listening;
-                sock.shut_send = shared.shut_send;
-                sock.shut_recv = shared.shut_recv;
-                Ok(sock)
-            },
-            prepare,
-        )
+        let _call = self.enter().map_err(|e| (e, None))?;
+        let inner = &self.inner;
+        let h = inner.table.reserve().map_err(|e| (e, None))?;
+        if let Err(e) = prepare(h) {
+            inner.table.remove(h);
+            return Err((e, None));
+        }
+        let shared = match inner.transport.claim(h, token) {
+            Ok(shared) => shared,
+            Err(e) => {
+                inner.table.remove(h);
+                return Err((e, Some(h)));
+            }
+        };
+        let mut sock = Socket::new(shared.family, shared.kind, flags);
+        sock.connected = shared.connected;
+        sock.listening = shared.listening;
+        sock.shut_send = shared.shut_send;
+        sock.shut_recv = shared.shut_recv;
+        inner.table.install(h, sock);
+        Ok(h)
     }
 }

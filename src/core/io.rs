@@ -87,9 +87,11 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
 
     /// `TransmitFile` and `TransmitPackets` (spec §14, extension
     /// functions), once the shim has gathered what they send: a send of
-    /// `data` on a connected stream socket, blocking, non-blocking or
-    /// overlapped as [`send`](Self::send) is (S9, S10; a close aborts it,
-    /// S7; silent at the final cleanup, S6c). With `disconnect`
+    /// `data` on a connected stream socket, overlapped as
+    /// [`send`](Self::send) is (S9, S10; a close aborts it, S7; silent at
+    /// the final cleanup, S6c); without an overlapped record it waits until
+    /// every byte is taken, on a non-blocking socket too (as a blocking
+    /// send: a close or the final cleanup ends the wait, `WSAEINTR`). With `disconnect`
     /// (`TF_DISCONNECT`), the socket's sending is shut down once the send
     /// succeeds, as `WSPShutdown(SD_SEND)` does, before the completion is
     /// told. `WSAENOTCONN` for a socket that is not connected,
@@ -104,11 +106,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
         if self.socket_kind(s)? != SocketKind::Stream {
             return Err(WsaError::OperationNotSupported);
         }
-        let kind = if disconnect {
-            OpKind::TransmitThenDisconnect
-        } else {
-            OpKind::Transfer
-        };
+        let kind = OpKind::Transmit { disconnect };
         self.send_as(s, data, None, MsgFlags::empty(), overlapped, kind)
     }
 
@@ -326,9 +324,8 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
                 Ok(())
             }
         })??;
-        match overlapped.op() {
-            Some(op) if op.socket == s => {}
-            _ => return Err(WsaError::InvalidArgument),
+        if !overlapped.is_of(s) {
+            return Err(WsaError::InvalidArgument);
         }
         if !overlapped.state().is_terminal() {
             if !wait {
@@ -404,7 +401,9 @@ impl<T: Transport + 'static, W: Waiter + 'static> Provider<T, W> {
             if is_overlapped && !sock.flags.contains(SocketFlags::OVERLAPPED) {
                 return Err(WsaError::InvalidArgument);
             }
-            if !is_overlapped && sock.nonblocking {
+            // A transmission waits for every byte, whatever the mode.
+            let waits_anyway = matches!(kind, OpKind::Transmit { .. });
+            if !is_overlapped && sock.nonblocking && !waits_anyway {
                 return match start(sock.kind, Wait::No)? {
                     Io::Done(t) => {
                         inner.after_transfer(s, sock, kind);

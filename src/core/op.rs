@@ -15,7 +15,7 @@
 //! ```
 
 use super::error::WsaError;
-use super::handle::OpId;
+use super::handle::{OpId, SocketHandle};
 use super::notifier::{CompletionMode, Outcome};
 use crate::sync::{Arc, Mutex, MutexGuard, lock};
 use std::net::SocketAddr;
@@ -68,6 +68,10 @@ struct Record {
     from: Option<SocketAddr>,
     /// The local address of a socket an `AcceptEx` filled.
     local: Option<SocketAddr>,
+    /// The socket the call was made on: an `AcceptEx` whose receive moved
+    /// the operation to the accepted socket is still the listener's to
+    /// ask about (`WSPGetOverlappedResult`).
+    posted_on: Option<SocketHandle>,
 }
 
 /// The record of an overlapped operation, as `WSAOVERLAPPED` is for the SPI:
@@ -106,6 +110,7 @@ impl Overlapped {
                 data: Vec::new(),
                 from: None,
                 local: None,
+                posted_on: None,
             })),
         }
     }
@@ -172,6 +177,7 @@ impl Overlapped {
             data: Vec::new(),
             from: None,
             local: None,
+            posted_on: Some(op.socket),
         };
         Ok(())
     }
@@ -209,6 +215,13 @@ impl Overlapped {
             r.from = from;
         }
         true
+    }
+
+    /// Whether the call was made on `s` (the socket of its id, or the one
+    /// it was posted on before it moved).
+    pub(crate) fn is_of(&self, s: SocketHandle) -> bool {
+        let r = self.lock();
+        r.op.is_some_and(|op| op.socket == s) || r.posted_on == Some(s)
     }
 
     /// A pending operation that goes on under another id (an `AcceptEx`

@@ -567,7 +567,7 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
     /// What a send of `kind` does once it has succeeded, under the
     /// socket's lock: a `TF_DISCONNECT` transmission shuts down sending.
     pub(crate) fn after_transfer(&self, s: SocketHandle, sock: &mut Socket, kind: OpKind) {
-        if kind == OpKind::TransmitThenDisconnect
+        if kind == (OpKind::Transmit { disconnect: true })
             && self.transport.shutdown(s, ShutdownHow::Send).is_ok()
         {
             sock.shut_send = true;
@@ -626,9 +626,20 @@ impl<T: Transport + 'static, W: Waiter + 'static> Inner<T, W> {
         });
         match moved {
             Ok(Some(end)) => end,
-            // S7: its socket was closed before the receive could start.
+            // Its socket was closed before the receive could start: aborted
+            // and told (S7), or told nobody while the final cleanup runs
+            // (S6c). Ended as a transfer: the connection is the socket's.
             Ok(None) | Err(_) => {
-                self.finished_now(op, Outcome::failed(WsaError::OperationAborted), Vec::new())
+                let op = PendingOp {
+                    kind: OpKind::Transfer,
+                    ..op
+                };
+                if self.gate.is_open() {
+                    self.abort_op(op)
+                } else {
+                    self.abort_op_silently(op);
+                    None
+                }
             }
         }
     }

@@ -50,10 +50,13 @@ pub(crate) enum Select {
 pub(crate) enum OpKind {
     /// A send or a receive: aborting it needs nothing beyond cancelling it.
     Transfer,
-    /// A `TransmitFile` or `TransmitPackets` send with `TF_DISCONNECT`:
-    /// when it succeeds, the socket's sending is shut down (the peer sees
-    /// the end after the last byte). Aborted as a transfer.
-    TransmitThenDisconnect,
+    /// A `TransmitFile` or `TransmitPackets` send: without an overlapped
+    /// record it waits until every byte is taken, on a non-blocking socket
+    /// too (a part sent and the rest dropped would lose data); with
+    /// `disconnect` (`TF_DISCONNECT`), once it succeeds, the socket's
+    /// sending is shut down (the peer sees the end after the last byte).
+    /// Aborted as a transfer.
+    Transmit { disconnect: bool },
     /// A blocking accept; `into` is the reserved handle of the new socket.
     Accept { into: SocketHandle },
     /// A blocking close waiting out its linger time.

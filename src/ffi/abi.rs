@@ -10,6 +10,42 @@ pub use windows_sys::Win32::Networking::WinSock::{
 };
 pub use windows_sys::Win32::System::IO::OVERLAPPED as WSAOVERLAPPED;
 
+/// `TRANSMIT_PACKETS_ELEMENT` (mswsock.h): 24 bytes on every Windows
+/// target, its union at 8. Declared here rather than taken from
+/// windows-sys, whose `i64` is only 4-aligned on 32-bit Unix targets (the
+/// C hosts' 32-bit Linux build passes Windows' layout).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct TransmitPacketsElement {
+    /// `dwElFlags`: `TP_ELEMENT_MEMORY`, `TP_ELEMENT_FILE`, `TP_ELEMENT_EOP`.
+    pub flags: u32,
+    /// `cLength`: the bytes to send (0 for a file: to its end).
+    pub length: u32,
+    /// The buffer or the file range.
+    pub element: PacketSource,
+}
+
+/// The union of a [`TransmitPacketsElement`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union PacketSource {
+    /// `TP_ELEMENT_FILE`: `nFileOffset` and `hFile`.
+    pub file: FileRange,
+    /// `TP_ELEMENT_MEMORY`: `pBuffer`.
+    pub buffer: *mut core::ffi::c_void,
+}
+
+/// A file range of a [`TransmitPacketsElement`]: `LARGE_INTEGER
+/// nFileOffset` (-1: the file's position), `HANDLE hFile`.
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+pub struct FileRange {
+    /// `nFileOffset`.
+    pub offset: i64,
+    /// `hFile`.
+    pub file: windows_sys::Win32::Foundation::HANDLE,
+}
+
 /// `FROM_PROTOCOL_INFO`: take the address family, type or protocol from the
 /// `WSAPROTOCOL_INFOW` passed to `WSPSocket`.
 pub const FROM_PROTOCOL_INFO: i32 = -1;
@@ -72,10 +108,10 @@ const _: () = assert!(size_of::<WSAPROTOCOLCHAIN>() == 32);
 // WSAMSG (ws2def.h): 56 bytes on 64-bit, 28 on 32-bit; `Control` at 4 pointers.
 const _: () = assert!(size_of::<WSAMSG>() == if P == 8 { 56 } else { 28 });
 const _: () = assert!(offset_of!(WSAMSG, Control) == 4 * P);
-// TRANSMIT_PACKETS_ELEMENT (mswsock.h): 24 bytes on both (the union holds
-// an 8-aligned LARGE_INTEGER), the union at 8.
-const _: () =
-    assert!(size_of::<windows_sys::Win32::Networking::WinSock::TRANSMIT_PACKETS_ELEMENT>() == 24);
+// TRANSMIT_PACKETS_ELEMENT (mswsock.h): 24 bytes on every target (the
+// union holds an 8-aligned LARGE_INTEGER), the union at 8.
+const _: () = assert!(size_of::<TransmitPacketsElement>() == 24);
+const _: () = assert!(offset_of!(TransmitPacketsElement, element) == 8);
 // The tables: 30 and 15 function pointers, none optional in layout.
 const _: () = assert!(size_of::<WSPPROC_TABLE>() == 30 * P);
 const _: () = assert!(size_of::<WSPUPCALLTABLE>() == 15 * P);

@@ -676,7 +676,10 @@ impl Driver {
         ) -> Result<usize, WsaError>,
     ) -> Option<(usize, Result<usize, WsaError>, Option<Overlapped>)> {
         let i = self.pick(sock)?;
-        if self.disconnect_pending(i) || self.would_block_forever(i, how) {
+        // A transmission without an overlapped record waits whatever the
+        // socket's mode (spec §14, `Provider::transmit`).
+        let waits = name == "TransmitFile" && how == How::Plain;
+        if self.disconnect_pending(i) || self.would_block_forever(i, how, waits) {
             return None;
         }
         let s = &self.model.sockets[i];
@@ -825,10 +828,10 @@ impl Driver {
 
     /// A blocking call that nothing would ever finish: the single
     /// application thread would wait forever. Not a provider question.
-    fn would_block_forever(&self, i: usize, how: How) -> bool {
+    fn would_block_forever(&self, i: usize, how: How, waits_anyway: bool) -> bool {
         let s = &self.model.sockets[i];
         how == How::Plain
-            && !s.nonblocking
+            && (!s.nonblocking || waits_anyway)
             && (s.echo || s.stalled || s.shut_send || self.model.net_down)
     }
 

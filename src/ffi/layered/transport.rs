@@ -1132,8 +1132,8 @@ impl<L: Layer> Transport for LayeredTransport<L> {
 
     /// `TF_REUSE_SOCKET` through a layer: a new lower socket of the same
     /// kind under the layer's handle, and the old one closed gracefully
-    /// (it drains in the next provider, S6e). The new one is made first:
-    /// if the next provider refuses it, nothing changed.
+    /// (it drains in the next provider, S6e). The new one is made and put
+    /// in place first: if that fails, nothing changed.
     fn reuse(&self, h: SocketHandle) -> Result<(), WsaError> {
         let sh = &self.shared;
         let next = sh.next()?;
@@ -1147,11 +1147,12 @@ impl<L: Layer> Transport for LayeredTransport<L> {
             .map_or(next.entry_family(), |a| AddressFamily::of(&a).code());
         let (ty, protocol) = type_and_protocol(kind);
         let s = next.socket(family, ty, protocol)?;
+        // The new one in place first (a failed adopt closes it and leaves
+        // the old one as it was), then the old one goes.
+        sh.adopt(&next, h, s, kind)?;
         lock!(sh.sockets).by_lower.remove(&old);
         next.close(old);
-        sh.adopt(&next, h, s, kind).inspect_err(|_| {
-            lock!(sh.sockets).by_handle.remove(&h);
-        })
+        Ok(())
     }
 
     /// The next provider's duplicate of the lower socket: its token is the

@@ -104,8 +104,16 @@ pub(crate) unsafe extern "system" fn socket<D: Exported>(
             // the new handle is another one of that socket.
             match info.map(|i| i.dwProviderReserved).filter(|&t| t != 0) {
                 Some(token) => {
-                    dll.provider
-                        .socket_from_duplicate_prepared(token, flags, prepare)?;
+                    // A claim that fails gives the host's handle back.
+                    let claimed = dll
+                        .provider
+                        .socket_from_duplicate_prepared(token, flags, prepare);
+                    if let Err((e, made_for)) = claimed {
+                        if let Some(h) = made_for {
+                            dll.host.handle_released_unused(h);
+                        }
+                        return Err(e);
+                    }
                 }
                 None => {
                     let (family, kind) = kind_of(af, ty, protocol, info, dll.config.service_flags)?;

@@ -19,7 +19,7 @@
 //!   transmission is gathered in memory first, and one the process cannot
 //!   hold is `WSAENOBUFS`.
 
-use super::super::abi::{SOCKET, WSAOVERLAPPED};
+use super::super::abi::{SOCKET, TransmitPacketsElement, WSAOVERLAPPED};
 use super::super::dll::Exported;
 use super::super::file::{self, From};
 use super::super::guard;
@@ -30,7 +30,6 @@ use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::{
     TF_DISCONNECT, TF_REUSE_SOCKET, TF_USE_KERNEL_APC, TF_USE_SYSTEM_THREAD, TF_WRITE_BEHIND,
     TP_ELEMENT_EOP, TP_ELEMENT_FILE, TP_ELEMENT_MEMORY, TRANSMIT_FILE_BUFFERS,
-    TRANSMIT_PACKETS_ELEMENT,
 };
 use windows_sys::core::BOOL;
 
@@ -48,7 +47,7 @@ pub(super) type TransmitFileFn = unsafe extern "system" fn(
 /// `LPFN_TRANSMITPACKETS`.
 pub(super) type TransmitPacketsFn = unsafe extern "system" fn(
     SOCKET,
-    *const TRANSMIT_PACKETS_ELEMENT,
+    *const TransmitPacketsElement,
     u32,
     u32,
     *mut WSAOVERLAPPED,
@@ -169,7 +168,7 @@ pub(super) unsafe extern "system" fn transmit_file<D: Exported>(
 /// As `LPFN_TRANSMITPACKETS` documents the arguments.
 pub(super) unsafe extern "system" fn transmit_packets<D: Exported>(
     s: SOCKET,
-    elements: *const TRANSMIT_PACKETS_ELEMENT,
+    elements: *const TransmitPacketsElement,
     count: u32,
     _send_size: u32,
     overlapped: *mut WSAOVERLAPPED,
@@ -178,39 +177,34 @@ pub(super) unsafe extern "system" fn transmit_packets<D: Exported>(
     extension::<D>("TransmitPackets", |dll| {
         dll.handle(s)?;
         let disconnect = disconnect_of(flags)?;
-        let elements: &[TRANSMIT_PACKETS_ELEMENT] = if count == 0 {
+        let elements: &[TransmitPacketsElement] = if count == 0 {
             &[]
         } else {
             let first = guard::valid(elements.cast_mut())?;
             guard::bytes(
                 first.cast(),
-                count as usize * size_of::<TRANSMIT_PACKETS_ELEMENT>(),
+                count as usize * size_of::<TransmitPacketsElement>(),
             )?;
             // SAFETY: checked for `count` elements; the caller's array.
             unsafe { std::slice::from_raw_parts(first, count as usize) }
         };
         let mut data = Vec::new();
         for e in elements {
-            let kind = e.dwElFlags & (TP_ELEMENT_MEMORY | TP_ELEMENT_FILE);
-            if e.dwElFlags & !(TP_ELEMENT_MEMORY | TP_ELEMENT_FILE | TP_ELEMENT_EOP) != 0 {
+            let kind = e.flags & (TP_ELEMENT_MEMORY | TP_ELEMENT_FILE);
+            if e.flags & !(TP_ELEMENT_MEMORY | TP_ELEMENT_FILE | TP_ELEMENT_EOP) != 0 {
                 return Err(WsaError::InvalidArgument);
             }
             if kind == TP_ELEMENT_MEMORY {
                 // SAFETY: the memory element's buffer, the caller's.
-                unsafe { append(&mut data, e.Anonymous.pBuffer, e.cLength) }?;
+                unsafe { append(&mut data, e.element.buffer, e.length) }?;
             } else if kind == TP_ELEMENT_FILE {
                 // SAFETY: a file element's fields, the caller's.
-                let (offset, handle) = unsafe {
-                    (
-                        e.Anonymous.Anonymous.nFileOffset,
-                        e.Anonymous.Anonymous.hFile,
-                    )
-                };
+                let (offset, handle) = unsafe { (e.element.file.offset, e.element.file.file) };
                 let from = match offset {
                     -1 => From::Current,
                     at => From::Offset(u64::try_from(at).map_err(|_| WsaError::InvalidArgument)?),
                 };
-                let len = (e.cLength > 0).then_some(u64::from(e.cLength));
+                let len = (e.length > 0).then_some(u64::from(e.length));
                 // SAFETY: the application's file handle.
                 unsafe { file::read(handle, from, len, &mut data) }?;
             } else {
