@@ -24,149 +24,46 @@ use super::super::sockaddr;
 use super::super::wsabuf::Scatter;
 use super::{messages, transmit};
 use crate::{WsaError, WsaResult};
+use windows_sys::Win32::Networking::WinSock::{
+    LPFN_ACCEPTEX, LPFN_CONNECTEX, LPFN_DISCONNECTEX, LPFN_GETACCEPTEXSOCKADDRS, LPFN_TRANSMITFILE,
+    LPFN_WSARECVMSG, LPFN_WSASENDMSG, TF_REUSE_SOCKET, WSAID_ACCEPTEX, WSAID_CONNECTEX,
+    WSAID_DISCONNECTEX, WSAID_GETACCEPTEXSOCKADDRS, WSAID_TRANSMITFILE, WSAID_TRANSMITPACKETS,
+    WSAID_WSARECVMSG, WSAID_WSASENDMSG,
+};
 use windows_sys::core::{BOOL, GUID};
-
-/// `WSAID_CONNECTEX`: {25a207b9-ddf3-4660-8ee9-76e58c74063e}.
-const WSAID_CONNECTEX: GUID = GUID {
-    data1: 0x25a2_07b9,
-    data2: 0xddf3,
-    data3: 0x4660,
-    data4: [0x8e, 0xe9, 0x76, 0xe5, 0x8c, 0x74, 0x06, 0x3e],
-};
-
-/// `WSAID_ACCEPTEX`: {b5367df1-cbac-11cf-95ca-00805f48a192}.
-const WSAID_ACCEPTEX: GUID = GUID {
-    data1: 0xb536_7df1,
-    data2: 0xcbac,
-    data3: 0x11cf,
-    data4: [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92],
-};
-
-/// `WSAID_GETACCEPTEXSOCKADDRS`: {b5367df2-cbac-11cf-95ca-00805f48a192}.
-const WSAID_GETACCEPTEXSOCKADDRS: GUID = GUID {
-    data1: 0xb536_7df2,
-    data2: 0xcbac,
-    data3: 0x11cf,
-    data4: [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92],
-};
-
-/// `WSAID_DISCONNECTEX`: {7fda2e11-8630-436f-a031-f536a6eec157}.
-const WSAID_DISCONNECTEX: GUID = GUID {
-    data1: 0x7fda_2e11,
-    data2: 0x8630,
-    data3: 0x436f,
-    data4: [0xa0, 0x31, 0xf5, 0x36, 0xa6, 0xee, 0xc1, 0x57],
-};
-
-/// `WSAID_TRANSMITFILE`: {b5367df0-cbac-11cf-95ca-00805f48a192}.
-const WSAID_TRANSMITFILE: GUID = GUID {
-    data1: 0xb536_7df0,
-    data2: 0xcbac,
-    data3: 0x11cf,
-    data4: [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92],
-};
-
-/// `WSAID_TRANSMITPACKETS`: {d9689da0-1f90-11d3-9971-00c04f68c876}.
-const WSAID_TRANSMITPACKETS: GUID = GUID {
-    data1: 0xd968_9da0,
-    data2: 0x1f90,
-    data3: 0x11d3,
-    data4: [0x99, 0x71, 0x00, 0xc0, 0x4f, 0x68, 0xc8, 0x76],
-};
-
-/// `WSAID_WSARECVMSG`: {f689d7c8-6f1f-436b-8a53-e54fe351c322}.
-const WSAID_WSARECVMSG: GUID = GUID {
-    data1: 0xf689_d7c8,
-    data2: 0x6f1f,
-    data3: 0x436b,
-    data4: [0x8a, 0x53, 0xe5, 0x4f, 0xe3, 0x51, 0xc3, 0x22],
-};
-
-/// `WSAID_WSASENDMSG`: {a441e712-754f-43ca-84a7-0dee44cf606d}.
-const WSAID_WSASENDMSG: GUID = GUID {
-    data1: 0xa441_e712,
-    data2: 0x754f,
-    data3: 0x43ca,
-    data4: [0x84, 0xa7, 0x0d, 0xee, 0x44, 0xcf, 0x60, 0x6d],
-};
-
-/// `TF_REUSE_SOCKET`, the one flag `DisconnectEx` knows.
-const TF_REUSE_SOCKET: u32 = 0x02;
-
-/// `LPFN_DISCONNECTEX`.
-type DisconnectExFn = unsafe extern "system" fn(SOCKET, *mut WSAOVERLAPPED, u32, u32) -> BOOL;
-
-/// `LPFN_ACCEPTEX`.
-type AcceptExFn = unsafe extern "system" fn(
-    SOCKET,
-    SOCKET,
-    *mut core::ffi::c_void,
-    u32,
-    u32,
-    u32,
-    *mut u32,
-    *mut WSAOVERLAPPED,
-) -> BOOL;
-
-/// `LPFN_GETACCEPTEXSOCKADDRS`.
-type GetAcceptExSockaddrsFn = unsafe extern "system" fn(
-    *mut core::ffi::c_void,
-    u32,
-    u32,
-    u32,
-    *mut *mut SOCKADDR,
-    *mut i32,
-    *mut *mut SOCKADDR,
-    *mut i32,
-);
 
 fn same(a: &GUID, b: &GUID) -> bool {
     (a.data1, a.data2, a.data3, a.data4) == (b.data1, b.data2, b.data3, b.data4)
 }
 
-/// The provider's function for `guid` (its address), or `WSAEINVAL`.
+/// The provider's function for `guid` (its address), or `WSAEINVAL`. The
+/// GUIDs and function types are mswsock.h's, as windows-sys declares them
+/// (`TransmitPackets` takes this crate's `TransmitPacketsElement`, whose
+/// layout is Windows' on every target).
 pub(super) fn pointer_for<D: Exported>(guid: &GUID) -> Result<usize, WsaError> {
-    if same(guid, &WSAID_CONNECTEX) {
-        let f: unsafe extern "system" fn(
-            SOCKET,
-            *const SOCKADDR,
-            i32,
-            *const core::ffi::c_void,
-            u32,
-            *mut u32,
-            *mut WSAOVERLAPPED,
-        ) -> BOOL = connect_ex::<D>;
-        return Ok(f as usize);
-    }
-    if same(guid, &WSAID_ACCEPTEX) {
-        let f: AcceptExFn = accept_ex::<D>;
-        return Ok(f as usize);
-    }
-    if same(guid, &WSAID_DISCONNECTEX) {
-        let f: DisconnectExFn = disconnect_ex::<D>;
-        return Ok(f as usize);
-    }
-    if same(guid, &WSAID_GETACCEPTEXSOCKADDRS) {
-        let f: GetAcceptExSockaddrsFn = get_accept_ex_sockaddrs;
-        return Ok(f as usize);
-    }
-    if same(guid, &WSAID_TRANSMITFILE) {
-        let f: transmit::TransmitFileFn = transmit::transmit_file::<D>;
-        return Ok(f as usize);
-    }
-    if same(guid, &WSAID_TRANSMITPACKETS) {
-        let f: transmit::TransmitPacketsFn = transmit::transmit_packets::<D>;
-        return Ok(f as usize);
-    }
-    if same(guid, &WSAID_WSARECVMSG) {
-        let f: messages::WsaRecvMsgFn = messages::wsa_recv_msg::<D>;
-        return Ok(f as usize);
-    }
-    if same(guid, &WSAID_WSASENDMSG) {
-        let f: messages::WsaSendMsgFn = messages::wsa_send_msg::<D>;
-        return Ok(f as usize);
-    }
-    Err(WsaError::InvalidArgument)
+    let connect: LPFN_CONNECTEX = Some(connect_ex::<D>);
+    let accept: LPFN_ACCEPTEX = Some(accept_ex::<D>);
+    let addresses: LPFN_GETACCEPTEXSOCKADDRS = Some(get_accept_ex_sockaddrs);
+    let disconnect: LPFN_DISCONNECTEX = Some(disconnect_ex::<D>);
+    let transmit_file: LPFN_TRANSMITFILE = Some(transmit::transmit_file::<D>);
+    let transmit_packets: transmit::TransmitPacketsFn = transmit::transmit_packets::<D>;
+    let recv_msg: LPFN_WSARECVMSG = Some(messages::wsa_recv_msg::<D>);
+    let send_msg: LPFN_WSASENDMSG = Some(messages::wsa_send_msg::<D>);
+    let handed_out = [
+        (WSAID_CONNECTEX, connect.map(|f| f as usize)),
+        (WSAID_ACCEPTEX, accept.map(|f| f as usize)),
+        (WSAID_GETACCEPTEXSOCKADDRS, addresses.map(|f| f as usize)),
+        (WSAID_DISCONNECTEX, disconnect.map(|f| f as usize)),
+        (WSAID_TRANSMITFILE, transmit_file.map(|f| f as usize)),
+        (WSAID_TRANSMITPACKETS, Some(transmit_packets as usize)),
+        (WSAID_WSARECVMSG, recv_msg.map(|f| f as usize)),
+        (WSAID_WSASENDMSG, send_msg.map(|f| f as usize)),
+    ];
+    handed_out
+        .iter()
+        .find(|(id, _)| same(id, guid))
+        .and_then(|&(_, f)| f)
+        .ok_or(WsaError::InvalidArgument)
 }
 
 /// An extension function's body inside the provider, as every `WSP*`
@@ -325,7 +222,7 @@ unsafe extern "system" fn accept_ex<D: Exported>(
 /// As `LPFN_GETACCEPTEXSOCKADDRS` documents the arguments.
 #[allow(clippy::too_many_arguments)] // LPFN_GETACCEPTEXSOCKADDRS's signature.
 unsafe extern "system" fn get_accept_ex_sockaddrs(
-    output: *mut core::ffi::c_void,
+    output: *const core::ffi::c_void,
     receive_len: u32,
     local_len: u32,
     _remote_len: u32,
@@ -335,9 +232,10 @@ unsafe extern "system" fn get_accept_ex_sockaddrs(
     remote_size: *mut i32,
 ) {
     guard::contain("GetAcceptExSockaddrs", || {
-        let Ok(base) =
-            guard::bytes_mut(output.cast::<u8>(), (receive_len + local_len) as usize + 2)
-        else {
+        let Ok(base) = guard::bytes_mut(
+            output.cast::<u8>().cast_mut(),
+            (receive_len + local_len) as usize + 2,
+        ) else {
             return;
         };
         // SAFETY: the caller's output buffer holds the receive area and

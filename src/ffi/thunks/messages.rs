@@ -30,25 +30,6 @@ use super::extensions::extension_returning;
 use super::io::{recv_impl, send_impl};
 use crate::{MsgFlags, SocketKind, WsaError, WsaResult};
 
-/// `LPFN_WSARECVMSG`.
-pub(super) type WsaRecvMsgFn = unsafe extern "system" fn(
-    SOCKET,
-    *mut WSAMSG,
-    *mut u32,
-    *mut WSAOVERLAPPED,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE,
-) -> i32;
-
-/// `LPFN_WSASENDMSG`.
-pub(super) type WsaSendMsgFn = unsafe extern "system" fn(
-    SOCKET,
-    *const WSAMSG,
-    u32,
-    *mut u32,
-    *mut WSAOVERLAPPED,
-    LPWSAOVERLAPPED_COMPLETION_ROUTINE,
-) -> i32;
-
 /// The socket behind `s` if it is a datagram socket; a stream socket is
 /// `WSAEOPNOTSUPP`.
 fn datagram_only<D: Exported>(dll: &Dll<D>, s: SOCKET) -> WsaResult<()> {

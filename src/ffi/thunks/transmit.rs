@@ -33,17 +33,6 @@ use windows_sys::Win32::Networking::WinSock::{
 };
 use windows_sys::core::BOOL;
 
-/// `LPFN_TRANSMITFILE`.
-pub(super) type TransmitFileFn = unsafe extern "system" fn(
-    SOCKET,
-    HANDLE,
-    u32,
-    u32,
-    *mut WSAOVERLAPPED,
-    *const TRANSMIT_FILE_BUFFERS,
-    u32,
-) -> BOOL;
-
 /// `LPFN_TRANSMITPACKETS`.
 pub(super) type TransmitPacketsFn = unsafe extern "system" fn(
     SOCKET,
